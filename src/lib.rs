@@ -1,0 +1,1 @@
+//! hashforge: a SHA-256d (Bitcoin proof-of-work) miner library.

@@ -1,0 +1,1 @@
+//! Stratum v1: typed messages, a newline-delimited JSON codec, a client and a pool server.
