@@ -1,1 +1,20 @@
 //! hashforge: a SHA-256d (Bitcoin proof-of-work) miner library.
+//!
+//! - [`Header`], [`Target`], [`CompactTarget`], [`Hash256`]: the domain types.
+//! - [`WorkUnit`]: a header prepared for scanning (midstate and precomputed rounds).
+//! - [`cpu`]: the SHA-NI, AVX2 and scalar kernels and the multi-threaded CPU backend.
+
+pub mod cpu;
+mod error;
+mod hash;
+mod header;
+pub mod hexbytes;
+pub mod sha256;
+mod target;
+mod work;
+
+pub use error::Error;
+pub use hash::Hash256;
+pub use header::Header;
+pub use target::{hash_difficulty, CompactTarget, Target};
+pub use work::{Precomputed, WorkUnit};

@@ -1,0 +1,121 @@
+//! `WorkUnit`: a header prepared for scanning nonces.
+//!
+//! The first 64 header bytes are compressed once (the midstate). Of the second
+//! chunk only the nonce varies: it is message word W3. Everything that does not
+//! depend on W3 is computed here once, so the kernels start at round 3 and only
+//! add the nonce where it enters.
+
+use crate::hash::Hash256;
+use crate::header::Header;
+use crate::sha256::{self, big_sigma0, big_sigma1, ch, maj, round, small_sigma0, small_sigma1, K};
+use crate::target::Target;
+
+/// Message word 4 of the header's second chunk: the padding bit.
+pub const PAD_W4: u32 = 0x8000_0000;
+/// Message word 15 of the header's second chunk: the message length, 640 bits.
+pub const LEN_W15: u32 = 640;
+
+/// The nonce-independent values a kernel needs, as plain words (the GPU copies this as is).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Precomputed {
+    /// SHA-256 state after the header's first 64 bytes.
+    pub midstate: [u32; 8],
+    /// W0..W2 of the second chunk: the merkle root's last 4 bytes, time, bits (big-endian words).
+    pub tail: [u32; 3],
+    /// Working variables a..h after rounds 0, 1 and 2 of the second chunk.
+    pub state3: [u32; 8],
+    /// Round 3's T1 without W3: `h + Σ1(e) + Ch(e,f,g) + K3`.
+    pub t1_3: u32,
+    /// Round 3's T2: `Σ0(a) + Maj(a,b,c)`.
+    pub t2_3: u32,
+    /// W16 and W17 (nonce-independent).
+    pub w16: u32,
+    pub w17: u32,
+    /// `W18 = w18_base + σ0(W3)`.
+    pub w18_base: u32,
+    /// `W19 = w19_base + W3`.
+    pub w19_base: u32,
+    /// `W31 = σ1(W29) + W24 + w31_base`.
+    pub w31_base: u32,
+    /// `W32 = σ1(W30) + W25 + w32_base`.
+    pub w32_base: u32,
+}
+
+/// A header and target ready to scan: the midstate and every nonce-independent value precomputed.
+#[derive(Clone, Debug)]
+pub struct WorkUnit {
+    header: Header,
+    target: Target,
+    pre: Precomputed,
+}
+
+impl WorkUnit {
+    /// Prepares `header` (its nonce is ignored) for scanning against `target`.
+    pub fn new(header: Header, target: Target) -> Self {
+        let bytes = header.to_bytes();
+        let mut midstate = sha256::IV;
+        sha256::compress(&mut midstate, bytes[..64].try_into().unwrap());
+        let word = |i: usize| u32::from_be_bytes(bytes[64 + 4 * i..68 + 4 * i].try_into().unwrap());
+        let tail = [word(0), word(1), word(2)];
+
+        let mut s = midstate;
+        for (i, &w) in tail.iter().enumerate() {
+            round(&mut s, K[i], w);
+        }
+        let [a, b, c, _, e, f, g, h] = s;
+        let t1_3 = h.wrapping_add(big_sigma1(e)).wrapping_add(ch(e, f, g)).wrapping_add(K[3]);
+        let t2_3 = big_sigma0(a).wrapping_add(maj(a, b, c));
+
+        // The rest of the chunk is constant: W4 = padding, W5..W14 = 0, W15 = length.
+        let w16 = small_sigma0(tail[1]).wrapping_add(tail[0]);
+        let w17 = small_sigma1(LEN_W15).wrapping_add(small_sigma0(tail[2])).wrapping_add(tail[1]);
+        let w18_base = small_sigma1(w16).wrapping_add(tail[2]);
+        let w19_base = small_sigma1(w17).wrapping_add(small_sigma0(PAD_W4));
+        let w31_base = small_sigma0(w16).wrapping_add(LEN_W15);
+        let w32_base = small_sigma0(w17).wrapping_add(w16);
+
+        WorkUnit {
+            header,
+            target,
+            pre: Precomputed {
+                midstate,
+                tail,
+                state3: s,
+                t1_3,
+                t2_3,
+                w16,
+                w17,
+                w18_base,
+                w19_base,
+                w31_base,
+                w32_base,
+            },
+        }
+    }
+
+    /// The header (its nonce field as given).
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The target nonces are checked against.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The precomputed values.
+    pub fn precomputed(&self) -> &Precomputed {
+        &self.pre
+    }
+
+    /// The full hash of the header with `nonce`, computed from scratch.
+    pub fn hash(&self, nonce: u32) -> Hash256 {
+        self.header.with_nonce(nonce).hash()
+    }
+
+    /// Full 256-bit check of a candidate nonce: re-hashes from scratch and compares with the target.
+    pub fn meets_target(&self, nonce: u32) -> bool {
+        self.target.is_met_by(&self.hash(nonce))
+    }
+}

@@ -1,0 +1,179 @@
+//! One suite run over every CPU kernel this machine supports: known answers, the `sha2` crate as
+//! an oracle, every kernel against `scalar`, edge nonces, and the early test's false positives.
+
+use hashforge::cpu::Kernel;
+use hashforge::{hash_difficulty, Hash256, Header, Target, WorkUnit};
+use rand::{Rng, SeedableRng};
+use sha2::{Digest, Sha256};
+
+const BLOCK_125552: &str = "0100000081cd02ab7e569e8bcd9317e2fe99f2de44d49ab2b8851ba4a308000000000000\
+e320b6c2fffc8d750423db8b1eb942ae710e951ed797f7affc8892b0f1fc122bc7f5d74df2b9441a42a14695";
+
+fn kernels() -> Vec<Kernel> {
+    let k = Kernel::supported();
+    // CI machines and this one have both extensions; make sure they are really exercised there.
+    if std::env::var_os("CI").is_some() && cfg!(target_arch = "x86_64") {
+        assert!(k.contains(&Kernel::Avx2), "CI machine lacks AVX2");
+    }
+    k
+}
+
+fn scan(kernel: Kernel, work: &WorkUnit, start: u32, count: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    kernel.scan(work, start, count, &mut found);
+    found
+}
+
+fn random_header(rng: &mut impl Rng) -> Header {
+    let mut b = [0u8; 80];
+    rng.fill(&mut b[..]);
+    Header::from_bytes(&b)
+}
+
+fn oracle(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(Sha256::digest(bytes)).into()
+}
+
+#[test]
+fn known_answers() {
+    let genesis = Header::genesis();
+    assert_eq!(
+        genesis.hash().to_string(),
+        "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
+    );
+    let h = Header::from_hex(BLOCK_125552).unwrap();
+    assert_eq!(h.hash().to_string(), "00000000000000001e8d6829a8a21adc5d38d0a473b144b6765798e61f98bd1d");
+    assert_eq!(Header::from_bytes(&h.to_bytes()), h);
+}
+
+#[test]
+fn every_kernel_finds_known_nonces() {
+    for (header, nonce) in [
+        (Header::genesis(), 2083236893u32),
+        (Header::from_hex(BLOCK_125552).unwrap(), 2504433986),
+    ] {
+        let target = Target::from_compact(header.bits).unwrap();
+        let work = WorkUnit::new(header.with_nonce(0), target);
+        for k in kernels() {
+            assert_eq!(scan(k, &work, nonce - 1000, 2001), vec![nonce], "{k}");
+        }
+    }
+}
+
+#[test]
+fn portable_sha256d_matches_sha2() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    for len in [0usize, 1, 55, 56, 63, 64, 80, 119, 120, 200] {
+        let mut data = vec![0u8; len];
+        rng.fill(&mut data[..]);
+        assert_eq!(hashforge::sha256::sha256d(&data), oracle(&data), "len {len}");
+    }
+    for _ in 0..200 {
+        let h = random_header(&mut rng);
+        assert_eq!(h.hash().0, oracle(&h.to_bytes()));
+    }
+}
+
+/// Target::MAX accepts every hash, so each kernel must report every nonce: this checks the
+/// kernels' early-exit word against the oracle for each nonce individually.
+#[test]
+fn every_nonce_reported_with_max_target() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+    for k in kernels() {
+        let work = WorkUnit::new(random_header(&mut rng), Target::MAX);
+        assert_eq!(scan(k, &work, 1000, 777), (1000..1777).collect::<Vec<_>>(), "{k}");
+    }
+}
+
+/// Every kernel agrees with scalar, and scalar with the sha2 oracle, over 2^16 nonces of random
+/// headers at an easy target (about 1 in 256 nonces found).
+#[test]
+fn kernels_agree_with_scalar_and_oracle() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let target = Target::from_display_hex(&format!("00ff{}", "f".repeat(60))).unwrap();
+    for _ in 0..4 {
+        let header = random_header(&mut rng);
+        let work = WorkUnit::new(header, target);
+        let start: u32 = rng.gen_range(0..u32::MAX - (1 << 16));
+        let expected: Vec<u32> = (start..start + (1 << 14))
+            .filter(|&n| target.is_met_by(&Hash256(oracle(&header.with_nonce(n).to_bytes()))))
+            .collect();
+        assert_eq!(scan(Kernel::Scalar, &work, start, 1 << 14), expected);
+        let reference = scan(Kernel::Scalar, &work, start, 1 << 16);
+        assert!(reference.len() > 100);
+        for k in kernels() {
+            assert_eq!(scan(k, &work, start, 1 << 16), reference, "{k}");
+        }
+    }
+}
+
+#[test]
+fn edge_nonces_and_ragged_ranges() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+    let work = WorkUnit::new(random_header(&mut rng), Target::MAX);
+    for k in kernels() {
+        assert_eq!(scan(k, &work, 0, 1), vec![0], "{k}");
+        assert_eq!(scan(k, &work, u32::MAX, 1), vec![u32::MAX], "{k}");
+        assert_eq!(scan(k, &work, u32::MAX - 12, 13), (u32::MAX - 12..=u32::MAX).collect::<Vec<_>>(), "{k}");
+        assert_eq!(scan(k, &work, 5, 0), Vec::<u32>::new(), "{k}");
+        for count in [1u32, 3, 7, 9, 15, 17, 33] {
+            assert_eq!(scan(k, &work, 100, count), (100..100 + count).collect::<Vec<_>>(), "{k} {count}");
+        }
+    }
+}
+
+/// A target whose top word equals a hash's top word but is smaller below it: the early test
+/// passes, the full compare must reject. And just above it: accepted.
+#[test]
+fn early_test_pass_full_compare_fail() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let header = random_header(&mut rng);
+    let nonce = 4242u32;
+    let hash = header.with_nonce(nonce).hash();
+    let limbs = hash.to_limbs();
+    let below = Target::from_limbs([limbs[0].wrapping_sub(1), limbs[1], limbs[2], limbs[3]]);
+    let exact = Target::from_limbs(limbs);
+    assert_eq!(below.top_word(), exact.top_word());
+    for k in kernels() {
+        // Any other nonce in the range has a different top word with overwhelming probability.
+        let other: Vec<u32> = scan(k, &WorkUnit::new(header, below), nonce - 8, 17);
+        assert!(!other.contains(&nonce), "{k} reported a nonce above the target");
+        assert!(scan(k, &WorkUnit::new(header, exact), nonce - 8, 17).contains(&nonce), "{k}");
+    }
+}
+
+#[test]
+fn target_and_difficulty_conversions() {
+    let d1 = Target::from_difficulty(1.0).unwrap();
+    assert_eq!(d1, Target::DIFF1);
+    assert_eq!(d1.to_string(), format!("00000000ffff{}", "0".repeat(52)));
+    assert_eq!(Target::from_compact(hashforge::CompactTarget(0x1d00ffff)).unwrap(), d1);
+    assert_eq!(d1.to_compact().0, 0x1d00ffff);
+    assert_eq!(d1.difficulty(), 1.0);
+
+    let d1024 = Target::from_difficulty(1024.0).unwrap();
+    assert_eq!(d1024.to_string(), format!("00000000003fffc{}", "0".repeat(49)));
+    assert_eq!(d1024.difficulty(), 1024.0);
+
+    let milli = Target::from_difficulty(0.001).unwrap();
+    assert_eq!(milli.to_string(), format!("000003e7fc18{}", "0".repeat(52)));
+    assert!((milli.difficulty() - 0.001).abs() < 1e-12);
+
+    let t = Target::from_compact(hashforge::CompactTarget(0x1703a30c)).unwrap();
+    assert_eq!(t.to_string(), format!("00000000000000000003a30c{}", "0".repeat(40)));
+    assert_eq!(t.to_compact().0, 0x1703a30c);
+    // 0xFFFF / 0x03A30C · 2^48
+    assert!((t.difficulty() - 77_392_982_524_430.0).abs() < 1.0, "{}", t.difficulty());
+
+    let regtest = Target::from_compact(hashforge::CompactTarget(0x207fffff)).unwrap();
+    assert_eq!(regtest.to_string(), format!("7fffff{}", "0".repeat(58)));
+    assert!(Target::from_compact(hashforge::CompactTarget(0x04923456)).is_err(), "negative");
+    assert!(Target::from_compact(hashforge::CompactTarget(0x23000001)).is_err(), "overflow");
+    assert!(Target::from_difficulty(0.0).is_err());
+    assert!(Target::from_difficulty(f64::NAN).is_err());
+    assert_eq!(Target::from_difficulty(1e-30).unwrap(), Target::MAX);
+
+    // The genesis hash meets difficulty ≈ 2536.
+    let d = hash_difficulty(&Header::genesis().hash());
+    assert!((d - 2536.426).abs() < 0.001, "{d}");
+}
