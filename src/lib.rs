@@ -4,11 +4,13 @@
 //! - [`WorkUnit`]: a header prepared for scanning (midstate and precomputed rounds).
 //! - [`cpu`]: the SHA-NI, AVX2 and scalar kernels and the multi-threaded CPU backend.
 
+pub mod app;
 pub mod cpu;
 mod error;
 mod hash;
 mod header;
 pub mod hexbytes;
+pub mod scheduler;
 pub mod sha256;
 mod target;
 mod work;

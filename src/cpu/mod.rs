@@ -3,6 +3,7 @@
 mod lanes;
 mod scalar;
 mod tail;
+mod workers;
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
@@ -12,6 +13,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use lanes::Lanes;
+pub use workers::{CpuBackend, FoundSink, WhenIdle};
 
 use crate::work::WorkUnit;
 use crate::Error;

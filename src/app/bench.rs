@@ -1,0 +1,140 @@
+//! `hashforge bench`: hash rates on a fixed work unit whose target nothing meets.
+
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+
+use super::cli::BenchArgs;
+use crate::cpu::{CpuBackend, Kernel, WhenIdle};
+use crate::scheduler::{Chunk, Scheduler};
+use crate::{Header, Target, WorkUnit};
+
+/// One measured rate, as printed by `--json`.
+#[derive(Serialize, Debug)]
+pub struct Measurement {
+    pub backend: &'static str,
+    pub kernel: String,
+    pub threads: usize,
+    pub hashes: u64,
+    pub seconds: f64,
+    /// Hashes per second.
+    pub hashrate: f64,
+    /// Rate per thread ÷ the reference rate, when the reference was measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<f64>,
+}
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    if !(args.seconds > 0.0 && args.seconds <= 3600.0) {
+        bail!("--seconds must be between 0 and 3600, got {}", args.seconds);
+    }
+    let kernels = if args.kernel == "all" {
+        Kernel::supported()
+    } else {
+        vec![super::choose_kernel(Some(&args.kernel))?]
+    };
+    let threads = super::choose_threads(args.threads)?;
+    let seconds = Duration::from_secs_f64(args.seconds);
+
+    let reference = if args.reference { Some(reference_rate()?) } else { None };
+    if let (Some(r), false) = (reference, args.json) {
+        println!("reference: openssl sha256, 1 core: {} nonce-equivalents (compressions/s ÷ 2)", format_rate(r));
+    }
+    if let (Some(r), true) = (reference, args.json) {
+        let line = Measurement {
+            backend: "reference",
+            kernel: "openssl-sha256".into(),
+            threads: 1,
+            hashes: 0,
+            seconds: 3.0,
+            hashrate: r,
+            ratio: Some(1.0),
+        };
+        println!("{}", serde_json::to_string(&line)?);
+    }
+    if !args.json {
+        println!("{:<8} {:<8} {:>7} {:>14} {:>16}", "backend", "kernel", "threads", "rate", "per thread");
+    }
+    for kernel in kernels {
+        let mut m = measure_cpu(&CpuBackend::new(kernel, threads), seconds);
+        m.ratio = reference.map(|r| m.hashrate / m.threads as f64 / r);
+        if args.json {
+            println!("{}", serde_json::to_string(&m)?);
+        } else {
+            let ratio = m.ratio.map(|r| format!("  {r:.2}× reference")).unwrap_or_default();
+            println!(
+                "{:<8} {:<8} {:>7} {:>14} {:>16}{ratio}",
+                m.backend,
+                m.kernel,
+                m.threads,
+                format_rate(m.hashrate),
+                format_rate(m.hashrate / m.threads as f64)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The fixed benchmark work: the genesis header with a target no hash meets.
+pub fn bench_work() -> WorkUnit {
+    WorkUnit::new(Header::genesis(), Target::from_limbs([0; 4]))
+}
+
+/// Runs the CPU backend on the benchmark work for `duration`.
+pub fn measure_cpu(backend: &CpuBackend, duration: Duration) -> Measurement {
+    let scheduler = Scheduler::new();
+    scheduler.set_source(Box::new(|| Some(bench_work())));
+    let stop = AtomicBool::new(false);
+    let before = backend.hashes.load(Ordering::Relaxed);
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(duration);
+            stop.store(true, Ordering::Relaxed);
+        });
+        backend.run(&scheduler, &stop, WhenIdle::Finish, &|_: &Chunk, _| {});
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    let hashes = backend.hashes.load(Ordering::Relaxed) - before;
+    Measurement {
+        backend: "cpu",
+        kernel: backend.kernel.name().to_string(),
+        threads: backend.threads,
+        hashes,
+        seconds,
+        hashrate: hashes as f64 / seconds,
+        ratio: None,
+    }
+}
+
+/// The in-run reference of `shared/REFERENCE.md`: `openssl speed -evp sha256 -bytes 16384
+/// -seconds 3` on one core, as sha256d nonces per second (compressions/s ÷ 2).
+pub fn reference_rate() -> Result<f64> {
+    let out = Command::new("openssl")
+        .args(["speed", "-evp", "sha256", "-bytes", "16384", "-seconds", "3"])
+        .output()
+        .context("running openssl for the reference rate (is openssl installed?)")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The result line: "sha256  <rate>k" (kB/s, 1000 bytes) for the one block size asked.
+    let kbps: f64 = text
+        .lines()
+        .filter(|l| l.to_ascii_lowercase().starts_with("sha256"))
+        .filter_map(|l| l.split_whitespace().last()?.strip_suffix('k')?.parse().ok())
+        .next()
+        .with_context(|| format!("no sha256 rate in openssl's output: {}", text.trim()))?;
+    Ok(kbps * 1000.0 / 64.0 / 2.0)
+}
+
+/// A rate with its unit: H/s, kH/s, MH/s or GH/s.
+pub fn format_rate(hps: f64) -> String {
+    let (v, unit) = match hps {
+        r if r >= 1e9 => (r / 1e9, "GH/s"),
+        r if r >= 1e6 => (r / 1e6, "MH/s"),
+        r if r >= 1e3 => (r / 1e3, "kH/s"),
+        r => (r, "H/s"),
+    };
+    format!("{v:.2} {unit}")
+}

@@ -1,0 +1,88 @@
+//! Command-line definitions (clap derive). Parsing of values into domain types happens in the
+//! commands, so every bad input gets the same one-line error style.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "hashforge", version, about = "SHA-256d miner: SIMD CPU kernels, a WGSL GPU backend, Stratum v1 and solo mining")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// sha256d of hex bytes (usually an 80-byte header): the hash in display order and the difficulty it meets
+    Hash {
+        /// The bytes, as hex
+        hex: String,
+    },
+    /// Every nonce in [start, start+count) whose header hash meets the target
+    Scan(ScanArgs),
+    /// Measure hash rates on a fixed work unit
+    Bench(BenchArgs),
+}
+
+/// Which hashing backend(s) to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    Cpu,
+}
+
+/// Options shared by every command that hashes on the CPU.
+#[derive(Args, Debug, Clone)]
+pub struct CpuArgs {
+    /// CPU kernel: scalar, avx2 or sha-ni (default: the fastest this CPU supports)
+    #[arg(long)]
+    pub kernel: Option<String>,
+    /// CPU worker threads (default: all cores)
+    #[arg(short = 't', long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// The 80-byte header as 160 hex digits (its nonce field is ignored)
+    #[arg(long)]
+    pub header: String,
+    /// First nonce
+    #[arg(long)]
+    pub start: u64,
+    /// Number of nonces
+    #[arg(long)]
+    pub count: u64,
+    /// Target as 64 hex digits in display order (e.g. 00000000ffff0000…)
+    #[arg(long, conflicts_with = "difficulty", required_unless_present = "difficulty")]
+    pub target: Option<String>,
+    /// Pool difficulty (1 = 0x00000000ffff·2^208; fractions allowed)
+    #[arg(long)]
+    pub difficulty: Option<f64>,
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub backend: BackendChoice,
+    #[command(flatten)]
+    pub cpu: CpuArgs,
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub backend: BackendChoice,
+    /// CPU kernel to measure, or `all` (default: every kernel this CPU supports)
+    #[arg(long, default_value = "all")]
+    pub kernel: String,
+    /// CPU worker threads (default: all cores)
+    #[arg(short = 't', long)]
+    pub threads: Option<usize>,
+    /// Seconds per measurement
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
+    /// Also measure the reference (`openssl speed -evp sha256`, one core) and print ratios
+    #[arg(long)]
+    pub reference: bool,
+    /// Print one JSON line per measurement
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,25 @@
+//! `hashforge hash`: sha256d of some bytes.
+
+use anyhow::{ensure, Result};
+
+use crate::{hash_difficulty, hexbytes, Hash256};
+
+pub fn run(hex: &str) -> Result<()> {
+    let bytes = hexbytes::decode(hex, "input")?;
+    ensure!(!bytes.is_empty(), "nothing to hash: the input is empty");
+    let hash = Hash256(crate::sha256::sha256d(&bytes));
+    println!("{hash}");
+    println!("difficulty {}", format_difficulty(hash_difficulty(&hash)));
+    Ok(())
+}
+
+/// A difficulty with a sensible number of digits.
+pub(crate) fn format_difficulty(d: f64) -> String {
+    if d >= 1e6 {
+        format!("{d:.0}")
+    } else if d >= 1.0 {
+        format!("{d:.3}")
+    } else {
+        format!("{d:.6e}")
+    }
+}

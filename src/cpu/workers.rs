@@ -1,0 +1,88 @@
+//! The CPU backend: N threads that take chunks from the scheduler and run a kernel on them.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Kernel;
+use crate::scheduler::{Chunk, Scheduler};
+
+/// What a backend reports: every nonce whose hash meets the chunk's target.
+pub trait FoundSink: Send + Sync {
+    fn found(&self, chunk: &Chunk, nonce: u32);
+}
+
+impl<F: Fn(&Chunk, u32) + Send + Sync> FoundSink for F {
+    fn found(&self, chunk: &Chunk, nonce: u32) {
+        self(chunk, nonce)
+    }
+}
+
+/// How the workers behave when the scheduler has no work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhenIdle {
+    /// Return (a scan is done when its range is used up).
+    Finish,
+    /// Wait for new work until stopped (mining).
+    Wait,
+}
+
+/// CPU workers: a kernel on a number of threads.
+#[derive(Clone, Debug)]
+pub struct CpuBackend {
+    pub kernel: Kernel,
+    pub threads: usize,
+    /// Hashes done, for rates.
+    pub hashes: Arc<AtomicU64>,
+}
+
+impl CpuBackend {
+    pub fn new(kernel: Kernel, threads: usize) -> Self {
+        CpuBackend { kernel, threads: threads.max(1), hashes: Arc::default() }
+    }
+
+    /// Nonces per chunk: about 0.5–1 ms of one thread's work, so a new job preempts within ~1 ms.
+    pub fn chunk_size(&self) -> u32 {
+        match self.kernel {
+            Kernel::ShaNi => 16 * 1024,
+            Kernel::Avx2 => 8 * 1024,
+            Kernel::Scalar => 2 * 1024,
+        }
+    }
+
+    /// Runs the workers on the calling thread's scope until `stop` is set (or, with
+    /// `WhenIdle::Finish`, until the scheduler runs dry).
+    pub fn run(&self, scheduler: &Scheduler, stop: &AtomicBool, idle: WhenIdle, sink: &dyn FoundSink) {
+        std::thread::scope(|scope| {
+            for i in 0..self.threads {
+                std::thread::Builder::new()
+                    .name(format!("cpu-{i}"))
+                    .spawn_scoped(scope, || self.worker(scheduler, stop, idle, sink))
+                    .expect("spawning a CPU worker thread");
+            }
+        });
+    }
+
+    fn worker(&self, scheduler: &Scheduler, stop: &AtomicBool, idle: WhenIdle, sink: &dyn FoundSink) {
+        let mut cache = None;
+        let mut found = Vec::new();
+        let size = self.chunk_size();
+        while !stop.load(Ordering::Relaxed) {
+            let Some(chunk) = scheduler.next_chunk(&mut cache, size) else {
+                match idle {
+                    WhenIdle::Finish => return,
+                    WhenIdle::Wait => {
+                        std::thread::sleep(Duration::from_millis(1));
+                        continue;
+                    }
+                }
+            };
+            found.clear();
+            self.kernel.scan(chunk.work(), chunk.start, chunk.count, &mut found);
+            self.hashes.fetch_add(chunk.count as u64, Ordering::Relaxed);
+            for &nonce in &found {
+                sink.found(&chunk, nonce);
+            }
+        }
+    }
+}
