@@ -62,5 +62,8 @@ pub(crate) fn choose_threads(threads: Option<usize>) -> Result<usize> {
 }
 
 pub(crate) fn cpu_backend(args: &CpuArgs) -> Result<crate::cpu::CpuBackend> {
-    Ok(crate::cpu::CpuBackend::new(choose_kernel(args.kernel.as_deref())?, choose_threads(args.threads)?))
+    Ok(crate::cpu::CpuBackend::new(
+        choose_kernel(args.kernel.as_deref())?,
+        choose_threads(args.threads)?,
+    ))
 }

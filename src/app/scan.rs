@@ -37,9 +37,12 @@ pub fn run(args: ScanArgs) -> Result<()> {
     scheduler.set_range(WorkUnit::new(header, target), args.start as u32, args.count);
     let found = Mutex::new(Vec::new());
     let started = Instant::now();
-    backend.run(&scheduler, &AtomicBool::new(false), WhenIdle::Finish, &|_: &Chunk, n: u32| {
-        found.lock().unwrap().push(n)
-    });
+    backend.run(
+        &scheduler,
+        &AtomicBool::new(false),
+        WhenIdle::Finish,
+        &|_: &Chunk, n: u32| found.lock().unwrap().push(n),
+    );
     let seconds = started.elapsed().as_secs_f64();
     let mut nonces = found.into_inner().unwrap();
     nonces.sort_unstable();
