@@ -152,6 +152,7 @@ impl RpcError {
             | RpcError::InitialBlockDownload { .. }
             | RpcError::Truncated { .. } => true,
             RpcError::Rpc { code, .. } => *code == RPC_IN_WARMUP || *code == -9,
+            RpcError::HttpStatus { status, .. } => *status == 503,
             _ => false,
         }
     }
