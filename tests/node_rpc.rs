@@ -442,7 +442,7 @@ async fn poller_long_polls_then_falls_back_to_interval_polling() {
         config.longpoll_hold = Duration::from_secs(8);
         let node = ReplayNode::start(config).await.unwrap();
         let c = client_for(&node, RpcAuth::None);
-        let mut poller = TemplatePoller::new(&c, Duration::from_millis(100))
+        let mut poller = TemplatePoller::new(c.clone(), Duration::from_millis(100))
             .with_longpoll_retry(Duration::from_millis(400));
         assert_eq!(poller.next().await.unwrap().height, 201);
         assert_eq!(poller.mode(), PollMode::LongPoll);
@@ -517,13 +517,80 @@ async fn submitblock_sends_the_fixture_block() {
         // Accepted: the node moved on to the next template.
         assert_eq!(c.get_block_template().await.unwrap().height, 203);
 
-        node.set_submit_reply(Some("duplicate".into()));
+        // The same block again: Bitcoin Core's answer.
         assert_eq!(
             c.submit_block(&block).await.unwrap(),
             SubmitOutcome::Rejected("duplicate".into())
         );
-        assert_eq!(node.submitted_blocks().len(), 2);
+        // A forced reject reason is returned as such.
+        node.set_submit_reply(Some("bad-txns-inputs-missingorspent".into()));
+        assert_eq!(
+            c.submit_block(&block).await.unwrap(),
+            SubmitOutcome::Rejected("bad-txns-inputs-missingorspent".into())
+        );
+        assert_eq!(node.submitted_blocks().len(), 3);
+        assert_eq!(node.accepted_blocks().len(), 1);
+        assert_eq!(
+            node.accepted_blocks()[0].to_string(),
+            expected["hash"].as_str().unwrap()
+        );
         assert_eq!(c.get_block_template().await.unwrap().height, 203);
+    })
+    .await
+}
+
+#[tokio::test]
+async fn replay_node_rejects_invalid_blocks_like_core() {
+    bounded(async {
+        let node = ReplayNode::start(ReplayConfig::new(templates()))
+            .await
+            .unwrap();
+        let c = client_for(&node, RpcAuth::None);
+        let template = c.get_block_template().await.unwrap();
+        let payout = PayoutScript::from_address(REGTEST_ADDR, Network::Regtest).unwrap();
+        let options = CoinbaseOptions {
+            extranonce_len: 8,
+            tag: b"/hashforge-fixture/".to_vec(),
+        };
+        let builder = BlockBuilder::new(&template, &payout, &options).unwrap();
+        let en = [0u8; 8];
+        // Nonce 0 does not meet the regtest target for this template (the fixture needed 1).
+        let header = builder.header(&en, builder.time(), 0).unwrap();
+        assert!(!builder.meets_target(&header));
+        let block = builder.assemble_block(header, &en).unwrap();
+        assert_eq!(
+            c.submit_block(&block).await.unwrap(),
+            SubmitOutcome::Rejected("high-hash".into())
+        );
+        // A header for another extranonce than the coinbase carries.
+        let mut nonce = 0;
+        let header = loop {
+            let h = builder.header(&[1u8; 8], builder.time(), nonce).unwrap();
+            if builder.meets_target(&h) {
+                break h;
+            }
+            nonce += 1;
+        };
+        let block = builder.assemble_block(header, &en).unwrap();
+        assert_eq!(
+            c.submit_block(&block).await.unwrap(),
+            SubmitOutcome::Rejected("bad-txnmrklroot".into())
+        );
+        // Not a block at all: Core's RPC error -22.
+        let e = c.submit_block(&[1, 2, 3]).await.unwrap_err();
+        assert!(matches!(e, RpcError::Rpc { code: -22, .. }), "{e}");
+
+        let waited = node.wait_for_submissions(3, Duration::from_secs(1)).await;
+        assert_eq!(waited.len(), 3);
+        assert!(node.accepted_blocks().is_empty());
+        assert_eq!(
+            c.call("getbestblockhash", json!([])).await.unwrap(),
+            templates()[0]["previousblockhash"]
+        );
+        assert_eq!(
+            c.call("getblockcount", json!([])).await.unwrap(),
+            json!(200)
+        );
     })
     .await
 }
@@ -611,7 +678,7 @@ async fn garbage_http_replies_never_panic() {
         }
         // A header section without end is bounded.
         let mut endless = b"HTTP/1.1 200 OK\r\n".to_vec();
-        endless.extend(std::iter::repeat_n(b'a', 40_000));
+        endless.extend(vec![b'a'; 40_000]);
         assert!(matches!(raw_reply_error(&endless).await, RpcError::ReplyTooLarge { .. }));
 
         // Random bytes, with and without a plausible start.
@@ -627,6 +694,65 @@ async fn garbage_http_replies_never_panic() {
             }
             let _ = raw_reply_error(&reply).await;
         }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn set_a_blocks_mined_in_sequence_through_the_poller() {
+    bounded(async {
+        let mut config = ReplayConfig::new(templates()).with_credentials(USER, PASS);
+        config.advance_on_submit = true;
+        config.longpoll_hold = Duration::from_secs(5);
+        let node = ReplayNode::start(config).await.unwrap();
+        let c = client(&node);
+        let (_, payout) = c.check_ready(REGTEST_ADDR).await.unwrap();
+        let options = CoinbaseOptions {
+            extranonce_len: 8,
+            tag: b"/hashforge-fixture/".to_vec(),
+        };
+        let mut poller = TemplatePoller::new(c.clone(), Duration::from_secs(1));
+        for name in [
+            "block-regtest-h201-empty.json",
+            "block-regtest-h203-7tx.json",
+            "block-regtest-h204-60tx.json",
+        ] {
+            let expected = fixture(name);
+            let template = poller.next().await.unwrap();
+            assert_eq!(template.height as u64, expected["height"].as_u64().unwrap());
+            let builder = BlockBuilder::new(&template, &payout, &options).unwrap();
+            let mut nonce = 0u32;
+            let header = loop {
+                let h = builder.header(&[0u8; 8], builder.time(), nonce).unwrap();
+                if builder.meets_target(&h) {
+                    break h;
+                }
+                nonce += 1;
+            };
+            assert_eq!(u64::from(nonce), expected["nonce"].as_u64().unwrap());
+            let block = builder.assemble_block(header, &[0u8; 8]).unwrap();
+            assert_eq!(
+                c.submit_block(&block).await.unwrap(),
+                SubmitOutcome::Accepted
+            );
+            assert_eq!(
+                node.submitted_blocks().last().unwrap(),
+                expected["hex"].as_str().unwrap()
+            );
+        }
+        let hashes: Vec<String> = node
+            .accepted_blocks()
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
+        assert_eq!(
+            hashes,
+            [
+                "01424d24fe8666d9edb72a4c84e2d9e0e78d6bb547c4226b24499971e6443a6e",
+                "403ad6e87d116d2ed7dcbeb892452814508698b4b95be9e50ff537fb7adb3591",
+                "6519f493da6ce3c671889a4814dbfc2a424f33b015029525fc7e26d928289008",
+            ]
+        );
     })
     .await
 }

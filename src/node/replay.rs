@@ -38,8 +38,14 @@ pub struct ReplayConfig {
     pub longpoll_hold: Duration,
     /// Whether an accepted `submitblock` moves on to the next queued template.
     pub advance_on_submit: bool,
-    /// `submitblock` answer: `None` for `null` (accepted), or a reject reason.
+    /// Forced `submitblock` answer: `None` to answer as [`validate_blocks`](Self::validate_blocks)
+    /// decides, or a reject reason to answer regardless of the block.
     pub submit_reply: Option<String>,
+    /// Whether `submitblock` checks the block against the current template (decoding, previous
+    /// block, bits, proof of work, merkle root, witness commitment, BIP 34 height, coinbase
+    /// amount, duplicates) and answers Bitcoin Core's reject reason; if false every block is
+    /// accepted.
+    pub validate_blocks: bool,
     /// A connection with no request for this long is closed.
     pub idle_timeout: Duration,
 }
@@ -54,6 +60,7 @@ impl ReplayConfig {
             longpoll_hold: Duration::from_secs(30),
             advance_on_submit: false,
             submit_reply: None,
+            validate_blocks: true,
             idle_timeout: Duration::from_secs(30),
         }
     }
@@ -106,6 +113,7 @@ struct State {
     ibd: bool,
     submit_reply: Option<String>,
     submitted: Vec<String>,
+    accepted: Vec<bitcoin::BlockHash>,
     requests: Vec<RecordedRequest>,
 }
 
@@ -114,6 +122,7 @@ struct Shared {
     config: ReplayConfig,
     state: Mutex<State>,
     generation: watch::Sender<u64>,
+    submissions: watch::Sender<usize>,
 }
 
 impl Shared {
@@ -153,12 +162,14 @@ impl ReplayNode {
             ibd: false,
             submit_reply: config.submit_reply.clone(),
             submitted: Vec::new(),
+            accepted: Vec::new(),
             requests: Vec::new(),
         };
         let shared = Arc::new(Shared {
             config,
             state: Mutex::new(state),
             generation: watch::Sender::new(0),
+            submissions: watch::Sender::new(0),
         });
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         Ok(ReplayNode { addr, shared, task })
@@ -206,7 +217,8 @@ impl ReplayNode {
         self.shared.lock().ibd = ibd;
     }
 
-    /// Sets the `submitblock` answer: `None` for accepted, or a reject reason.
+    /// Forces the `submitblock` answer: a reject reason, or `None` to go back to the normal
+    /// answer (see [`ReplayConfig::validate_blocks`]).
     pub fn set_submit_reply(&self, reply: Option<String>) {
         self.shared.lock().submit_reply = reply;
     }
@@ -214,6 +226,19 @@ impl ReplayNode {
     /// Hex of every block received by `submitblock`, in order.
     pub fn submitted_blocks(&self) -> Vec<String> {
         self.shared.lock().submitted.clone()
+    }
+
+    /// Waits until at least `count` blocks have been submitted or `timeout` passes, and returns
+    /// the hex of the blocks submitted so far.
+    pub async fn wait_for_submissions(&self, count: usize, timeout: Duration) -> Vec<String> {
+        let mut rx = self.shared.submissions.subscribe();
+        let _ = tokio::time::timeout(timeout, rx.wait_for(|n| *n >= count)).await;
+        self.submitted_blocks()
+    }
+
+    /// Hashes of the blocks `submitblock` accepted, in order.
+    pub fn accepted_blocks(&self) -> Vec<bitcoin::BlockHash> {
+        self.shared.lock().accepted.clone()
     }
 
     /// Every well-formed, authenticated request received, in order.
@@ -452,6 +477,24 @@ async fn dispatch(shared: &Shared, method: &str, params: &Value) -> Result<Value
                 "verificationprogress": if s.ibd { 0.5 } else { 1.0 },
             }))
         }
+        "getbestblockhash" => {
+            let s = shared.lock();
+            s.templates
+                .get(s.current)
+                .and_then(|t| t.get("previousblockhash"))
+                .cloned()
+                .ok_or((-1, "no template loaded".into()))
+        }
+        "getblockcount" => {
+            let s = shared.lock();
+            Ok(json!(s
+                .templates
+                .get(s.current)
+                .and_then(|t| t.get("height"))
+                .and_then(Value::as_u64)
+                .unwrap_or(1)
+                .saturating_sub(1)))
+        }
         "submitblock" => {
             let Some(hex) = params.get(0).and_then(Value::as_str) else {
                 return Err((-1, "submitblock \"hexdata\" ( \"dummy\" )".into()));
@@ -459,16 +502,35 @@ async fn dispatch(shared: &Shared, method: &str, params: &Value) -> Result<Value
             let reply = {
                 let mut s = shared.lock();
                 s.submitted.push(hex.to_string());
-                s.submit_reply.clone()
+                let verdict = match &s.submit_reply {
+                    Some(forced) => Err(Some(forced.clone())),
+                    None if shared.config.validate_blocks => {
+                        let template = s.templates.get(s.current);
+                        check_block(hex, template, &s.accepted)
+                    }
+                    None => Ok(block_hash_of_hex(hex)),
+                };
+                match verdict {
+                    Ok(hash) => {
+                        if let Some(hash) = hash {
+                            s.accepted.push(hash);
+                        }
+                        Ok(Value::Null)
+                    }
+                    Err(Some(reason)) => Ok(Value::String(reason)),
+                    Err(None) => Err((-22, "Block decode failed".to_string())),
+                }
             };
-            if reply.is_none() && shared.config.advance_on_submit {
+            let accepted = matches!(reply, Ok(Value::Null));
+            if accepted && shared.config.advance_on_submit {
                 let next = advance(&shared.lock());
                 if let Some(next) = next {
                     shared.lock().current = next;
                     shared.bump();
                 }
             }
-            Ok(reply.map(Value::String).unwrap_or(Value::Null))
+            shared.submissions.send_modify(|n| *n += 1);
+            reply
         }
         _ => Err((-32601, "Method not found".into())),
     }
@@ -477,4 +539,69 @@ async fn dispatch(shared: &Shared, method: &str, params: &Value) -> Result<Value
 fn current_template(shared: &Shared) -> Option<Value> {
     let s = shared.lock();
     s.templates.get(s.current).cloned()
+}
+
+fn block_hash_of_hex(hex: &str) -> Option<bitcoin::BlockHash> {
+    let bytes = hex::decode(hex).ok()?;
+    let header: [u8; 80] = bytes.get(..80)?.try_into().ok()?;
+    Some(super::block::block_hash(&header))
+}
+
+/// Checks a submitted block like Bitcoin Core would, as far as a template allows.
+///
+/// `Ok(hash)` accepts it; `Err(Some(reason))` rejects it with a BIP 22 reason;
+/// `Err(None)` means it does not decode (Core answers RPC error -22).
+fn check_block(
+    hex: &str,
+    template: Option<&Value>,
+    accepted: &[bitcoin::BlockHash],
+) -> Result<Option<bitcoin::BlockHash>, Option<String>> {
+    use bitcoin::hashes::Hash;
+    let reject = |r: &str| Err(Some(r.to_string()));
+    let bytes = hex::decode(hex).map_err(|_| None)?;
+    let block: bitcoin::Block =
+        bitcoin::consensus::encode::deserialize(&bytes).map_err(|_| None)?;
+    let hash = block.block_hash();
+    if accepted.contains(&hash) {
+        return reject("duplicate");
+    }
+    let Some(template) = template.map(super::template::BlockTemplate::from_json) else {
+        return reject("inconclusive");
+    };
+    let Ok(template) = template else {
+        return reject("inconclusive");
+    };
+    if block.header.prev_blockhash != template.previous_block_hash {
+        return reject("inconclusive-not-best-prevblk");
+    }
+    if block.header.bits != template.bits {
+        return reject("bad-diffbits");
+    }
+    if !super::block::hash_meets_target(&hash.to_byte_array(), &template.target_le()) {
+        return reject("high-hash");
+    }
+    if !block.txdata.first().is_some_and(|tx| tx.is_coinbase()) {
+        return reject("bad-cb-missing");
+    }
+    if !block.check_merkle_root() {
+        return reject("bad-txnmrklroot");
+    }
+    if !block.check_witness_commitment() {
+        return reject("bad-witness-merkle-match");
+    }
+    if block.bip34_block_height().ok() != Some(u64::from(template.height)) {
+        return reject("bad-cb-height");
+    }
+    let paid: u64 = block.txdata[0]
+        .output
+        .iter()
+        .map(|o| o.value.to_sat())
+        .sum();
+    if paid > template.coinbase_value {
+        return reject("bad-cb-amount");
+    }
+    if block.header.time < template.min_time {
+        return reject("time-too-old");
+    }
+    Ok(Some(hash))
 }

@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bitcoin::Network;
@@ -319,20 +320,20 @@ pub enum SubmitOutcome {
     Rejected(String),
 }
 
-/// Async JSON-RPC client for one node. Cheap to share behind an `Arc`; calls may run
+/// Async JSON-RPC client for one node. Clones share the request id counter; calls may run
 /// concurrently (each opens its own connection).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RpcClient {
-    config: RpcConfig,
-    next_id: AtomicU64,
+    config: Arc<RpcConfig>,
+    next_id: Arc<AtomicU64>,
 }
 
 impl RpcClient {
     /// A client for this configuration (nothing is connected until the first call).
     pub fn new(config: RpcConfig) -> Self {
         RpcClient {
-            config,
-            next_id: AtomicU64::new(1),
+            config: Arc::new(config),
+            next_id: Arc::new(AtomicU64::new(1)),
         }
     }
 
@@ -624,8 +625,8 @@ pub enum PollMode {
 /// back to a plain `getblocktemplate` every `poll_interval` and tries long polling again after
 /// `longpoll_retry`.
 #[derive(Debug)]
-pub struct TemplatePoller<'a> {
-    client: &'a RpcClient,
+pub struct TemplatePoller {
+    client: RpcClient,
     poll_interval: Duration,
     longpoll_retry: Duration,
     last_longpoll_id: Option<String>,
@@ -635,9 +636,10 @@ pub struct TemplatePoller<'a> {
     last_longpoll_error: Option<String>,
 }
 
-impl<'a> TemplatePoller<'a> {
-    /// A poller on `client`; `poll_interval` is the fallback polling period.
-    pub fn new(client: &'a RpcClient, poll_interval: Duration) -> Self {
+impl TemplatePoller {
+    /// A poller on `client` (a clone of it: clones share the connection settings);
+    /// `poll_interval` is the fallback polling period.
+    pub fn new(client: RpcClient, poll_interval: Duration) -> Self {
         TemplatePoller {
             client,
             poll_interval,
