@@ -587,4 +587,10 @@ fn malformed_templates_are_typed_errors() {
     let e = bad(&|j| j["coinbasevalue"] = Value::from("lots"));
     assert!(e.to_string().contains("coinbasevalue"), "{e}");
     assert!(BlockTemplate::from_json_str("{\"version\": ").is_err());
+    let e = bad(&|j| j["transactions"][1]["depends"] = serde_json::json!([2]));
+    assert!(e.to_string().contains("transactions[1].depends"), "{e}");
+    let e = bad(&|j| j["transactions"][1]["depends"] = serde_json::json!([0]));
+    assert!(e.to_string().contains("earlier transaction"), "{e}");
+    let t = BlockTemplate::from_json(&base).unwrap();
+    assert_eq!(t.transactions[3].depends, vec![2]); // "transaction 4" of the README, 1-based
 }

@@ -303,6 +303,13 @@ fn parse_transaction(i: usize, value: &Value) -> Result<TemplateTransaction, Tem
             .collect::<Result<Vec<_>, _>>()?,
         None => Vec::new(),
     };
+    // 1-based indexes of earlier transactions only: a parent comes before its child.
+    if let Some(d) = depends.iter().find(|&&d| d == 0 || d as usize > i) {
+        return Err(invalid(
+            name("depends"),
+            format!("{d} is not the index of an earlier transaction"),
+        ));
+    }
     Ok(TemplateTransaction {
         txid,
         wtxid,
