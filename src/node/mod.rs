@@ -56,7 +56,7 @@ pub mod template;
 
 pub use block::{BlockBuilder, BlockError, CoinbaseOptions, PayoutError, PayoutScript};
 pub use rpc::{
-    ChainInfo, JsonRpcVersion, RpcAuth, RpcClient, RpcConfig, RpcError, SubmitOutcome,
+    ChainInfo, JsonRpcVersion, PollMode, RpcAuth, RpcClient, RpcConfig, RpcError, SubmitOutcome,
     TemplatePoller,
 };
 pub use template::{BlockTemplate, TemplateError, TemplateTransaction};
