@@ -10,6 +10,7 @@ mod error;
 mod hash;
 mod header;
 pub mod hexbytes;
+pub mod node;
 pub mod scheduler;
 pub mod sha256;
 mod target;
