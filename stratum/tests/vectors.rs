@@ -14,15 +14,51 @@ const SESSION: &str = include_str!("fixtures/stratum-ckpool-session.jsonl");
 
 /// (conn, job id, block hash) from the fixture README.
 const ACCEPTED: [(u64, &str, &str); 9] = [
-    (1, "6b016d3900000009", "0000000000030a065a4e21974e660478f456695808e9952337dbb313968038cd"),
-    (3, "6b016d390000001f", "0000000024df71b5101d818f01967ca1fb80a17e4e9667a13e2d317dfdbcfa77"),
-    (3, "6b016d3900000020", "000000007c34f56807b74c01a9a2572e8535e006cf738d9e5e63a207b97ec4dc"),
-    (3, "6b016d3900000023", "00000000c09f877b53777ecc42a764c0ecd5fe523e3a6d0a7802c42109bc6db7"),
-    (3, "6b016d3900000025", "000000006a9b6a955957ea8243346ab17717e9aa0ed45c218b7fab0d24bd935c"),
-    (3, "6b016d390000002a", "0000000026e0f1ae99d31bb2998fc4073076ca3fd7c9381d2227023920e23e90"),
-    (3, "6b016d390000002c", "0000000077f3830ce85c4af8f655a3a8848460f5c75fbccd4f081ec870059e71"),
-    (3, "6b016d3900000036", "00000000885d2d0ce1f6ca2ca99abd91a0b534a985ca50293121cc9ab3a5669c"),
-    (3, "6b016d3900000038", "0000000004c91f94752f4fd940e9ad55a347bc7ae49cf58ddcb0b7acbe0d0114"),
+    (
+        1,
+        "6b016d3900000009",
+        "0000000000030a065a4e21974e660478f456695808e9952337dbb313968038cd",
+    ),
+    (
+        3,
+        "6b016d390000001f",
+        "0000000024df71b5101d818f01967ca1fb80a17e4e9667a13e2d317dfdbcfa77",
+    ),
+    (
+        3,
+        "6b016d3900000020",
+        "000000007c34f56807b74c01a9a2572e8535e006cf738d9e5e63a207b97ec4dc",
+    ),
+    (
+        3,
+        "6b016d3900000023",
+        "00000000c09f877b53777ecc42a764c0ecd5fe523e3a6d0a7802c42109bc6db7",
+    ),
+    (
+        3,
+        "6b016d3900000025",
+        "000000006a9b6a955957ea8243346ab17717e9aa0ed45c218b7fab0d24bd935c",
+    ),
+    (
+        3,
+        "6b016d390000002a",
+        "0000000026e0f1ae99d31bb2998fc4073076ca3fd7c9381d2227023920e23e90",
+    ),
+    (
+        3,
+        "6b016d390000002c",
+        "0000000077f3830ce85c4af8f655a3a8848460f5c75fbccd4f081ec870059e71",
+    ),
+    (
+        3,
+        "6b016d3900000036",
+        "00000000885d2d0ce1f6ca2ca99abd91a0b534a985ca50293121cc9ab3a5669c",
+    ),
+    (
+        3,
+        "6b016d3900000038",
+        "0000000004c91f94752f4fd940e9ad55a347bc7ae49cf58ddcb0b7acbe0d0114",
+    ),
 ];
 
 #[derive(Default)]
@@ -40,7 +76,9 @@ fn ckpool_session_replays() {
     for rec in SESSION.lines() {
         let rec: Value = serde_json::from_str(rec).expect("fixture record");
         let conn = rec["conn"].as_u64().expect("conn");
-        let Some(line) = rec["line"].as_str() else { continue };
+        let Some(line) = rec["line"].as_str() else {
+            continue;
+        };
         let st = conns.entry(conn).or_default();
         match rec["dir"].as_str() {
             Some("s2c") => {
@@ -97,7 +135,8 @@ fn ckpool_session_replays() {
                 }
             }
             Some("c2s") => {
-                if let Ok(RawMessage::Request { method, params, .. }) = RawMessage::parse_line(line) {
+                if let Ok(RawMessage::Request { method, params, .. }) = RawMessage::parse_line(line)
+                {
                     if method == "mining.submit" {
                         st.pending_submit = Some(Submit::parse(&params).expect("submit params"));
                     }
@@ -246,7 +285,9 @@ async fn public_pool_submit_accepted_by_our_server() {
         },
         true,
     );
-    let tcp = tokio::net::TcpStream::connect(h.local_addr()).await.expect("connect");
+    let tcp = tokio::net::TcpStream::connect(h.local_addr())
+        .await
+        .expect("connect");
     let (rd, mut wr) = tcp.into_split();
     let mut lines = BufReader::new(rd).lines();
     let send = [
@@ -255,7 +296,9 @@ async fn public_pool_submit_accepted_by_our_server() {
         r#"{"id": 3, "method": "mining.authorize", "params": ["tb1qumezefzdeqqwn5zfvgdrhxjzc5ylr39uhuxcz4.bitaxe3", "x"]}"#,
     ];
     for l in send {
-        wr.write_all(format!("{l}\n").as_bytes()).await.expect("write");
+        wr.write_all(format!("{l}\n").as_bytes())
+            .await
+            .expect("write");
     }
     let mut job_id = None;
     let mut answers: HashMap<u64, Value> = HashMap::new();
@@ -278,8 +321,13 @@ async fn public_pool_submit_accepted_by_our_server() {
     assert_eq!(answers[&2]["version-rolling.mask"], Value::from("1fffe000"));
     assert_eq!(answers[&3], Value::Bool(true));
     // Our job ids differ from public-pool's "1": substitute ours.
-    let submit = PP_SUBMIT.replace("\"1\", \"c708", &format!("\"{}\", \"c708", job_id.expect("job")));
-    wr.write_all(format!("{submit}\n").as_bytes()).await.expect("write");
+    let submit = PP_SUBMIT.replace(
+        "\"1\", \"c708",
+        &format!("\"{}\", \"c708", job_id.expect("job")),
+    );
+    wr.write_all(format!("{submit}\n").as_bytes())
+        .await
+        .expect("write");
     let line = tokio::time::timeout_at(deadline, lines.next_line())
         .await
         .expect("timely")

@@ -69,7 +69,10 @@ pub async fn next(rx: &mut mpsc::Receiver<Event>) -> Event {
 }
 
 /// Skips events until `pred` matches (5 s overall limit).
-pub async fn wait_for(rx: &mut mpsc::Receiver<Event>, mut pred: impl FnMut(&Event) -> bool) -> Event {
+pub async fn wait_for(
+    rx: &mut mpsc::Receiver<Event>,
+    mut pred: impl FnMut(&Event) -> bool,
+) -> Event {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
         let ev = tokio::time::timeout_at(deadline, rx.recv())
@@ -89,9 +92,13 @@ pub async fn wait_job(rx: &mut mpsc::Receiver<Event>) -> Job {
     }
 }
 
-/// Brute-forces a nonce meeting the job's share target (bounded).
+/// Brute-forces a nonce meeting the job's share target (bounded), extranonce2 all zero.
 pub fn find_share(job: &Job, rolled_version: u32) -> Share {
-    let en2 = vec![0u8; job.extranonce2_size];
+    find_share_with(job, vec![0u8; job.extranonce2_size], rolled_version)
+}
+
+/// Brute-forces a nonce meeting the job's share target for a given extranonce2 (bounded).
+pub fn find_share_with(job: &Job, en2: Vec<u8>, rolled_version: u32) -> Share {
     let version = job.roll_version(rolled_version);
     let target = job.share_target();
     let mut header = job
@@ -119,7 +126,9 @@ pub fn find_bad_share(job: &Job) -> Share {
     let version = job.notify.version;
     let target = job.share_target();
     for nonce in 0..1_000_000u32 {
-        let header = job.header(&en2, job.notify.ntime, nonce, version).expect("header");
+        let header = job
+            .header(&en2, job.notify.ntime, nonce, version)
+            .expect("header");
         if !target.is_met_by(&hashforge_stratum::job::header_hash(&header)) {
             return Share {
                 job_id: job.notify.job_id.clone(),
@@ -135,6 +144,76 @@ pub fn find_bad_share(job: &Job) -> Share {
 
 /// A port that was free a moment ago (bound then released).
 pub async fn free_port() -> SocketAddr {
-    let l = tokio::net::TcpListener::bind(localhost0()).await.expect("bind");
+    let l = tokio::net::TcpListener::bind(localhost0())
+        .await
+        .expect("bind");
     l.local_addr().expect("addr")
+}
+
+/// A raw line-oriented TCP peer for scripted tests.
+pub struct RawPeer {
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>>,
+    wr: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl RawPeer {
+    pub fn new(tcp: tokio::net::TcpStream) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let (rd, wr) = tcp.into_split();
+        Self {
+            lines: tokio::io::BufReader::new(rd).lines(),
+            wr,
+        }
+    }
+
+    pub async fn connect(addr: SocketAddr) -> Self {
+        Self::new(tokio::net::TcpStream::connect(addr).await.expect("connect"))
+    }
+
+    /// Writes raw bytes (errors ignored: the peer may have hung up on purpose).
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        let _ = self.wr.write_all(bytes).await;
+        let _ = self.wr.flush().await;
+    }
+
+    pub async fn send(&mut self, v: serde_json::Value) {
+        self.send_raw(format!("{v}\n").as_bytes()).await;
+    }
+
+    /// Next line as JSON; `None` when the other side closed (5 s limit).
+    pub async fn recv(&mut self) -> Option<serde_json::Value> {
+        let line = tokio::time::timeout(Duration::from_secs(5), self.lines.next_line())
+            .await
+            .expect("timed out waiting for a line")
+            .ok()??;
+        Some(serde_json::from_str(&line).expect("peer sent JSON"))
+    }
+
+    /// Reads until a message with a `method` equal to `m` (notifications from a pool).
+    pub async fn recv_method(&mut self, m: &str) -> serde_json::Value {
+        loop {
+            let v = self.recv().await.expect("connection open");
+            if v["method"] == m {
+                return v;
+            }
+        }
+    }
+
+    /// Reads until the response with this id, remembering notifies seen meanwhile.
+    pub async fn recv_response(
+        &mut self,
+        id: u64,
+        notifies: &mut Vec<serde_json::Value>,
+    ) -> serde_json::Value {
+        loop {
+            let v = self.recv().await.expect("connection open");
+            if v["id"] == id && v.get("method").is_none() {
+                return v;
+            }
+            if v["method"] == "mining.notify" || v["method"] == "mining.set_difficulty" {
+                notifies.push(v);
+            }
+        }
+    }
 }
