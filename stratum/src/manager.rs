@@ -6,7 +6,7 @@ use std::time::Duration;
 use rand::Rng;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::client::{
     describe_end, drain_lost, run_session, ClientOptions, Command, Event, PoolConfig, SessionCtx,
@@ -219,13 +219,13 @@ async fn manage(
                 wait
             }
             SessionEnd::Lost(e) => {
-                warn!(pool = current, "connection lost: {e}");
+                info!(pool = current, "connection lost: {e}");
                 failures = 0;
                 attempt = 0;
                 failover.backoff(0)
             }
             SessionEnd::Failed(e) => {
-                warn!(pool = current, %url, "pool attempt failed: {e}");
+                info!(pool = current, %url, "pool attempt failed: {e}");
                 redirect = None;
                 failures += 1;
                 let d = failover.backoff(attempt);
