@@ -3,7 +3,7 @@
 //! [`Client::connect`] performs the handshake and then runs the session in a task; the
 //! [`crate::PoolManager`] reuses the same session code with reconnects and failover.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -65,6 +65,9 @@ pub struct ClientOptions {
     pub suggest_difficulty: Option<f64>,
     /// Send `mining.extranonce.subscribe` (never waited for).
     pub extranonce_subscribe: bool,
+    /// Follow `client.reconnect` to a different host (default false: only the port is taken
+    /// and the current host kept, so a pool cannot send the miner elsewhere).
+    pub allow_reconnect_to_other_host: bool,
     /// Accept any TLS certificate (self-signed pools).
     pub insecure_tls: bool,
     /// TCP (+TLS) connect timeout.
@@ -90,6 +93,7 @@ impl Default for ClientOptions {
             version_min_bit_count: 2,
             suggest_difficulty: None,
             extranonce_subscribe: false,
+            allow_reconnect_to_other_host: false,
             insecure_tls: false,
             connect_timeout: Duration::from_secs(10),
             handshake_timeout: Duration::from_secs(20),
@@ -261,7 +265,12 @@ struct Session<'a, 'b> {
     version_mask: Option<u32>,
     held_job: Option<Job>,
     first_job_sent: bool,
+    /// Job ids seen on this connection (bounded), to refuse shares from older connections.
+    known_jobs: VecDeque<String>,
 }
+
+/// How many job ids a session remembers.
+const KNOWN_JOBS: usize = 256;
 
 /// Result of handling one step: keep going or end the session.
 type Step = Result<(), SessionEnd>;
@@ -300,6 +309,7 @@ pub(crate) async fn run_session(mut ctx: SessionCtx<'_>, mut stop: StopFuture<'_
         version_mask: None,
         held_job: None,
         first_job_sent: false,
+        known_jobs: VecDeque::new(),
     };
     if let Err(end) = s.start().await {
         return end;
@@ -395,6 +405,19 @@ impl Session<'_, '_> {
     }
 
     async fn submit(&mut self, share: Share) -> Step {
+        if !self.known_jobs.contains(&share.job_id) {
+            // Work from an earlier connection (other extranonce1 or pool): never valid here.
+            self.ctx.stats.lost += 1;
+            debug!(url = %self.ctx.url, job = %share.job_id, "share for a job not sent on this connection");
+            let stats = *self.ctx.stats;
+            return self
+                .emit(Event::ShareResult {
+                    share,
+                    outcome: ShareOutcome::Lost("job not sent on this connection".into()),
+                    stats,
+                })
+                .await;
+        }
         let sub = Submit {
             user: self.ctx.pool.user.clone(),
             job_id: share.job_id.clone(),
@@ -450,6 +473,10 @@ impl Session<'_, '_> {
         };
         match msg {
             ServerMessage::Notify(n) => {
+                if self.known_jobs.len() >= KNOWN_JOBS {
+                    self.known_jobs.pop_front();
+                }
+                self.known_jobs.push_back(n.job_id.clone());
                 let job = Job {
                     notify: n,
                     extranonce1: self.extranonce1.clone(),
@@ -495,6 +522,16 @@ impl Session<'_, '_> {
                 }
             }
             ServerMessage::Reconnect { host, port, wait } => {
+                let host = match host {
+                    Some(h)
+                        if h != self.ctx.url.host
+                            && !self.ctx.opts.allow_reconnect_to_other_host =>
+                    {
+                        warn!(url = %self.ctx.url, "client.reconnect to other host {h:?} refused; keeping the host");
+                        None
+                    }
+                    h => h,
+                };
                 let url = PoolUrl {
                     host: host.unwrap_or_else(|| self.ctx.url.host.clone()),
                     port: port.unwrap_or(self.ctx.url.port),

@@ -373,3 +373,36 @@ async fn block_found_event_carries_header() {
     }
     panic!("no block in 40 shares at p≈1/2");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnect_to_other_host_refused_and_foreign_shares_not_sent() {
+    let (a, _ea) = start_server(server_config(), localhost0()).await;
+    let (b, _eb) = start_server(server_config(), localhost0()).await;
+    let pools = vec![PoolConfig::new(url(a.local_addr()), "w", "x")];
+    let (m, mut rx) = PoolManager::start(pools, fast_options(), fast_failover()).expect("start");
+    let old = wait_job(&mut rx).await;
+    // 192.0.2.1 (TEST-NET-1) is never contacted: the host is kept, only the port followed.
+    a.reconnect_all(
+        Some("192.0.2.1".into()),
+        Some(b.local_addr().port()),
+        Some(0),
+    );
+    let ev = wait_for(&mut rx, |e| matches!(e, Event::Reconnect { .. })).await;
+    assert!(
+        matches!(&ev, Event::Reconnect { host, .. } if host == "127.0.0.1"),
+        "{ev:?}"
+    );
+    let ev = wait_for(&mut rx, |e| matches!(e, Event::Connected { .. })).await;
+    assert!(matches!(&ev, Event::Connected { url: u, .. } if *u == url(b.local_addr())));
+    wait_job(&mut rx).await;
+    // A share for a job of the previous connection is reported, not sent.
+    m.submit(find_share(&old, 0)).await.expect("submit");
+    let ev = wait_for(&mut rx, |e| matches!(e, Event::ShareResult { .. })).await;
+    assert!(
+        matches!(ev, Event::ShareResult { outcome: ShareOutcome::Lost(_), stats, .. } if stats.lost == 1)
+    );
+    assert!(b.stats().iter().all(|w| w.rejected == 0 && w.accepted == 0));
+    m.shutdown().await;
+    a.shutdown().await;
+    b.shutdown().await;
+}

@@ -92,7 +92,7 @@ async fn validation_codes() {
 
     // 21: unknown job.
     let stale = Share {
-        job_id: "ffff".into(),
+        job_id: "no-such-job".into(),
         ..dummy.clone()
     };
     p.send(submit(7, "w", &stale, None)).await;

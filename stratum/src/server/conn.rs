@@ -2,6 +2,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,7 +44,6 @@ struct Conn {
     version_mask: Option<u32>,
     difficulty: f64,
     jobs: VecDeque<ConnJob>,
-    next_job: u64,
     extranonce_subscribed: bool,
     vardiff: Vardiff,
 }
@@ -87,7 +87,6 @@ pub(super) async fn run(
         version_mask: None,
         difficulty: cfg.start_difficulty,
         jobs: VecDeque::new(),
-        next_job: 1,
         extranonce_subscribed: false,
         vardiff: Vardiff::new(Instant::now()),
     };
@@ -263,8 +262,7 @@ impl Conn {
         if clean {
             self.jobs.clear();
         }
-        let id = format!("{:x}", self.next_job);
-        self.next_job += 1;
+        let id = format!("{:x}", self.shared.next_job.fetch_add(1, Ordering::Relaxed));
         let notify = entry.template.notify(id.clone(), clean);
         self.jobs.push_back(ConnJob {
             id,

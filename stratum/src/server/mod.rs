@@ -150,6 +150,7 @@ pub(crate) struct Shared {
     pub config: ServerConfig,
     pub current: Mutex<Option<Arc<TemplateEntry>>>,
     pub next_template: AtomicU64,
+    pub next_job: AtomicU64,
     pub en1_counter: AtomicU32,
     pub en1_in_use: Mutex<HashSet<[u8; 4]>>,
     pub workers: Mutex<HashMap<String, WorkerEntry>>,
@@ -234,6 +235,8 @@ impl Server {
             config,
             current: Mutex::new(None),
             next_template: AtomicU64::new(1),
+            // Random start: job ids from different servers (or restarts) rarely collide.
+            next_job: AtomicU64::new(u64::from(rand::random::<u32>())),
             en1_counter: AtomicU32::new(rand::random()),
             en1_in_use: Mutex::new(HashSet::new()),
             workers: Mutex::new(HashMap::new()),
