@@ -47,8 +47,41 @@ async fn handshake(p: &mut RawPeer, mask: Option<&str>) -> Vec<String> {
     }
 }
 
+/// Collects log output of this test binary (tests in it run in parallel; only the
+/// malformed-lines test produces "dropping connection" lines).
+static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct LogSink;
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn dropping_lines() -> usize {
+    let logs = LOGS.lock().unwrap_or_else(|e| e.into_inner());
+    String::from_utf8_lossy(&logs)
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("dropping connection"))
+        .count()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_truncated_oversized_lines_cause_reconnect() {
+    let _ = tracing::subscriber::set_global_default(
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::WARN)
+            .with_writer(|| LogSink)
+            .finish(),
+    );
     let listener = TcpListener::bind(localhost0()).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let pools = vec![PoolConfig::new(url(addr), "w", "x")];
@@ -95,6 +128,8 @@ async fn malformed_truncated_oversized_lines_cause_reconnect() {
             "reason {reason:?} should mention {want:?}"
         );
     }
+    // Exactly one warning line per bad line.
+    assert_eq!(dropping_lines(), bad.len());
     // And it still comes back to a sane pool.
     let (tcp, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
         .await
