@@ -98,7 +98,7 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(10),
             handshake_timeout: Duration::from_secs(20),
             submit_timeout: Duration::from_secs(30),
-            idle_timeout: Duration::from_secs(180),
+            idle_timeout: Duration::from_secs(300),
             max_line_len: codec::DEFAULT_MAX_LINE,
             event_buffer: 256,
         }

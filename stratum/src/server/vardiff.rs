@@ -71,3 +71,48 @@ impl Vardiff {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retargets_up_down_and_holds() {
+        let cfg = VardiffConfig {
+            target_interval: Duration::from_secs(10),
+            retarget_interval: Duration::from_secs(60),
+        };
+        let t0 = Instant::now();
+        let mut v = Vardiff::new(t0);
+        // Not due yet.
+        assert_eq!(
+            v.retarget(&cfg, t0 + Duration::from_secs(30), 1.0, 0.001, 1e6),
+            None
+        );
+        // 60 shares in 60 s at a 10 s target: ×10, capped at ×4.
+        for _ in 0..60 {
+            v.record_share();
+        }
+        assert_eq!(
+            v.retarget(&cfg, t0 + Duration::from_secs(60), 1.0, 0.001, 1e6),
+            Some(4.0)
+        );
+        // 6 shares in 60 s: on target, no change.
+        for _ in 0..6 {
+            v.record_share();
+        }
+        assert_eq!(
+            v.retarget(&cfg, t0 + Duration::from_secs(120), 4.0, 0.001, 1e6),
+            None
+        );
+        // Nothing: halve, but never below the minimum.
+        assert_eq!(
+            v.retarget(&cfg, t0 + Duration::from_secs(180), 4.0, 0.001, 1e6),
+            Some(2.0)
+        );
+        assert_eq!(
+            v.retarget(&cfg, t0 + Duration::from_secs(240), 0.0015, 0.001, 1e6),
+            Some(0.001)
+        );
+    }
+}
