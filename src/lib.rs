@@ -5,15 +5,18 @@
 //! - [`cpu`]: the SHA-NI, AVX2 and scalar kernels and the multi-threaded CPU backend.
 
 pub mod app;
+pub mod backend;
 pub mod cpu;
 mod error;
 mod hash;
 mod header;
 pub mod hexbytes;
+pub mod mining;
 pub mod node;
 pub mod scheduler;
 pub mod sha256;
 mod target;
+pub mod units;
 mod work;
 
 pub use error::Error;

@@ -47,7 +47,7 @@ fn a_source_supplies_successive_units_and_new_work_preempts() {
     sched.set_source(Box::new(move || {
         let mut n = m.lock().unwrap();
         *n += 1;
-        Some(work(*n))
+        Some((work(*n), None))
     }));
     let mut cache = None;
     let first = sched.next_chunk(&mut cache, u32::MAX).unwrap();

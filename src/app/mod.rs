@@ -3,6 +3,8 @@
 mod bench;
 pub mod cli;
 mod hash;
+mod logging;
+mod mine;
 mod scan;
 
 use std::process::ExitCode;
@@ -41,6 +43,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Hash { hex } => hash::run(&hex),
         Command::Scan(args) => scan::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Mine(args) => mine::run(args),
     }
 }
 
