@@ -50,6 +50,11 @@ impl Meter {
         }
     }
 
+    /// The counter's last sampled value.
+    pub fn count(&self) -> u64 {
+        self.samples.back().map_or(0, |s| s.1)
+    }
+
     /// Rates over each of [`WINDOWS`].
     pub fn rates(&self) -> [f64; 3] {
         WINDOWS.map(|w| self.rate(w))

@@ -103,12 +103,6 @@ pub async fn run(
 
     // Stop hashing, then give in-flight shares a moment for their answers.
     st.sample();
-    let engine_hashes: Vec<u64> = st
-        .engine
-        .backends()
-        .iter()
-        .map(|b| b.hash_counter().load(Ordering::Relaxed))
-        .collect();
     st.engine.scheduler().clear();
     let deadline = tokio::time::sleep(config.drain_timeout);
     tokio::pin!(deadline);
@@ -129,10 +123,7 @@ pub async fn run(
         st.counters.lost += st.pending;
     }
     pool.shutdown().await;
-    let mut status = st.status();
-    for (b, hashes) in status.backends.iter_mut().zip(engine_hashes) {
-        b.hashes = hashes;
-    }
+    let status = st.status();
     st.engine.stop();
     on_status(&status);
     Ok(status)
@@ -288,13 +279,14 @@ impl Loop {
     fn status(&self) -> Status {
         let rates = |name: &str, detail: String, m: &Meter| {
             let [rate_10s, rate_60s, rate_15m] = m.rates();
+            let hashes = m.count();
             Rates {
                 name: name.to_string(),
                 detail,
                 rate_10s,
                 rate_60s,
                 rate_15m,
-                hashes: 0,
+                hashes,
             }
         };
         let mut counters = self.counters.clone();
