@@ -3,6 +3,7 @@
 //! - [`Header`], [`Target`], [`CompactTarget`], [`Hash256`]: the domain types.
 //! - [`WorkUnit`]: a header prepared for scanning (midstate and precomputed rounds).
 //! - [`cpu`]: the SHA-NI, AVX2 and scalar kernels and the multi-threaded CPU backend.
+//! - [`pool`]: a solo pool: a Stratum server fed with work from a Bitcoin Core node.
 
 pub mod app;
 pub mod cpu;
@@ -11,6 +12,7 @@ mod hash;
 mod header;
 pub mod hexbytes;
 pub mod node;
+pub mod pool;
 pub mod scheduler;
 pub mod sha256;
 mod target;
