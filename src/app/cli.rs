@@ -25,6 +25,8 @@ pub enum Command {
     Scan(ScanArgs),
     /// Measure hash rates on a fixed work unit
     Bench(BenchArgs),
+    /// Solo pool: a Stratum server for a fleet of miners, with work from a Bitcoin Core node
+    Serve(ServeArgs),
 }
 
 /// Which hashing backend(s) to run.
@@ -93,4 +95,47 @@ pub struct BenchArgs {
     /// Print one JSON line per measurement
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Bitcoin Core RPC URL, e.g. http://127.0.0.1:8332 (regtest: http://127.0.0.1:18443)
+    #[arg(long)]
+    pub node: String,
+    /// RPC cookie file (e.g. ~/.bitcoin/.cookie, ~/.bitcoin/regtest/.cookie)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["rpc_user", "rpc_pass"], required_unless_present = "rpc_user")]
+    pub rpc_cookie: Option<std::path::PathBuf>,
+    /// RPC user (with --rpc-pass)
+    #[arg(long, requires = "rpc_pass")]
+    pub rpc_user: Option<String>,
+    /// RPC password (with --rpc-user)
+    #[arg(long, requires = "rpc_user")]
+    pub rpc_pass: Option<String>,
+    /// Address every block pays (must be of the node's network)
+    #[arg(long)]
+    pub address: String,
+    /// Where miners connect (host:port; port 0 picks a free port)
+    #[arg(long, default_value = "127.0.0.1:3333")]
+    pub listen: std::net::SocketAddr,
+    /// Text put in the coinbase of every block
+    #[arg(long, default_value = "/hashforge/")]
+    pub coinbase_tag: String,
+    /// Difficulty of a new connection (fractions allowed; vardiff adjusts it)
+    #[arg(long, default_value_t = 1.0)]
+    pub start_difficulty: f64,
+    /// Seconds between shares that vardiff aims for, per connection
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub share_interval: f64,
+    /// Seconds between status blocks on stdout
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub status_interval: f64,
+    /// Shortest time in seconds between two updates with new transactions (a new block is sent at once)
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub update_interval: f64,
+    /// Password miners must give (default: any)
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Log filter: error, warn, info, debug, trace or a tracing filter (default: $RUST_LOG, else info)
+    #[arg(long, value_name = "LEVEL")]
+    pub log_level: Option<String>,
 }

@@ -4,6 +4,7 @@ mod bench;
 pub mod cli;
 mod hash;
 mod scan;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -41,6 +42,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Hash { hex } => hash::run(&hex),
         Command::Scan(args) => scan::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
 
