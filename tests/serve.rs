@@ -232,7 +232,7 @@ async fn next_job(events: &mut mpsc::Receiver<Event>) -> Job {
     }
 }
 
-/// The extranonce and tag pushes of a coinbase scriptSig (after the BIP 34 height).
+/// The pushes of a coinbase scriptSig: the BIP 34 height, the extranonce, the tag.
 fn script_sig_pushes(block: &bitcoin::Block) -> Vec<Vec<u8>> {
     block.txdata[0].input[0]
         .script_sig

@@ -156,7 +156,7 @@ pub struct FeedStats {
     pub recent_blocks: Vec<BlockReport>,
 }
 
-/// Feeds a Stratum server with work from a node; see the [module docs](self).
+/// Feeds a Stratum server with work from a node; see the [module docs](crate::pool).
 #[derive(Debug)]
 pub struct NodeFeed;
 
