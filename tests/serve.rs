@@ -17,8 +17,11 @@ use bitcoin::blockdata::script::Instruction;
 use bitcoin::Network;
 use hashforge::cpu::Kernel;
 use hashforge::node::replay::{Fault, ReplayConfig, ReplayNode};
+use hashforge::node::{BlockError, RpcError};
 use hashforge::node::{PayoutScript, RpcAuth, RpcClient, RpcConfig};
-use hashforge::pool::{BlockOutcome, FeedStats, NodeFeed, NodeFeedHandle, NodeFeedOptions};
+use hashforge::pool::{
+    BlockOutcome, FeedError, FeedStats, NodeFeed, NodeFeedHandle, NodeFeedOptions,
+};
 use hashforge::{Header, Target, WorkUnit};
 use hashforge_stratum::{
     Client, ClientOptions, Event, Job, PoolConfig, Server, ServerConfig, ServerHandle, Share,
@@ -513,6 +516,50 @@ async fn node_errors_are_logged_and_retried() {
         text.lines().any(|l| l.contains("accepted by the node")),
         "{text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_start_errors_are_typed() {
+    let (server, events) = Server::bind(localhost(), test_server_config())
+        .await
+        .unwrap();
+    let server = Arc::new(server);
+
+    // Nothing listens at the node's address.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let rpc =
+        RpcClient::new(RpcConfig::new(&format!("http://127.0.0.1:{port}"), RpcAuth::None).unwrap());
+    let err = NodeFeed::start(rpc, payout(), fast_options(), server.clone(), events)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, FeedError::Node(RpcError::ConnectionRefused { .. })),
+        "{err}"
+    );
+    assert!(err.to_string().contains("refused"), "{err}");
+
+    // A coinbase tag that does not fit in the scriptSig.
+    let node = ReplayNode::start(ReplayConfig::new(distinct_templates(1)))
+        .await
+        .unwrap();
+    let rpc = RpcClient::new(RpcConfig::new(&node.url(), RpcAuth::None).unwrap());
+    let (_, events) = mpsc::channel(1);
+    let options = NodeFeedOptions {
+        coinbase_tag: vec![b'x'; 90],
+        ..fast_options()
+    };
+    let err = NodeFeed::start(rpc, payout(), options, server.clone(), events)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, FeedError::Block(BlockError::ScriptSigLength { .. })),
+        "{err}"
+    );
+    server.shutdown().await;
 }
 
 /// Waits until the last request the node received is a long poll (then held).
