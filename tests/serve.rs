@@ -716,21 +716,23 @@ async fn serve_runs_a_pool_and_stops_on_ctrl_c() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Whatever happens below, the child goes away with the test.
-    struct Kill(u32);
-    impl Drop for Kill {
+    // Whatever happens below, the child goes away with the test (killed only while it is
+    // still our unreaped child, so its pid cannot have been reused).
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
         fn drop(&mut self) {
-            let _ = Command::new("kill")
-                .arg("-KILL")
-                .arg(self.0.to_string())
-                .status();
+            if let Ok(None) = self.0.try_wait() {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
         }
     }
     let pid = child.id();
-    let kill_guard = Kill(pid);
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut child = KillOnDrop(child);
 
     let (line_tx, mut lines) = mpsc::unbounded_channel();
-    let stdout = child.stdout.take().unwrap();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if line_tx.send(line).is_err() {
@@ -738,7 +740,6 @@ async fn serve_runs_a_pool_and_stops_on_ctrl_c() {
             }
         }
     });
-    let stderr = child.stderr.take().unwrap();
     let stderr_text = Arc::new(Mutex::new(String::new()));
     let sink = stderr_text.clone();
     std::thread::spawn(move || {
@@ -779,9 +780,14 @@ async fn serve_runs_a_pool_and_stops_on_ctrl_c() {
             .status()
             .unwrap();
         assert!(status.success());
-        let exit = tokio::task::spawn_blocking(move || child.wait().unwrap())
-            .await
-            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let exit = loop {
+            if let Some(exit) = child.0.try_wait().unwrap() {
+                break exit;
+            }
+            assert!(Instant::now() < deadline, "no exit within 20 s of SIGINT");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
         assert_eq!(exit.code(), Some(0), "clean exit on Ctrl-C");
         let mut rest = Vec::new();
         while let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(10), lines.recv()).await
@@ -794,7 +800,7 @@ async fn serve_runs_a_pool_and_stops_on_ctrl_c() {
         );
     })
     .await;
-    drop(kill_guard);
+    drop(child);
     let _ = std::fs::remove_file(&cookie);
     let logs = stderr_text.lock().unwrap().clone();
     result.unwrap_or_else(|_| panic!("test timed out; stderr:\n{logs}"));

@@ -193,12 +193,13 @@ fn status_text(
         .map_or_else(|| "-".to_string(), |h| h.to_string());
     let _ = writeln!(
         s,
-        "--- up {}: {} connection{}, working on height {height} ({} transactions), {} templates ---",
+        "--- up {}: {} connection{}, working on height {height} ({} transactions), {} template{} so far ---",
         format_uptime(uptime),
         connections,
-        if connections == 1 { "" } else { "s" },
+        plural(connections as u64),
         feed.transactions,
         feed.templates,
+        plural(feed.templates),
     );
     let _ = writeln!(
         s,
@@ -245,6 +246,14 @@ fn status_text(
         );
     }
     s
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
 }
 
 fn row(s: &mut String, w: &WorkerStats) {
