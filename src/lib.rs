@@ -3,6 +3,7 @@
 //! - [`Header`], [`Target`], [`CompactTarget`], [`Hash256`]: the domain types.
 //! - [`WorkUnit`]: a header prepared for scanning (midstate and precomputed rounds).
 //! - [`cpu`]: the SHA-NI, AVX2 and scalar kernels and the multi-threaded CPU backend.
+//! - [`pool`]: a solo pool: a Stratum server fed with work from a Bitcoin Core node.
 
 pub mod app;
 pub mod backend;
@@ -13,6 +14,7 @@ mod header;
 pub mod hexbytes;
 pub mod mining;
 pub mod node;
+pub mod pool;
 pub mod scheduler;
 pub mod sha256;
 mod target;

@@ -5,7 +5,9 @@ pub mod cli;
 mod hash;
 mod logging;
 mod mine;
+mod node;
 mod scan;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -44,6 +46,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Scan(args) => scan::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Mine(args) => mine::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
 
