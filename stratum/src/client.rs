@@ -127,7 +127,8 @@ pub enum ShareOutcome {
     Accepted,
     /// The pool rejected it.
     Rejected(RejectReason),
-    /// No answer within [`ClientOptions::submit_timeout`].
+    /// No answer within [`ClientOptions::submit_timeout`] (the connection is then dropped and
+    /// re-established).
     TimedOut,
     /// The connection was lost before an answer (or before it could be sent).
     Lost(String),
@@ -443,9 +444,11 @@ impl Session<'_, '_> {
             })
             .map(|(id, _)| *id)
             .collect();
+        let mut submit_expired = false;
         for id in expired {
             match self.pending.remove(&id) {
                 Some(Pending::Submit(share, _)) => {
+                    submit_expired = true;
                     self.ctx.stats.timed_out += 1;
                     warn!(url = %self.ctx.url, job = %share.job_id, "submit timed out");
                     let stats = *self.ctx.stats;
@@ -459,6 +462,11 @@ impl Session<'_, '_> {
                 Some(Pending::Other(m, _)) => debug!("no answer to {m} (ignored)"),
                 _ => {}
             }
+        }
+        if submit_expired {
+            // A pool that stops answering submits is presumed dead: reconnect.
+            let timeout = ClientError::SubmitTimeout(self.ctx.opts.submit_timeout);
+            return Err(lost_or_failed(self.authorized, timeout));
         }
         Ok(())
     }

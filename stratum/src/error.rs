@@ -197,6 +197,9 @@ pub enum ClientError {
     /// The handshake did not finish in time.
     #[error("handshake timed out")]
     HandshakeTimeout,
+    /// A submitted share got no answer in time: the connection is presumed dead.
+    #[error("no answer to a submit for {0:?}")]
+    SubmitTimeout(std::time::Duration),
     /// The client task is gone (shut down).
     #[error("client is shut down")]
     ShutDown,

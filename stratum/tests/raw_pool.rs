@@ -198,7 +198,7 @@ async fn pool_requests_error_shapes_and_timeouts() {
             };
             p.send(reply).await;
         }
-        // Then silence: the client must give up on its own (idle timeout).
+        // Then silence: the client must give up on its own (the submit timeout).
         let end = p.recv().await;
         (methods, pong, version, submits, end)
     });
@@ -251,7 +251,7 @@ async fn pool_requests_error_shapes_and_timeouts() {
     let Event::Disconnected { reason, .. } = ev else {
         unreachable!()
     };
-    assert!(reason.contains("no message"), "{reason}");
+    assert!(reason.contains("no answer to a submit"), "{reason}");
     let (methods, pong, version, submits, end) = server.await.expect("script");
     assert_eq!(
         methods,
