@@ -36,7 +36,9 @@ impl Header {
 
     /// Parses 160 hex digits of a serialized header.
     pub fn from_hex(s: &str) -> Result<Self, crate::Error> {
-        Ok(Self::from_bytes(&crate::hexbytes::decode_array(s, "header")?))
+        Ok(Self::from_bytes(&crate::hexbytes::decode_array(
+            s, "header",
+        )?))
     }
 
     /// The 80 serialized bytes.

@@ -6,9 +6,15 @@ use crate::Error;
 pub fn decode(s: &str, what: &'static str) -> Result<Vec<u8>, Error> {
     let s = s.trim();
     if s.len() % 2 != 0 {
-        return Err(Error::Hex { what, reason: format!("odd number of hex digits ({})", s.len()) });
+        return Err(Error::Hex {
+            what,
+            reason: format!("odd number of hex digits ({})", s.len()),
+        });
     }
-    hex::decode(s).map_err(|e| Error::Hex { what, reason: e.to_string() })
+    hex::decode(s).map_err(|e| Error::Hex {
+        what,
+        reason: e.to_string(),
+    })
 }
 
 /// Decodes hex that must be exactly `N` bytes long.

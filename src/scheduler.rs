@@ -66,7 +66,13 @@ impl Scheduler {
         let mut cur = self.current.lock().unwrap();
         let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
         cur.source = None;
-        cur.unit = Some(Self::make_unit(&mut cur.next_id, generation, work, start as u64, start as u64 + count));
+        cur.unit = Some(Self::make_unit(
+            &mut cur.next_id,
+            generation,
+            work,
+            start as u64,
+            start as u64 + count,
+        ));
     }
 
     /// Replaces the work with an endless sequence of full units from `source`.
@@ -104,23 +110,43 @@ impl Scheduler {
                 let start = unit.cursor.fetch_add(size, Ordering::Relaxed);
                 if start < unit.end {
                     let count = size.min(unit.end - start) as u32;
-                    return Some(Chunk { unit: unit.clone(), start: start as u32, count });
+                    return Some(Chunk {
+                        unit: unit.clone(),
+                        start: start as u32,
+                        count,
+                    });
                 }
             }
             // The cached unit is stale or used up: look at (and maybe advance) the current one.
             let mut cur = self.current.lock().unwrap();
-            let exhausted = cur.unit.as_ref().is_some_and(|u| u.cursor.load(Ordering::Relaxed) >= u.end);
+            let exhausted = cur
+                .unit
+                .as_ref()
+                .is_some_and(|u| u.cursor.load(Ordering::Relaxed) >= u.end);
             if exhausted {
                 let generation = self.generation();
                 let next = cur.source.as_mut().and_then(|s| s());
-                cur.unit = next.map(|w| Self::make_unit(&mut cur.next_id, generation, w, 0, 1 << 32));
+                cur.unit =
+                    next.map(|w| Self::make_unit(&mut cur.next_id, generation, w, 0, 1 << 32));
             }
             *cache = Some(cur.unit.clone()?);
         }
     }
 
-    fn make_unit(next_id: &mut u64, generation: u64, work: WorkUnit, start: u64, end: u64) -> Arc<Unit> {
+    fn make_unit(
+        next_id: &mut u64,
+        generation: u64,
+        work: WorkUnit,
+        start: u64,
+        end: u64,
+    ) -> Arc<Unit> {
         *next_id += 1;
-        Arc::new(Unit { id: *next_id, generation, work: Arc::new(work), cursor: AtomicU64::new(start), end })
+        Arc::new(Unit {
+            id: *next_id,
+            generation,
+            work: Arc::new(work),
+            cursor: AtomicU64::new(start),
+            end,
+        })
     }
 }

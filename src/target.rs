@@ -75,7 +75,10 @@ impl Target {
         } else {
             let shift = 8 * (exp - 3);
             if mantissa != 0 && bit_length(mantissa as u64) + shift > 256 {
-                return Err(Error::Target(format!("nBits {:08x} overflows 256 bits", c.0)));
+                return Err(Error::Target(format!(
+                    "nBits {:08x} overflows 256 bits",
+                    c.0
+                )));
             }
             shl(Target([mantissa as u64, 0, 0, 0]), shift)
         };
@@ -107,7 +110,9 @@ impl Target {
     /// difficulties so small that the target exceeds 256 bits give `Target::MAX`.
     pub fn from_difficulty(difficulty: f64) -> Result<Self, Error> {
         if !difficulty.is_finite() || difficulty <= 0.0 {
-            return Err(Error::Target(format!("difficulty must be a positive number, got {difficulty}")));
+            return Err(Error::Target(format!(
+                "difficulty must be a positive number, got {difficulty}"
+            )));
         }
         // DIFF1 = 0xFFFF · 2^208, so target = (0xFFFF / d) · 2^208 with 53 bits of precision,
         // exact for powers of two and for 1/10^k as pools mean them.
@@ -195,7 +200,10 @@ fn bit_length(x: u64) -> u32 {
 }
 
 fn to_f64(limbs: &[u64; 4]) -> f64 {
-    limbs.iter().rev().fold(0.0, |acc, &l| acc * 18446744073709551616.0 + l as f64)
+    limbs
+        .iter()
+        .rev()
+        .fold(0.0, |acc, &l| acc * 18446744073709551616.0 + l as f64)
 }
 
 fn shl(t: Target, shift: u32) -> Target {
@@ -214,11 +222,15 @@ fn shl(t: Target, shift: u32) -> Target {
 fn shr(t: Target, shift: u32) -> Target {
     let (words, bits) = ((shift / 64) as usize, shift % 64);
     let mut out = [0u64; 4];
-    for i in 0..4usize.saturating_sub(words) {
+    for (i, o) in out
+        .iter_mut()
+        .enumerate()
+        .take(4usize.saturating_sub(words))
+    {
         let src = i + words;
-        out[i] = t.0[src] >> bits;
+        *o = t.0[src] >> bits;
         if bits != 0 && src + 1 < 4 {
-            out[i] |= t.0[src + 1] << (64 - bits);
+            *o |= t.0[src + 1] << (64 - bits);
         }
     }
     Target(out)

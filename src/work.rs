@@ -64,12 +64,17 @@ impl WorkUnit {
             round(&mut s, K[i], w);
         }
         let [a, b, c, _, e, f, g, h] = s;
-        let t1_3 = h.wrapping_add(big_sigma1(e)).wrapping_add(ch(e, f, g)).wrapping_add(K[3]);
+        let t1_3 = h
+            .wrapping_add(big_sigma1(e))
+            .wrapping_add(ch(e, f, g))
+            .wrapping_add(K[3]);
         let t2_3 = big_sigma0(a).wrapping_add(maj(a, b, c));
 
         // The rest of the chunk is constant: W4 = padding, W5..W14 = 0, W15 = length.
         let w16 = small_sigma0(tail[1]).wrapping_add(tail[0]);
-        let w17 = small_sigma1(LEN_W15).wrapping_add(small_sigma0(tail[2])).wrapping_add(tail[1]);
+        let w17 = small_sigma1(LEN_W15)
+            .wrapping_add(small_sigma0(tail[2]))
+            .wrapping_add(tail[1]);
         let w18_base = small_sigma1(w16).wrapping_add(tail[2]);
         let w19_base = small_sigma1(w17).wrapping_add(small_sigma0(PAD_W4));
         let w31_base = small_sigma0(w16).wrapping_add(LEN_W15);

@@ -6,7 +6,8 @@ use hashforge::{hash_difficulty, Hash256, Header, Target, WorkUnit};
 use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 
-const BLOCK_125552: &str = "0100000081cd02ab7e569e8bcd9317e2fe99f2de44d49ab2b8851ba4a308000000000000\
+const BLOCK_125552: &str =
+    "0100000081cd02ab7e569e8bcd9317e2fe99f2de44d49ab2b8851ba4a308000000000000\
 e320b6c2fffc8d750423db8b1eb942ae710e951ed797f7affc8892b0f1fc122bc7f5d74df2b9441a42a14695";
 
 fn kernels() -> Vec<Kernel> {
@@ -42,7 +43,10 @@ fn known_answers() {
         "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
     );
     let h = Header::from_hex(BLOCK_125552).unwrap();
-    assert_eq!(h.hash().to_string(), "00000000000000001e8d6829a8a21adc5d38d0a473b144b6765798e61f98bd1d");
+    assert_eq!(
+        h.hash().to_string(),
+        "00000000000000001e8d6829a8a21adc5d38d0a473b144b6765798e61f98bd1d"
+    );
     assert_eq!(Header::from_bytes(&h.to_bytes()), h);
 }
 
@@ -66,7 +70,11 @@ fn portable_sha256d_matches_sha2() {
     for len in [0usize, 1, 55, 56, 63, 64, 80, 119, 120, 200] {
         let mut data = vec![0u8; len];
         rng.fill(&mut data[..]);
-        assert_eq!(hashforge::sha256::sha256d(&data), oracle(&data), "len {len}");
+        assert_eq!(
+            hashforge::sha256::sha256d(&data),
+            oracle(&data),
+            "len {len}"
+        );
     }
     for _ in 0..200 {
         let h = random_header(&mut rng);
@@ -81,7 +89,11 @@ fn every_nonce_reported_with_max_target() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(2);
     for k in kernels() {
         let work = WorkUnit::new(random_header(&mut rng), Target::MAX);
-        assert_eq!(scan(k, &work, 1000, 777), (1000..1777).collect::<Vec<_>>(), "{k}");
+        assert_eq!(
+            scan(k, &work, 1000, 777),
+            (1000..1777).collect::<Vec<_>>(),
+            "{k}"
+        );
     }
 }
 
@@ -114,10 +126,18 @@ fn edge_nonces_and_ragged_ranges() {
     for k in kernels() {
         assert_eq!(scan(k, &work, 0, 1), vec![0], "{k}");
         assert_eq!(scan(k, &work, u32::MAX, 1), vec![u32::MAX], "{k}");
-        assert_eq!(scan(k, &work, u32::MAX - 12, 13), (u32::MAX - 12..=u32::MAX).collect::<Vec<_>>(), "{k}");
+        assert_eq!(
+            scan(k, &work, u32::MAX - 12, 13),
+            (u32::MAX - 12..=u32::MAX).collect::<Vec<_>>(),
+            "{k}"
+        );
         assert_eq!(scan(k, &work, 5, 0), Vec::<u32>::new(), "{k}");
         for count in [1u32, 3, 7, 9, 15, 17, 33] {
-            assert_eq!(scan(k, &work, 100, count), (100..100 + count).collect::<Vec<_>>(), "{k} {count}");
+            assert_eq!(
+                scan(k, &work, 100, count),
+                (100..100 + count).collect::<Vec<_>>(),
+                "{k} {count}"
+            );
         }
     }
 }
@@ -137,8 +157,14 @@ fn early_test_pass_full_compare_fail() {
     for k in kernels() {
         // Any other nonce in the range has a different top word with overwhelming probability.
         let other: Vec<u32> = scan(k, &WorkUnit::new(header, below), nonce - 8, 17);
-        assert!(!other.contains(&nonce), "{k} reported a nonce above the target");
-        assert!(scan(k, &WorkUnit::new(header, exact), nonce - 8, 17).contains(&nonce), "{k}");
+        assert!(
+            !other.contains(&nonce),
+            "{k} reported a nonce above the target"
+        );
+        assert!(
+            scan(k, &WorkUnit::new(header, exact), nonce - 8, 17).contains(&nonce),
+            "{k}"
+        );
     }
 }
 
@@ -147,12 +173,18 @@ fn target_and_difficulty_conversions() {
     let d1 = Target::from_difficulty(1.0).unwrap();
     assert_eq!(d1, Target::DIFF1);
     assert_eq!(d1.to_string(), format!("00000000ffff{}", "0".repeat(52)));
-    assert_eq!(Target::from_compact(hashforge::CompactTarget(0x1d00ffff)).unwrap(), d1);
+    assert_eq!(
+        Target::from_compact(hashforge::CompactTarget(0x1d00ffff)).unwrap(),
+        d1
+    );
     assert_eq!(d1.to_compact().0, 0x1d00ffff);
     assert_eq!(d1.difficulty(), 1.0);
 
     let d1024 = Target::from_difficulty(1024.0).unwrap();
-    assert_eq!(d1024.to_string(), format!("00000000003fffc{}", "0".repeat(49)));
+    assert_eq!(
+        d1024.to_string(),
+        format!("00000000003fffc{}", "0".repeat(49))
+    );
     assert_eq!(d1024.difficulty(), 1024.0);
 
     let milli = Target::from_difficulty(0.001).unwrap();
@@ -160,15 +192,28 @@ fn target_and_difficulty_conversions() {
     assert!((milli.difficulty() - 0.001).abs() < 1e-12);
 
     let t = Target::from_compact(hashforge::CompactTarget(0x1703a30c)).unwrap();
-    assert_eq!(t.to_string(), format!("00000000000000000003a30c{}", "0".repeat(40)));
+    assert_eq!(
+        t.to_string(),
+        format!("00000000000000000003a30c{}", "0".repeat(40))
+    );
     assert_eq!(t.to_compact().0, 0x1703a30c);
     // 0xFFFF / 0x03A30C · 2^48
-    assert!((t.difficulty() - 77_392_982_524_430.0).abs() < 1.0, "{}", t.difficulty());
+    assert!(
+        (t.difficulty() - 77_392_982_524_430.0).abs() < 1.0,
+        "{}",
+        t.difficulty()
+    );
 
     let regtest = Target::from_compact(hashforge::CompactTarget(0x207fffff)).unwrap();
     assert_eq!(regtest.to_string(), format!("7fffff{}", "0".repeat(58)));
-    assert!(Target::from_compact(hashforge::CompactTarget(0x04923456)).is_err(), "negative");
-    assert!(Target::from_compact(hashforge::CompactTarget(0x23000001)).is_err(), "overflow");
+    assert!(
+        Target::from_compact(hashforge::CompactTarget(0x04923456)).is_err(),
+        "negative"
+    );
+    assert!(
+        Target::from_compact(hashforge::CompactTarget(0x23000001)).is_err(),
+        "overflow"
+    );
     assert!(Target::from_difficulty(0.0).is_err());
     assert!(Target::from_difficulty(f64::NAN).is_err());
     assert_eq!(Target::from_difficulty(1e-30).unwrap(), Target::MAX);

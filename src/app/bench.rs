@@ -47,9 +47,16 @@ pub fn run(args: BenchArgs) -> Result<()> {
     };
     let seconds = Duration::from_secs_f64(args.seconds);
 
-    let reference = if args.reference { Some(reference_rate()?) } else { None };
+    let reference = if args.reference {
+        Some(reference_rate()?)
+    } else {
+        None
+    };
     if let (Some(r), false) = (reference, args.json) {
-        println!("reference: openssl sha256, 1 core: {} nonce-equivalents (compressions/s ÷ 2)", format_rate(r));
+        println!(
+            "reference: openssl sha256, 1 core: {} nonce-equivalents (compressions/s ÷ 2)",
+            format_rate(r)
+        );
     }
     if let (Some(r), true) = (reference, args.json) {
         let line = Measurement {
@@ -65,7 +72,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
         println!("{}", serde_json::to_string(&line)?);
     }
     if !args.json {
-        println!("{:<8} {:<8} {:>7} {:>14} {:>16}", "backend", "kernel", "threads", "rate", "per thread");
+        println!(
+            "{:<8} {:<8} {:>7} {:>14} {:>16}",
+            "backend", "kernel", "threads", "rate", "per thread"
+        );
     }
     let measurements = match args.backend {
         BackendChoice::Cpu => kernels
@@ -86,7 +96,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
         if args.json {
             println!("{}", serde_json::to_string(&m)?);
         } else {
-            let ratio = m.ratio.map(|r| format!("  {r:.2}× reference")).unwrap_or_default();
+            let ratio = m
+                .ratio
+                .map(|r| format!("  {r:.2}× reference"))
+                .unwrap_or_default();
             let device = m
                 .device
                 .as_ref()
@@ -232,7 +245,9 @@ fn gpu_measurement(backend: &GpuBackend, hashes: u64, seconds: f64) -> Measureme
 /// -seconds 3` on one core, as sha256d nonces per second (compressions/s ÷ 2).
 pub fn reference_rate() -> Result<f64> {
     let out = Command::new("openssl")
-        .args(["speed", "-evp", "sha256", "-bytes", "16384", "-seconds", "3"])
+        .args([
+            "speed", "-evp", "sha256", "-bytes", "16384", "-seconds", "3",
+        ])
         .output()
         .context("running openssl for the reference rate (is openssl installed?)")?;
     let text = String::from_utf8_lossy(&out.stdout);

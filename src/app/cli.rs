@@ -4,7 +4,11 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(name = "hashforge", version, about = "SHA-256d miner: SIMD CPU kernels, a WGSL GPU backend, Stratum v1 and solo mining")]
+#[command(
+    name = "hashforge",
+    version,
+    about = "SHA-256d miner: SIMD CPU kernels, a WGSL GPU backend, Stratum v1 and solo mining"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -71,7 +75,11 @@ pub struct ScanArgs {
     #[arg(long)]
     pub count: u64,
     /// Target as 64 hex digits in display order (e.g. 00000000ffff0000…)
-    #[arg(long, conflicts_with = "difficulty", required_unless_present = "difficulty")]
+    #[arg(
+        long,
+        conflicts_with = "difficulty",
+        required_unless_present = "difficulty"
+    )]
     pub target: Option<String>,
     /// Pool difficulty (1 = 0x00000000ffff·2^208; fractions allowed)
     #[arg(long)]

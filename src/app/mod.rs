@@ -72,7 +72,10 @@ pub(crate) fn choose_threads_beside_gpu(threads: Option<usize>) -> Result<usize>
 }
 
 pub(crate) fn cpu_backend(args: &CpuArgs) -> Result<crate::cpu::CpuBackend> {
-    Ok(crate::cpu::CpuBackend::new(choose_kernel(args.kernel.as_deref())?, choose_threads(args.threads)?))
+    Ok(crate::cpu::CpuBackend::new(
+        choose_kernel(args.kernel.as_deref())?,
+        choose_threads(args.threads)?,
+    ))
 }
 
 /// Opens the chosen adapter and builds the GPU backend (tuning the batch unless given).

@@ -43,7 +43,10 @@ pub fn run(args: ScanArgs) -> Result<()> {
             let cpu = super::cpu_backend(&args.cpu)?;
             let started = Instant::now();
             cpu.run(&scheduler, &stop, WhenIdle::Finish, &sink);
-            (started.elapsed(), format!("{} × {}", cpu.kernel, cpu.threads))
+            (
+                started.elapsed(),
+                format!("{} × {}", cpu.kernel, cpu.threads),
+            )
         }
         BackendChoice::Gpu => {
             let gpu = super::gpu_backend(&args.gpu)?;

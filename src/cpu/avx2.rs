@@ -45,7 +45,10 @@ impl Lanes for U32x8 {
     #[inline(always)]
     fn nonce_words(base: u32) -> Self {
         unsafe {
-            let n = _mm256_add_epi32(_mm256_set1_epi32(base as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            let n = _mm256_add_epi32(
+                _mm256_set1_epi32(base as i32),
+                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+            );
             U32x8(_mm256_shuffle_epi8(n, bswap_mask()))
         }
     }
@@ -62,8 +65,8 @@ impl Lanes for U32x8 {
 #[inline(always)]
 unsafe fn bswap_mask() -> __m256i {
     _mm256_setr_epi8(
-        3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15,
-        14, 13, 12,
+        3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8,
+        15, 14, 13, 12,
     )
 }
 

@@ -1,13 +1,13 @@
 //! CPU hashing: the kernels (one file each), run-time dispatch, and the multi-threaded backend.
 
-mod lanes;
-mod scalar;
-mod tail;
-mod workers;
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+mod lanes;
+mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod sha_ni;
+mod tail;
+mod workers;
 
 use std::fmt;
 use std::str::FromStr;
@@ -61,7 +61,10 @@ impl Kernel {
 
     /// The kernels this CPU supports, fastest first.
     pub fn supported() -> Vec<Kernel> {
-        Kernel::ALL.into_iter().filter(|k| k.is_supported()).collect()
+        Kernel::ALL
+            .into_iter()
+            .filter(|k| k.is_supported())
+            .collect()
     }
 
     /// The fastest kernel this CPU supports.
@@ -84,7 +87,11 @@ impl Kernel {
     /// # Panics
     /// If the kernel is not supported by this CPU (use [`Kernel::checked`] first).
     pub fn scan(self, work: &WorkUnit, start: u32, count: u32, found: &mut Vec<u32>) {
-        assert!(self.is_supported(), "kernel {} not supported by this CPU", self.name());
+        assert!(
+            self.is_supported(),
+            "kernel {} not supported by this CPU",
+            self.name()
+        );
         debug_assert!(start as u64 + count as u64 <= 1 << 32);
         match self {
             Kernel::Scalar => scalar::scan(work, start, count, found),

@@ -26,7 +26,10 @@ struct State {
 #[inline(always)]
 unsafe fn pack(s: &[u32; 8]) -> State {
     let [a, b, c, d, e, f, g, h] = s.map(|x| x as i32);
-    State { abef: _mm_set_epi32(a, b, e, f), cdgh: _mm_set_epi32(c, d, g, h) }
+    State {
+        abef: _mm_set_epi32(a, b, e, f),
+        cdgh: _mm_set_epi32(c, d, g, h),
+    }
 }
 
 /// Rounds i and i+1 with `wk` = (W[i] + K[i], W[i+1] + K[i+1]) in the low lanes.
@@ -53,7 +56,12 @@ unsafe fn schedule(m0: __m128i, m1: __m128i, m2: __m128i, m3: __m128i) -> __m128
 
 #[inline(always)]
 unsafe fn k4(i: usize) -> __m128i {
-    _mm_set_epi32(K[i + 3] as i32, K[i + 2] as i32, K[i + 1] as i32, K[i] as i32)
+    _mm_set_epi32(
+        K[i + 3] as i32,
+        K[i + 2] as i32,
+        K[i + 1] as i32,
+        K[i] as i32,
+    )
 }
 
 #[inline(always)]
@@ -129,7 +137,12 @@ pub(crate) unsafe fn scan(work: &WorkUnit, start: u32, count: u32, found: &mut V
         for j in 0..STREAMS {
             let abef = _mm_shuffle_epi32::<0x1B>(_mm_add_epi32(st[j].abef, mid.abef));
             let cdgh = _mm_shuffle_epi32::<0x1B>(_mm_add_epi32(st[j].cdgh, mid.cdgh));
-            x[j] = [_mm_unpacklo_epi64(abef, cdgh), _mm_unpackhi_epi64(abef, cdgh), x2, x3];
+            x[j] = [
+                _mm_unpacklo_epi64(abef, cdgh),
+                _mm_unpackhi_epi64(abef, cdgh),
+                x2,
+                x3,
+            ];
             st[j] = iv;
             four_rounds(&mut st[j], _mm_add_epi32(x[j][0], k4(0)));
         }

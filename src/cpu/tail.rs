@@ -15,19 +15,27 @@ fn rotr<V: Lanes, const R: i32, const L: i32>(x: V) -> V {
 }
 #[inline(always)]
 fn bsig0<V: Lanes>(x: V) -> V {
-    rotr::<V, 2, 30>(x).xor(rotr::<V, 13, 19>(x)).xor(rotr::<V, 22, 10>(x))
+    rotr::<V, 2, 30>(x)
+        .xor(rotr::<V, 13, 19>(x))
+        .xor(rotr::<V, 22, 10>(x))
 }
 #[inline(always)]
 fn bsig1<V: Lanes>(x: V) -> V {
-    rotr::<V, 6, 26>(x).xor(rotr::<V, 11, 21>(x)).xor(rotr::<V, 25, 7>(x))
+    rotr::<V, 6, 26>(x)
+        .xor(rotr::<V, 11, 21>(x))
+        .xor(rotr::<V, 25, 7>(x))
 }
 #[inline(always)]
 fn ssig0<V: Lanes>(x: V) -> V {
-    rotr::<V, 7, 25>(x).xor(rotr::<V, 18, 14>(x)).xor(x.shr::<3>())
+    rotr::<V, 7, 25>(x)
+        .xor(rotr::<V, 18, 14>(x))
+        .xor(x.shr::<3>())
 }
 #[inline(always)]
 fn ssig1<V: Lanes>(x: V) -> V {
-    rotr::<V, 17, 15>(x).xor(rotr::<V, 19, 13>(x)).xor(x.shr::<10>())
+    rotr::<V, 17, 15>(x)
+        .xor(rotr::<V, 19, 13>(x))
+        .xor(x.shr::<10>())
 }
 
 /// One round; `kw` is K[i] + W[i]. Maj is computed as `b ^ ((a ^ b) & (b ^ c))`.
@@ -97,13 +105,17 @@ pub(crate) fn last_word<V: Lanes>(p: &Precomputed, base: u32) -> V {
     round(&mut s, splat(K[28]).add(w28));
     let w29 = ssig1(w27).add(w22);
     round(&mut s, splat(K[29]).add(w29));
-    let w30 = ssig1(w28).add(w23).add(splat(crate::sha256::small_sigma0(LEN_W15)));
+    let w30 = ssig1(w28)
+        .add(w23)
+        .add(splat(crate::sha256::small_sigma0(LEN_W15)));
     round(&mut s, splat(K[30]).add(w30));
     let w31 = ssig1(w29).add(w24).add(splat(p.w31_base));
     round(&mut s, splat(K[31]).add(w31));
     // From W32 on, every term varies; W32 still has σ0(W17) + W16 folded.
     let w32 = ssig1(w30).add(w25).add(splat(p.w32_base));
-    let mut w = [w32, w17, w18, w19, w20, w21, w22, w23, w24, w25, w26, w27, w28, w29, w30, w31];
+    let mut w = [
+        w32, w17, w18, w19, w20, w21, w22, w23, w24, w25, w26, w27, w28, w29, w30, w31,
+    ];
     // Ring index i & 15: W32 sits at 0, W17 at 1 (read as W[33-16]), …
     round(&mut s, splat(K[32]).add(w32));
     seq!(I in 33..64 {

@@ -38,7 +38,11 @@ pub struct CpuBackend {
 
 impl CpuBackend {
     pub fn new(kernel: Kernel, threads: usize) -> Self {
-        CpuBackend { kernel, threads: threads.max(1), hashes: Arc::default() }
+        CpuBackend {
+            kernel,
+            threads: threads.max(1),
+            hashes: Arc::default(),
+        }
     }
 
     /// Nonces per chunk: about 0.5–1 ms of one thread's work, so a new job preempts within ~1 ms.
@@ -52,7 +56,13 @@ impl CpuBackend {
 
     /// Runs the workers on the calling thread's scope until `stop` is set (or, with
     /// `WhenIdle::Finish`, until the scheduler runs dry).
-    pub fn run(&self, scheduler: &Scheduler, stop: &AtomicBool, idle: WhenIdle, sink: &dyn FoundSink) {
+    pub fn run(
+        &self,
+        scheduler: &Scheduler,
+        stop: &AtomicBool,
+        idle: WhenIdle,
+        sink: &dyn FoundSink,
+    ) {
         std::thread::scope(|scope| {
             for i in 0..self.threads {
                 std::thread::Builder::new()
@@ -63,7 +73,13 @@ impl CpuBackend {
         });
     }
 
-    fn worker(&self, scheduler: &Scheduler, stop: &AtomicBool, idle: WhenIdle, sink: &dyn FoundSink) {
+    fn worker(
+        &self,
+        scheduler: &Scheduler,
+        stop: &AtomicBool,
+        idle: WhenIdle,
+        sink: &dyn FoundSink,
+    ) {
         let mut cache = None;
         let mut found = Vec::new();
         let size = self.chunk_size();
@@ -78,7 +94,8 @@ impl CpuBackend {
                 }
             };
             found.clear();
-            self.kernel.scan(chunk.work(), chunk.start, chunk.count, &mut found);
+            self.kernel
+                .scan(chunk.work(), chunk.start, chunk.count, &mut found);
             self.hashes.fetch_add(chunk.count as u64, Ordering::Relaxed);
             for &nonce in &found {
                 sink.found(&chunk, nonce);
