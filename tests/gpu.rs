@@ -195,6 +195,25 @@ fn ragged_ranges_match_scalar() {
 }
 
 #[test]
+fn two_dimensional_dispatch() {
+    let Some((s, _serial)) = shared() else { return };
+    // More than 65535 workgroups of 64: the grid needs a second row.
+    let count = 65_535 * 64 + 12_345;
+    // Lower limbs all ones: a nonce meets this exactly when it passes the early test, about 24
+    // times here, so the GPU's candidates must be exactly the CPU's found set.
+    let target = Target::from_limbs([u64::MAX, u64::MAX, u64::MAX, (24_000 << 32) | 0xffff_ffff]);
+    let work = WorkUnit::new(Header::genesis(), target);
+    let c = s.kernel.lock().unwrap().scan(&work, 123, count).unwrap();
+    assert!(!c.overflowed(), "{} candidates", c.total);
+    let mut gpu = c.nonces;
+    gpu.sort_unstable();
+    let mut cpu = Vec::new();
+    Kernel::best().scan(&work, 123, count, &mut cpu);
+    assert!(!cpu.is_empty());
+    assert_eq!(gpu, cpu);
+}
+
+#[test]
 fn top_of_the_nonce_space() {
     let Some((s, _serial)) = shared() else { return };
     let start = u32::MAX - 1000;

@@ -45,6 +45,11 @@ pub fn run(args: BenchArgs) -> Result<()> {
         BackendChoice::All => super::choose_threads_beside_gpu(args.threads)?,
         _ => super::choose_threads(args.threads)?,
     };
+    // Set the GPU up (adapter, shader, batch tuning) before printing anything.
+    let gpu = match args.backend {
+        BackendChoice::Cpu => None,
+        BackendChoice::Gpu | BackendChoice::All => Some(super::gpu_backend(&args.gpu)?),
+    };
     let seconds = Duration::from_secs_f64(args.seconds);
 
     let reference = if args.reference {
@@ -86,10 +91,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 m
             })
             .collect(),
-        BackendChoice::Gpu => vec![measure_gpu(&super::gpu_backend(&args.gpu)?, seconds)?],
+        BackendChoice::Gpu => vec![measure_gpu(gpu.as_ref().expect("set up above"), seconds)?],
         BackendChoice::All => {
             let cpu = CpuBackend::new(kernels[0], threads);
-            measure_all(&cpu, &super::gpu_backend(&args.gpu)?, seconds)?
+            measure_all(&cpu, gpu.as_ref().expect("set up above"), seconds)?
         }
     };
     for m in measurements {

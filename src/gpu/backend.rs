@@ -244,3 +244,58 @@ fn autotune(kernel: &mut Sha256dKernel, target: Duration) -> Result<u32, GpuErro
         batch *= 2;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(work: WorkUnit, start: u32, count: u32) -> Chunk {
+        let scheduler = Scheduler::new();
+        scheduler.set_range(work, start, count as u64);
+        scheduler.next_chunk(&mut None, count).unwrap()
+    }
+
+    #[test]
+    fn candidates_are_checked_on_the_cpu() {
+        // Genesis: nonce 2083236893 meets its own target; its neighbours fail the early test.
+        let header = Header::genesis();
+        let work = WorkUnit::new(header, Target::from_compact(header.bits).unwrap());
+        let c = chunk(work.clone(), 2_083_236_000, 1000);
+        assert!(matches!(check(&work, &c, 2_083_236_893), Check::Meets));
+        assert!(matches!(check(&work, &c, 2_083_236_894), Check::Wrong));
+        assert!(
+            matches!(check(&work, &c, 2_083_235_999), Check::Wrong),
+            "out of range"
+        );
+        assert!(
+            matches!(check(&work, &c, 2_083_237_000), Check::Wrong),
+            "out of range"
+        );
+        // A target whose top word the genesis hash meets but whose lower bits it does not.
+        let near = WorkUnit::new(header, Target::from_limbs([0, 0, 0, 0]));
+        let c = chunk(near.clone(), 2_083_236_000, 1000);
+        assert!(matches!(check(&near, &c, 2_083_236_893), Check::NearMiss));
+    }
+
+    #[test]
+    fn split_keeps_expected_candidates_low() {
+        let easy = Target::from_limbs([u64::MAX, u64::MAX, u64::MAX, 0x00ff_ffff_ffff_ffff]);
+        let pieces = split(chunk(WorkUnit::new(Header::genesis(), easy), 10, 100_000));
+        assert_eq!(pieces.first().map(|c| c.start), Some(10));
+        assert!(pieces.iter().all(|c| c.count as u64 <= 4096));
+        assert!(pieces
+            .windows(2)
+            .all(|w| w[0].start + w[0].count == w[1].start));
+        assert_eq!(pieces.iter().map(|c| c.count as u64).sum::<u64>(), 100_000);
+        // A real target leaves the chunk whole, also at the top of the nonce space.
+        let hard = WorkUnit::new(Header::genesis(), Target::DIFF1);
+        let pieces = split(chunk(hard, u32::MAX - 999, 1000));
+        assert_eq!(
+            pieces
+                .iter()
+                .map(|c| (c.start, c.count))
+                .collect::<Vec<_>>(),
+            [(u32::MAX - 999, 1000)]
+        );
+    }
+}
