@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Writes shaders/sha256d.wgsl: the GPU SHA-256d kernel, unrolled round by round.
 
-Run it from anywhere after editing (`python3 shaders/gen_sha256d.py`) and commit both files;
-the Rust side embeds the .wgsl with `include_str!` and a test checks it is up to date in
-spirit (entry point, bindings, workgroup size).
+Run it from anywhere after editing (`python3 shaders/gen_sha256d.py`) and commit both files.
+The Rust side embeds the .wgsl with `include_str!` (src/gpu/kernel.rs); `--stdout` prints the
+shader instead of writing it, which a test uses to check the committed file is up to date.
 
 The algorithm is exactly `src/cpu/tail.rs`: the first hash starts at round 3 from the
 precomputed state (`Precomputed` in `src/work.rs`), with the nonce as W3; constant message
@@ -18,6 +18,7 @@ folded here into one literal.
 """
 
 import os
+import sys
 
 MASK = 0xFFFFFFFF
 WORKGROUP_SIZE = 64
@@ -300,6 +301,9 @@ def main():
         + body
         + FOOTER
     )
+    if "--stdout" in sys.argv[1:]:
+        sys.stdout.write(text)
+        return
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sha256d.wgsl")
     with open(out, "w") as f:
         f.write(text)

@@ -85,6 +85,8 @@ impl GpuBackend {
     /// Dispatches already queued when the work changes or `stop` is set are finished and
     /// reported. On a GPU error the ranges still in flight are rescanned on the CPU, so nothing
     /// taken from the scheduler goes unscanned, and the error is returned.
+    ///
+    /// One device runs one feeder: a second `run` on the same backend waits for the first.
     pub fn run(
         &self,
         scheduler: &Scheduler,

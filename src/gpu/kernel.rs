@@ -337,6 +337,28 @@ mod tests {
         assert_eq!(std::mem::size_of::<Params>(), 32 * 4);
     }
 
+    /// The committed shader is what the generator writes (skipped where there is no python3).
+    #[test]
+    fn shader_is_up_to_date_with_its_generator() {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/gen_sha256d.py");
+        match std::process::Command::new("python3")
+            .args([script, "--stdout"])
+            .output()
+        {
+            Ok(out) if out.status.success() => {
+                assert!(
+                    String::from_utf8_lossy(&out.stdout) == SHADER,
+                    "shaders/sha256d.wgsl is stale: run python3 shaders/gen_sha256d.py"
+                );
+            }
+            Ok(out) => panic!(
+                "gen_sha256d.py failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
+            Err(e) => eprintln!("no python3 ({e}): generator check skipped"),
+        }
+    }
+
     #[test]
     fn params_follow_precomputed_in_order() {
         let work = WorkUnit::new(crate::Header::genesis(), crate::Target::DIFF1);
