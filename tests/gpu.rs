@@ -308,6 +308,47 @@ fn cpu_and_gpu_tile_one_range() {
 }
 
 #[test]
+fn new_work_preempts_a_waiting_feeder() {
+    let Some((s, _serial)) = shared() else { return };
+    let scheduler = Scheduler::new();
+    // Endless work nothing meets, as when mining.
+    scheduler.set_source(Box::new(|| {
+        Some(WorkUnit::new(Header::genesis(), Target::from_limbs([0; 4])))
+    }));
+    let stop = AtomicBool::new(false);
+    let found = Mutex::new(None);
+    let header = Header::genesis();
+    let target = Target::from_compact(header.bits).unwrap();
+    std::thread::scope(|scope| {
+        let feeder = scope.spawn(|| {
+            s.backend
+                .run(&scheduler, &stop, WhenIdle::Wait, &|c: &Chunk, n: u32| {
+                    *found.lock().unwrap() = Some((c.unit.generation, n, std::time::Instant::now()))
+                })
+        });
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let replaced = std::time::Instant::now();
+        scheduler.set_range(WorkUnit::new(header, target), 2_083_236_893 - 1000, 2001);
+        let generation = scheduler.generation();
+        while found.lock().unwrap().is_none() && replaced.elapsed().as_secs() < 20 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        // The range is used up: the feeder now idles until stopped.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        stop.store(true, Ordering::Relaxed);
+        feeder.join().unwrap().unwrap();
+        let (gen, nonce, at) = found
+            .lock()
+            .unwrap()
+            .expect("the new work's nonce was not found");
+        assert_eq!((gen, nonce), (generation, 2_083_236_893));
+        // Two dispatches of the old work at most are ahead of it (generous on a busy CI machine).
+        let latency = at - replaced;
+        assert!(latency.as_millis() < 2000, "{latency:?}");
+    });
+}
+
+#[test]
 fn adapters_are_listed_and_a_missing_one_is_named() {
     let Some((s, _serial)) = shared() else { return };
     let list = gpu::device::list();
