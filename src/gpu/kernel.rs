@@ -229,17 +229,24 @@ impl Sha256dKernel {
         let job = slot.in_flight.take().expect("a ticket's slot is in flight");
         let mapped = loop {
             match job.mapped.try_recv() {
-                Ok(result) => break result,
+                Ok(result) => break result.map_err(GpuError::from),
                 Err(mpsc::TryRecvError::Empty) => {
-                    self.device.poll(wgpu::PollType::Wait {
+                    let wait = wgpu::PollType::Wait {
                         submission_index: Some(job.submission.clone()),
                         timeout: None,
-                    })?;
+                    };
+                    if let Err(e) = self.device.poll(wait) {
+                        break Err(e.into());
+                    }
                 }
-                Err(mpsc::TryRecvError::Disconnected) => break Err(wgpu::BufferAsyncError),
+                Err(mpsc::TryRecvError::Disconnected) => break Err(wgpu::BufferAsyncError.into()),
             }
         };
-        mapped?;
+        if let Err(e) = mapped {
+            // Cancel a pending map so the slot can be used again.
+            slot.readback.unmap();
+            return Err(e);
+        }
         let candidates = {
             let view = slot
                 .readback
