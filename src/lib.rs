@@ -6,15 +6,19 @@
 //! - [`gpu`]: the WGSL compute shader through wgpu, its feeder, and CPU + GPU together.
 
 pub mod app;
+pub mod backend;
 pub mod cpu;
 mod error;
 pub mod gpu;
 mod hash;
 mod header;
 pub mod hexbytes;
+pub mod mining;
+pub mod node;
 pub mod scheduler;
 pub mod sha256;
 mod target;
+pub mod units;
 mod work;
 
 pub use error::Error;

@@ -6,22 +6,28 @@
 //! spans two units. Replacing the work bumps the generation, which workers check between
 //! chunks, so a new job preempts them within one chunk.
 
+use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::work::WorkUnit;
 
+/// What the owner of the work attaches to a unit (e.g. the job and extranonce2 it was built from),
+/// handed back with every chunk.
+pub type Tag = Arc<dyn Any + Send + Sync>;
+
 /// Makes the next work unit of the current job, or `None` when the job has no more.
-pub type WorkSource = Box<dyn FnMut() -> Option<WorkUnit> + Send>;
+pub type WorkSource = Box<dyn FnMut() -> Option<(WorkUnit, Option<Tag>)> + Send>;
 
 /// One work unit being handed out.
-#[derive(Debug)]
 pub struct Unit {
     /// Unique for the scheduler's lifetime; identifies the unit a found nonce belongs to.
     pub id: u64,
     /// The generation this unit belongs to.
     pub generation: u64,
     pub work: Arc<WorkUnit>,
+    /// The tag the work source attached.
+    pub tag: Option<Tag>,
     cursor: AtomicU64,
     end: u64,
 }
@@ -69,7 +75,7 @@ impl Scheduler {
         cur.unit = Some(Self::make_unit(
             &mut cur.next_id,
             generation,
-            work,
+            (work, None),
             start as u64,
             start as u64 + count,
         ));
@@ -136,7 +142,7 @@ impl Scheduler {
     fn make_unit(
         next_id: &mut u64,
         generation: u64,
-        work: WorkUnit,
+        (work, tag): (WorkUnit, Option<Tag>),
         start: u64,
         end: u64,
     ) -> Arc<Unit> {
@@ -145,8 +151,19 @@ impl Scheduler {
             id: *next_id,
             generation,
             work: Arc::new(work),
+            tag,
             cursor: AtomicU64::new(start),
             end,
         })
+    }
+}
+
+impl std::fmt::Debug for Unit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Unit")
+            .field("id", &self.id)
+            .field("generation", &self.generation)
+            .field("end", &self.end)
+            .finish_non_exhaustive()
     }
 }

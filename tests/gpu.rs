@@ -313,7 +313,10 @@ fn new_work_preempts_a_waiting_feeder() {
     let scheduler = Scheduler::new();
     // Endless work nothing meets, as when mining.
     scheduler.set_source(Box::new(|| {
-        Some(WorkUnit::new(Header::genesis(), Target::from_limbs([0; 4])))
+        Some((
+            WorkUnit::new(Header::genesis(), Target::from_limbs([0; 4])),
+            None,
+        ))
     }));
     let stop = AtomicBool::new(false);
     let found = Mutex::new(None);

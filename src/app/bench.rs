@@ -11,6 +11,7 @@ use super::cli::{BackendChoice, BenchArgs};
 use crate::cpu::{CpuBackend, Kernel, WhenIdle};
 use crate::gpu::GpuBackend;
 use crate::scheduler::{Chunk, Scheduler};
+use crate::units::format_rate;
 use crate::{Header, Target, WorkUnit};
 
 /// One measured rate, as printed by `--json`.
@@ -131,7 +132,7 @@ pub fn bench_work() -> WorkUnit {
 /// Runs the CPU backend on the benchmark work for `duration`.
 pub fn measure_cpu(backend: &CpuBackend, duration: Duration) -> Measurement {
     let scheduler = Scheduler::new();
-    scheduler.set_source(Box::new(|| Some(bench_work())));
+    scheduler.set_source(Box::new(|| Some((bench_work(), None))));
     let stop = AtomicBool::new(false);
     let before = backend.hashes.load(Ordering::Relaxed);
     let started = Instant::now();
@@ -159,7 +160,7 @@ pub fn measure_cpu(backend: &CpuBackend, duration: Duration) -> Measurement {
 /// Runs the GPU backend on the benchmark work for `duration`.
 pub fn measure_gpu(backend: &GpuBackend, duration: Duration) -> Result<Measurement> {
     let scheduler = Scheduler::new();
-    scheduler.set_source(Box::new(|| Some(bench_work())));
+    scheduler.set_source(Box::new(|| Some((bench_work(), None))));
     let stop = AtomicBool::new(false);
     let before = backend.hashes.load(Ordering::Relaxed);
     let started = Instant::now();
@@ -183,7 +184,7 @@ pub fn measure_all(
     duration: Duration,
 ) -> Result<Vec<Measurement>> {
     let scheduler = Scheduler::new();
-    scheduler.set_source(Box::new(|| Some(bench_work())));
+    scheduler.set_source(Box::new(|| Some((bench_work(), None))));
     let stop = AtomicBool::new(false);
     let (cpu_before, gpu_before) = (
         cpu.hashes.load(Ordering::Relaxed),
@@ -264,15 +265,4 @@ pub fn reference_rate() -> Result<f64> {
         .next()
         .with_context(|| format!("no sha256 rate in openssl's output: {}", text.trim()))?;
     Ok(kbps * 1000.0 / 64.0 / 2.0)
-}
-
-/// A rate with its unit: H/s, kH/s, MH/s or GH/s.
-pub fn format_rate(hps: f64) -> String {
-    let (v, unit) = match hps {
-        r if r >= 1e9 => (r / 1e9, "GH/s"),
-        r if r >= 1e6 => (r / 1e6, "MH/s"),
-        r if r >= 1e3 => (r / 1e3, "kH/s"),
-        r => (r, "H/s"),
-    };
-    format!("{v:.2} {unit}")
 }

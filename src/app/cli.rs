@@ -27,6 +27,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// List the GPU adapters (index, name, backend, device type) that --gpu can choose
     Devices,
+    /// Mine on a Stratum pool (or, with no -o, on the embedded pool)
+    Mine(MineArgs),
 }
 
 /// Which hashing backend(s) to run.
@@ -82,7 +84,7 @@ pub struct ScanArgs {
     )]
     pub target: Option<String>,
     /// Pool difficulty (1 = 0x00000000ffff·2^208; fractions allowed)
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub difficulty: Option<f64>,
     #[arg(long, value_enum, default_value = "cpu")]
     pub backend: BackendChoice,
@@ -117,4 +119,64 @@ pub struct BenchArgs {
     /// Print one JSON line per measurement
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MineArgs {
+    /// Pool URL (stratum+tcp://, stratum+ssl://, stratum+tls://); repeat for failover pools in
+    /// priority order. Without one, hashforge mines against its embedded pool on 127.0.0.1.
+    #[arg(short = 'o', long = "url")]
+    pub urls: Vec<String>,
+    /// Worker name; one for every -o, or one for all
+    #[arg(short = 'u', long = "user")]
+    pub users: Vec<String>,
+    /// Worker password; one for every -o, or one for all
+    #[arg(short = 'p', long = "pass")]
+    pub passwords: Vec<String>,
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub backend: BackendChoice,
+    #[command(flatten)]
+    pub cpu: CpuArgs,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
+    /// Accept self-signed TLS certificates from the pool
+    #[arg(long)]
+    pub tls_insecure: bool,
+    /// Ask the pool for this difficulty (mining.suggest_difficulty, sent after authorize)
+    #[arg(long)]
+    pub suggest_difficulty: Option<f64>,
+    /// Send mining.extranonce.subscribe (for pools that change extranonce1 mid-session)
+    #[arg(long)]
+    pub extranonce_subscribe: bool,
+    /// Do not ask for version rolling (mining.configure)
+    #[arg(long)]
+    pub no_version_rolling: bool,
+    /// Seconds without an answer to a submit before it counts as timed out
+    #[arg(long, default_value_t = 30)]
+    pub submit_timeout: u64,
+    /// Failed connection attempts in a row before failing over to the next pool
+    #[arg(long, default_value_t = 3)]
+    pub failover_after: u32,
+    /// Seconds between status lines
+    #[arg(long, default_value_t = 10.0)]
+    pub status_interval: f64,
+    /// Print status as JSON lines
+    #[arg(long)]
+    pub json_status: bool,
+    /// Stop after this many seconds (default: run until Ctrl-C)
+    #[arg(long)]
+    pub duration: Option<f64>,
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// Logging options (tracing).
+#[derive(Args, Debug, Clone)]
+pub struct LogArgs {
+    /// Log level: error, warn, info, debug, trace (RUST_LOG overrides)
+    #[arg(long, default_value = "info")]
+    pub log_level: String,
+    /// Write logs to this file instead of stderr
+    #[arg(long)]
+    pub log_file: Option<std::path::PathBuf>,
 }

@@ -2,6 +2,7 @@
 
 use anyhow::{ensure, Result};
 
+use crate::units::format_difficulty;
 use crate::{hash_difficulty, hexbytes, Hash256};
 
 pub fn run(hex: &str) -> Result<()> {
@@ -11,15 +12,4 @@ pub fn run(hex: &str) -> Result<()> {
     println!("{hash}");
     println!("difficulty {}", format_difficulty(hash_difficulty(&hash)));
     Ok(())
-}
-
-/// A difficulty with a sensible number of digits.
-pub(crate) fn format_difficulty(d: f64) -> String {
-    if d >= 1e6 {
-        format!("{d:.0}")
-    } else if d >= 1.0 {
-        format!("{d:.3}")
-    } else {
-        format!("{d:.6e}")
-    }
 }

@@ -4,6 +4,8 @@ mod bench;
 pub mod cli;
 mod devices;
 mod hash;
+mod logging;
+mod mine;
 mod scan;
 
 use std::process::ExitCode;
@@ -43,6 +45,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Scan(args) => scan::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Devices => devices::run(),
+        Command::Mine(args) => mine::run(args),
     }
 }
 

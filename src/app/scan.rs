@@ -89,7 +89,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
             nonces.len(),
             args.count,
             seconds,
-            super::bench::format_rate(args.count as f64 / seconds),
+            crate::units::format_rate(args.count as f64 / seconds),
         );
     }
     Ok(())

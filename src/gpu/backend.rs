@@ -10,6 +10,7 @@ use super::kernel::{
     Candidates, Sha256dKernel, Ticket, FOUND_CAPACITY, MAX_BATCH, SLOTS, WORKGROUP_SIZE,
 };
 use super::{Gpu, GpuError};
+use crate::backend::Backend;
 use crate::cpu::{FoundSink, Kernel, WhenIdle};
 use crate::scheduler::{Chunk, Scheduler};
 use crate::work::WorkUnit;
@@ -164,6 +165,13 @@ impl GpuBackend {
         }
         if errors > 0 {
             self.hw_errors.fetch_add(errors, Ordering::Relaxed);
+            tracing::warn!(
+                errors,
+                start = chunk.start,
+                count = chunk.count,
+                device = %self.device_name,
+                "GPU candidates contradicted by the CPU re-hash (hardware errors, not reported)"
+            );
         }
         self.hashes.fetch_add(chunk.count as u64, Ordering::Relaxed);
     }
@@ -176,6 +184,31 @@ impl GpuBackend {
             sink.found(chunk, nonce);
         }
         self.hashes.fetch_add(chunk.count as u64, Ordering::Relaxed);
+    }
+}
+
+impl Backend for GpuBackend {
+    fn name(&self) -> &'static str {
+        "gpu"
+    }
+    fn describe(&self) -> String {
+        format!(
+            "wgsl on {}, {} nonces per dispatch",
+            self.device_name, self.batch
+        )
+    }
+    fn hash_counter(&self) -> Arc<AtomicU64> {
+        self.hashes.clone()
+    }
+    fn hw_errors(&self) -> u64 {
+        self.hw_errors.load(Ordering::Relaxed)
+    }
+    /// As [`GpuBackend::run`]; a GPU error is logged and ends this backend (its ranges in
+    /// flight were rescanned on the CPU), leaving the work to the other backends.
+    fn run(&self, scheduler: &Scheduler, stop: &AtomicBool, idle: WhenIdle, sink: &dyn FoundSink) {
+        if let Err(e) = GpuBackend::run(self, scheduler, stop, idle, sink) {
+            tracing::error!(device = %self.device_name, "GPU backend stopped: {}", crate::gpu::error_chain(&e));
+        }
     }
 }
 

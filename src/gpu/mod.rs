@@ -20,3 +20,15 @@ pub use backend::{Batch, GpuBackend, DEFAULT_DISPATCH_TIME};
 pub use device::{AdapterChoice, AdapterSummary, Gpu};
 pub use error::GpuError;
 pub use kernel::{Candidates, Sha256dKernel};
+
+/// An error and its sources on one line: `waiting for the GPU: device lost`.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

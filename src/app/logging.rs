@@ -1,0 +1,36 @@
+//! Sets up `tracing` for the long-running commands: stderr or a file, level from `RUST_LOG` or
+//! `--log-level`.
+
+use std::fs::OpenOptions;
+use std::sync::Mutex;
+
+use anyhow::{Context, Result};
+use tracing_subscriber::EnvFilter;
+
+use super::cli::LogArgs;
+
+pub fn init(args: &LogArgs) -> Result<()> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(f) if !f.is_empty() => EnvFilter::try_new(f).context("bad RUST_LOG")?,
+        _ => EnvFilter::try_new(&args.log_level)
+            .with_context(|| format!("bad --log-level '{}'", args.log_level))?,
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    let result = match &args.log_file {
+        Some(path) => {
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening log file {}", path.display()))?;
+            builder
+                .with_ansi(false)
+                .with_writer(Mutex::new(file))
+                .try_init()
+        }
+        None => builder.with_writer(std::io::stderr).try_init(),
+    };
+    result.map_err(|e| anyhow::anyhow!("setting up logging: {e}"))
+}

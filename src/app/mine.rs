@@ -1,0 +1,137 @@
+//! `hashforge mine`: pool mining (or the embedded pool when no `-o` is given).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use hashforge_stratum::{ClientOptions, FailoverOptions, PoolConfig};
+
+use super::cli::{BackendChoice, MineArgs};
+use crate::backend::Backend;
+use crate::mining::embedded::EmbeddedPool;
+use crate::mining::{self, Engine, MinerConfig, Status};
+
+pub fn run(args: MineArgs) -> Result<()> {
+    if !args.status_interval.is_finite() || args.status_interval <= 0.0 {
+        bail!("--status-interval must be positive");
+    }
+    let backends = backends(&args)?;
+    super::logging::init(&args.log)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(mine(args, backends))?;
+    Ok(())
+}
+
+fn backends(args: &MineArgs) -> Result<Vec<Arc<dyn Backend>>> {
+    Ok(match args.backend {
+        BackendChoice::Cpu => vec![Arc::new(super::cpu_backend(&args.cpu)?)],
+        BackendChoice::Gpu => vec![Arc::new(super::gpu_backend(&args.gpu)?)],
+        BackendChoice::All => {
+            // The GPU feeder keeps one core busy: the CPU workers default to one thread fewer.
+            let kernel = super::choose_kernel(args.cpu.kernel.as_deref())?;
+            let threads = super::choose_threads_beside_gpu(args.cpu.threads)?;
+            vec![
+                Arc::new(crate::cpu::CpuBackend::new(kernel, threads)),
+                Arc::new(super::gpu_backend(&args.gpu)?),
+            ]
+        }
+    })
+}
+
+/// Pairs every URL with its user and password (one each, or one shared).
+fn pools(urls: &[String], users: &[String], passwords: &[String]) -> Result<Vec<PoolConfig>> {
+    let pick = |list: &[String], i: usize, what: &str, default: &str| -> Result<String> {
+        match list.len() {
+            0 => Ok(default.to_string()),
+            1 => Ok(list[0].clone()),
+            n if n == urls.len() => Ok(list[i].clone()),
+            n => bail!(
+                "{n} {what} values for {} pools: give one, or one per -o",
+                urls.len()
+            ),
+        }
+    };
+    urls.iter()
+        .enumerate()
+        .map(|(i, url)| {
+            hashforge_stratum::PoolUrl::parse(url)
+                .with_context(|| format!("bad pool URL '{url}'"))?;
+            Ok(PoolConfig::new(
+                url,
+                pick(users, i, "-u", "hashforge")?,
+                pick(passwords, i, "-p", "x")?,
+            ))
+        })
+        .collect()
+}
+
+async fn mine(args: MineArgs, backends: Vec<Arc<dyn Backend>>) -> Result<Status> {
+    let embedded = if args.urls.is_empty() {
+        let pool =
+            EmbeddedPool::start(0.01, Duration::from_secs(5), Duration::from_secs(30)).await?;
+        println!(
+            "no pool given: mining on the embedded pool at {} (synthetic template)",
+            pool.url()
+        );
+        Some(pool)
+    } else {
+        None
+    };
+    let urls = embedded
+        .as_ref()
+        .map(|p| vec![p.url()])
+        .unwrap_or(args.urls.clone());
+    let config = MinerConfig {
+        pools: pools(&urls, &args.users, &args.passwords)?,
+        client: ClientOptions {
+            suggest_difficulty: args.suggest_difficulty,
+            extranonce_subscribe: args.extranonce_subscribe,
+            version_rolling: !args.no_version_rolling,
+            insecure_tls: args.tls_insecure,
+            submit_timeout: Duration::from_secs(args.submit_timeout),
+            ..ClientOptions::default()
+        },
+        failover: FailoverOptions {
+            failures_before_failover: args.failover_after,
+            ..FailoverOptions::default()
+        },
+        status_interval: Duration::from_secs_f64(args.status_interval),
+        drain_timeout: Duration::from_secs(5),
+    };
+    for b in &backends {
+        println!("backend {}: {}", b.name(), b.describe());
+    }
+    let (engine, found) = Engine::start(backends);
+    let json = args.json_status;
+    let on_status: mining::StatusSink = Box::new(move |s: &Status| {
+        if json {
+            println!("{}", serde_json::to_string(s).unwrap_or_default());
+        } else {
+            println!("{s}");
+        }
+    });
+    let duration = args.duration;
+    let shutdown = async move {
+        match duration {
+            Some(secs) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs_f64(secs)) => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+        tracing::info!("stopping");
+    };
+    let status = mining::run(config, engine, found, on_status, shutdown).await?;
+    if let Some(pool) = embedded {
+        pool.shutdown().await;
+    }
+    Ok(status)
+}

@@ -1,0 +1,21 @@
+//! Pool mining: jobs from a Stratum pool become work units for every backend; found nonces are
+//! re-checked on the CPU and submitted as shares.
+//!
+//! - [`source`]: job → work units (extranonce2, version rolling)
+//! - [`engine`]: the backends running on one scheduler
+//! - [`shares`]: stale, duplicate and re-hash checks before a submit
+//! - [`meter`], [`status`]: rates over 10 s / 60 s / 15 min and the status report
+//! - [`miner`]: the loop tying them to the pool connection
+//! - [`embedded`]: the in-process pool used when no pool is given
+
+pub mod embedded;
+pub mod engine;
+pub mod meter;
+pub mod miner;
+pub mod shares;
+pub mod source;
+pub mod status;
+
+pub use engine::{Engine, Found};
+pub use miner::{run, MinerConfig, StatusSink};
+pub use status::Status;

@@ -1,0 +1,822 @@
+//! One Stratum v1 connection to one pool: handshake, events, submits.
+//!
+//! [`Client::connect`] performs the handshake and then runs the session in a task; the
+//! [`crate::PoolManager`] reuses the same session code with reconnects and failover.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncWrite, WriteHalf};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use crate::codec::{self, LineReader};
+use crate::error::{ClientError, RejectReason};
+use crate::job::Job;
+use crate::messages::{
+    response_ok, ClientRequest, ConfigureResult, ServerMessage, Submit, SubscribeResult,
+};
+use crate::transport::{self, BoxStream};
+use crate::url::PoolUrl;
+
+/// One pool: URL and credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// `stratum+tcp://HOST:PORT`, `stratum+ssl://…` or `stratum+tls://…`.
+    pub url: String,
+    /// Worker name.
+    pub user: String,
+    /// Password.
+    pub password: String,
+}
+
+impl PoolConfig {
+    /// Convenience constructor.
+    pub fn new(
+        url: impl Into<String>,
+        user: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        Self {
+            url: url.into(),
+            user: user.into(),
+            password: password.into(),
+        }
+    }
+}
+
+/// Client behaviour; the defaults suit real pools.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// User agent sent in `mining.subscribe` and answered to `client.get_version`.
+    pub user_agent: String,
+    /// Send `mining.configure` asking for version rolling (BIP 310).
+    pub version_rolling: bool,
+    /// Mask asked for (default `1fffe000`).
+    pub version_mask: u32,
+    /// `version-rolling.min-bit-count` asked for (default 2).
+    pub version_min_bit_count: u32,
+    /// Send `mining.suggest_difficulty` (after authorize) with this value.
+    pub suggest_difficulty: Option<f64>,
+    /// Send `mining.extranonce.subscribe` (never waited for).
+    pub extranonce_subscribe: bool,
+    /// Follow `client.reconnect` to a different host (default false: only the port is taken
+    /// and the current host kept, so a pool cannot send the miner elsewhere).
+    pub allow_reconnect_to_other_host: bool,
+    /// Accept any TLS certificate (self-signed pools).
+    pub insecure_tls: bool,
+    /// TCP (+TLS) connect timeout.
+    pub connect_timeout: Duration,
+    /// Time allowed from connect to a successful authorize.
+    pub handshake_timeout: Duration,
+    /// A submit not answered within this time is counted as timed out.
+    pub submit_timeout: Duration,
+    /// No line from the pool for this long: the connection is treated as dead.
+    pub idle_timeout: Duration,
+    /// Longest accepted line from the pool.
+    pub max_line_len: usize,
+    /// Capacity of the event channel.
+    pub event_buffer: usize,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            user_agent: crate::USER_AGENT.to_string(),
+            version_rolling: true,
+            version_mask: 0x1fff_e000,
+            version_min_bit_count: 2,
+            suggest_difficulty: None,
+            extranonce_subscribe: false,
+            allow_reconnect_to_other_host: false,
+            insecure_tls: false,
+            connect_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(20),
+            submit_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(300),
+            max_line_len: codec::DEFAULT_MAX_LINE,
+            event_buffer: 256,
+        }
+    }
+}
+
+/// A share found by the miner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Share {
+    /// Job id it was found for.
+    pub job_id: String,
+    /// Extranonce2 used.
+    pub extranonce2: Vec<u8>,
+    /// ntime used.
+    pub ntime: u32,
+    /// Nonce (as the u32 placed little-endian in the header).
+    pub nonce: u32,
+    /// Full block version used (the client sends `version & mask` when rolling is on).
+    pub version: u32,
+}
+
+/// What became of a submitted share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShareOutcome {
+    /// The pool accepted it.
+    Accepted,
+    /// The pool rejected it.
+    Rejected(RejectReason),
+    /// No answer within [`ClientOptions::submit_timeout`].
+    TimedOut,
+    /// The connection was lost before an answer (or before it could be sent).
+    Lost(String),
+}
+
+/// Submit counters for the current client/manager.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SubmitStats {
+    /// Accepted shares.
+    pub accepted: u64,
+    /// Rejected shares.
+    pub rejected: u64,
+    /// Timed-out submits.
+    pub timed_out: u64,
+    /// Shares lost with a connection.
+    pub lost: u64,
+}
+
+/// Something the miner must know about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Handshake done (subscribed and authorized) on pool `pool` (index in the pool list).
+    Connected {
+        /// Index of the pool in the list (0 = primary).
+        pool: usize,
+        /// Its URL.
+        url: String,
+        /// Extranonce1.
+        extranonce1: Vec<u8>,
+        /// Extranonce2 size.
+        extranonce2_size: usize,
+        /// Granted version-rolling mask.
+        version_mask: Option<u32>,
+        /// Difficulty in force.
+        difficulty: f64,
+    },
+    /// New work. The first job after `Connected` always has `clean_jobs` set.
+    Job(Job),
+    /// New pool difficulty (applies to the next jobs).
+    Difficulty(f64),
+    /// New extranonce1 / extranonce2 size (applies to the next jobs).
+    Extranonce {
+        /// Extranonce1.
+        extranonce1: Vec<u8>,
+        /// Extranonce2 size.
+        extranonce2_size: usize,
+    },
+    /// New version-rolling mask (`mining.set_version_mask` or a late configure answer).
+    VersionMask(Option<u32>),
+    /// Answer (or timeout) for a submitted share.
+    ShareResult {
+        /// The share.
+        share: Share,
+        /// What happened.
+        outcome: ShareOutcome,
+        /// Counters after this result.
+        stats: SubmitStats,
+    },
+    /// The pool asked us to reconnect (host/port resolved to the current ones when absent).
+    Reconnect {
+        /// Host.
+        host: String,
+        /// Port.
+        port: u16,
+        /// Wait before reconnecting.
+        wait: Duration,
+    },
+    /// `client.show_message`.
+    Message(String),
+    /// The connection to pool `pool` ended.
+    Disconnected {
+        /// Index of the pool in the list.
+        pool: usize,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Commands from the miner to the session task.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Submit(Share),
+    Shutdown,
+}
+
+/// How a session ended.
+#[derive(Debug)]
+pub(crate) enum SessionEnd {
+    /// Never finished the handshake.
+    Failed(ClientError),
+    /// Was up, then lost.
+    Lost(ClientError),
+    /// `client.reconnect`.
+    Reconnect { url: PoolUrl, wait: Duration },
+    /// Stopped from outside (e.g. the primary is back).
+    Stopped(String),
+    /// Shut down by the miner.
+    Shutdown,
+}
+
+/// A future that ends a running session from outside.
+pub(crate) type StopFuture<'a> = Pin<Box<dyn Future<Output = SessionEnd> + Send + 'a>>;
+
+/// Per-session inputs shared across sessions by the caller.
+pub(crate) struct SessionCtx<'a> {
+    pub pool_index: usize,
+    pub pool: &'a PoolConfig,
+    pub url: PoolUrl,
+    pub opts: &'a ClientOptions,
+    pub events: &'a mpsc::Sender<Event>,
+    pub cmds: &'a mut mpsc::Receiver<Command>,
+    pub resume: &'a mut Option<String>,
+    pub stats: &'a mut SubmitStats,
+    pub ready: Option<oneshot::Sender<()>>,
+}
+
+enum Pending {
+    Configure,
+    Subscribe,
+    Authorize,
+    Other(&'static str, Instant),
+    Submit(Share, Instant),
+}
+
+struct Session<'a, 'b> {
+    ctx: &'b mut SessionCtx<'a>,
+    writer: WriteHalf<BoxStream>,
+    next_id: u64,
+    pending: HashMap<u64, Pending>,
+    extranonce1: Vec<u8>,
+    extranonce2_size: usize,
+    subscribed: bool,
+    authorized: bool,
+    difficulty: f64,
+    version_mask: Option<u32>,
+    held_job: Option<Job>,
+    first_job_sent: bool,
+    /// Job ids seen on this connection (bounded), to refuse shares from older connections.
+    known_jobs: VecDeque<String>,
+}
+
+/// How many job ids a session remembers.
+const KNOWN_JOBS: usize = 256;
+
+/// Result of handling one step: keep going or end the session.
+type Step = Result<(), SessionEnd>;
+
+fn lost_or_failed(authorized: bool, e: ClientError) -> SessionEnd {
+    if authorized {
+        SessionEnd::Lost(e)
+    } else {
+        SessionEnd::Failed(e)
+    }
+}
+
+/// Runs one connection until it ends. `stop` ends it from outside.
+pub(crate) async fn run_session(mut ctx: SessionCtx<'_>, mut stop: StopFuture<'_>) -> SessionEnd {
+    let opts = ctx.opts;
+    let stream = tokio::select! {
+        end = stop.as_mut() => return end,
+        r = transport::connect(&ctx.url, opts.insecure_tls, opts.connect_timeout) => match r {
+            Ok(s) => s,
+            Err(e) => return SessionEnd::Failed(e),
+        },
+    };
+    debug!(url = %ctx.url, "connected");
+    let (rd, wr) = tokio::io::split(stream);
+    let mut reader = LineReader::new(rd, opts.max_line_len);
+    let mut s = Session {
+        ctx: &mut ctx,
+        writer: wr,
+        next_id: 1,
+        pending: HashMap::new(),
+        extranonce1: Vec::new(),
+        extranonce2_size: 0,
+        subscribed: false,
+        authorized: false,
+        difficulty: 1.0,
+        version_mask: None,
+        held_job: None,
+        first_job_sent: false,
+        known_jobs: VecDeque::new(),
+    };
+    if let Err(end) = s.start().await {
+        return end;
+    }
+    let started = Instant::now();
+    let mut last_rx = Instant::now();
+    let tick_period = (opts.submit_timeout.min(opts.idle_timeout) / 4)
+        .clamp(Duration::from_millis(10), Duration::from_secs(1));
+    let mut tick = tokio::time::interval(tick_period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let step = tokio::select! {
+            end = stop.as_mut() => return end,
+            line = reader.read_line() => match line {
+                Ok(Some(line)) => {
+                    last_rx = Instant::now();
+                    s.handle_line(&line).await
+                }
+                Ok(None) => Err(lost_or_failed(s.authorized, ClientError::Closed)),
+                Err(e) => {
+                    warn!(url = %s.ctx.url, "bad line from pool, dropping connection: {e}");
+                    Err(lost_or_failed(s.authorized, ClientError::Codec(e)))
+                }
+            },
+            cmd = s.ctx.cmds.recv() => match cmd {
+                Some(Command::Submit(share)) => s.submit(share).await,
+                Some(Command::Shutdown) | None => Err(SessionEnd::Shutdown),
+            },
+            _ = tick.tick() => {
+                if last_rx.elapsed() > opts.idle_timeout {
+                    warn!(url = %s.ctx.url, "no message from pool for {:?}", opts.idle_timeout);
+                    Err(lost_or_failed(s.authorized, ClientError::Idle(opts.idle_timeout)))
+                } else if !s.authorized && started.elapsed() > opts.handshake_timeout {
+                    Err(SessionEnd::Failed(ClientError::HandshakeTimeout))
+                } else {
+                    s.expire().await
+                }
+            }
+        };
+        if let Err(end) = step {
+            return end;
+        }
+    }
+}
+
+impl Session<'_, '_> {
+    async fn emit(&mut self, ev: Event) -> Step {
+        self.ctx
+            .events
+            .send(ev)
+            .await
+            .map_err(|_| SessionEnd::Shutdown)
+    }
+
+    async fn send(&mut self, req: ClientRequest, pending: Pending) -> Step {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.pending.insert(id, pending);
+        let v = req.to_request(id);
+        self.write(&v).await
+    }
+
+    async fn write(&mut self, v: &Value) -> Step {
+        let t = self.ctx.opts.submit_timeout;
+        match tokio::time::timeout(t, write_value(&mut self.writer, v)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(lost_or_failed(self.authorized, ClientError::Io(e))),
+            Err(_) => Err(lost_or_failed(
+                self.authorized,
+                ClientError::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "write timed out",
+                )),
+            )),
+        }
+    }
+
+    async fn start(&mut self) -> Step {
+        let opts = self.ctx.opts;
+        if opts.version_rolling {
+            let req = ClientRequest::Configure {
+                extensions: vec!["version-rolling".into()],
+                version_mask: Some(opts.version_mask),
+                min_bit_count: Some(opts.version_min_bit_count),
+            };
+            self.send(req, Pending::Configure).await?;
+        }
+        let req = ClientRequest::Subscribe {
+            user_agent: Some(opts.user_agent.clone()),
+            session_id: self.ctx.resume.clone(),
+        };
+        self.send(req, Pending::Subscribe).await
+    }
+
+    async fn submit(&mut self, share: Share) -> Step {
+        if !self.known_jobs.contains(&share.job_id) {
+            // Work from an earlier connection (other extranonce1 or pool): never valid here.
+            self.ctx.stats.lost += 1;
+            debug!(url = %self.ctx.url, job = %share.job_id, "share for a job not sent on this connection");
+            let stats = *self.ctx.stats;
+            return self
+                .emit(Event::ShareResult {
+                    share,
+                    outcome: ShareOutcome::Lost("job not sent on this connection".into()),
+                    stats,
+                })
+                .await;
+        }
+        let sub = Submit {
+            user: self.ctx.pool.user.clone(),
+            job_id: share.job_id.clone(),
+            extranonce2: share.extranonce2.clone(),
+            ntime: share.ntime,
+            nonce: share.nonce,
+            version_bits: self.version_mask.map(|m| share.version & m),
+        };
+        let deadline = Instant::now() + self.ctx.opts.submit_timeout;
+        self.send(ClientRequest::Submit(sub), Pending::Submit(share, deadline))
+            .await
+    }
+
+    /// Times out submits (and other unanswered optional requests).
+    async fn expire(&mut self) -> Step {
+        let now = Instant::now();
+        let expired: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| match p {
+                Pending::Submit(_, d) | Pending::Other(_, d) => *d <= now,
+                _ => false,
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            match self.pending.remove(&id) {
+                Some(Pending::Submit(share, _)) => {
+                    self.ctx.stats.timed_out += 1;
+                    warn!(url = %self.ctx.url, job = %share.job_id, "submit timed out");
+                    let stats = *self.ctx.stats;
+                    self.emit(Event::ShareResult {
+                        share,
+                        outcome: ShareOutcome::TimedOut,
+                        stats,
+                    })
+                    .await?;
+                }
+                Some(Pending::Other(m, _)) => debug!("no answer to {m} (ignored)"),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_line(&mut self, line: &str) -> Step {
+        let msg = match ServerMessage::parse_line(line) {
+            Ok(m) => m,
+            Err(e) => {
+                warn!(url = %self.ctx.url, "malformed message from pool, dropping connection: {e}");
+                return Err(lost_or_failed(self.authorized, ClientError::Message(e)));
+            }
+        };
+        match msg {
+            ServerMessage::Notify(n) => {
+                if self.known_jobs.len() >= KNOWN_JOBS {
+                    self.known_jobs.pop_front();
+                }
+                self.known_jobs.push_back(n.job_id.clone());
+                let job = Job {
+                    notify: n,
+                    extranonce1: self.extranonce1.clone(),
+                    extranonce2_size: self.extranonce2_size,
+                    difficulty: self.difficulty,
+                    version_mask: self.version_mask,
+                };
+                if self.authorized {
+                    self.emit_job(job).await?;
+                } else {
+                    self.held_job = Some(job);
+                }
+            }
+            ServerMessage::SetDifficulty(d) => {
+                self.difficulty = d;
+                if self.authorized {
+                    self.emit(Event::Difficulty(d)).await?;
+                }
+            }
+            ServerMessage::SetExtranonce {
+                extranonce1,
+                extranonce2_size,
+            } => {
+                self.extranonce1 = extranonce1.clone();
+                self.extranonce2_size = extranonce2_size;
+                if self.authorized {
+                    self.emit(Event::Extranonce {
+                        extranonce1,
+                        extranonce2_size,
+                    })
+                    .await?;
+                }
+            }
+            ServerMessage::SetVersionMask(m) => {
+                let mask = if self.ctx.opts.version_rolling {
+                    Some(m & self.ctx.opts.version_mask)
+                } else {
+                    None
+                };
+                self.version_mask = mask;
+                if self.authorized {
+                    self.emit(Event::VersionMask(mask)).await?;
+                }
+            }
+            ServerMessage::Reconnect { host, port, wait } => {
+                let host = match host {
+                    Some(h)
+                        if h != self.ctx.url.host
+                            && !self.ctx.opts.allow_reconnect_to_other_host =>
+                    {
+                        warn!(url = %self.ctx.url, "client.reconnect to other host {h:?} refused; keeping the host");
+                        None
+                    }
+                    h => h,
+                };
+                let url = PoolUrl {
+                    host: host.unwrap_or_else(|| self.ctx.url.host.clone()),
+                    port: port.unwrap_or(self.ctx.url.port),
+                    tls: self.ctx.url.tls,
+                };
+                let wait = Duration::from_secs(wait.unwrap_or(0).min(3600));
+                info!(from = %self.ctx.url, to = %url, ?wait, "pool asked to reconnect");
+                self.emit(Event::Reconnect {
+                    host: url.host.clone(),
+                    port: url.port,
+                    wait,
+                })
+                .await?;
+                return Err(SessionEnd::Reconnect { url, wait });
+            }
+            ServerMessage::ShowMessage(m) => {
+                info!(url = %self.ctx.url, "pool message: {m}");
+                self.emit(Event::Message(m)).await?;
+            }
+            ServerMessage::GetVersion { id } => {
+                let v = response_ok(&id, json!(self.ctx.opts.user_agent));
+                self.write(&v).await?;
+            }
+            ServerMessage::Ping { id } => {
+                let v = response_ok(&id, json!("pong"));
+                self.write(&v).await?;
+            }
+            ServerMessage::Unknown { method, .. } => {
+                debug!(url = %self.ctx.url, "ignoring unknown method {method}");
+            }
+            ServerMessage::Response(r) => {
+                let Some(p) = r.id_u64().and_then(|id| self.pending.remove(&id)) else {
+                    debug!(url = %self.ctx.url, "response to unknown id {}", r.id);
+                    return Ok(());
+                };
+                self.handle_response(p, r.outcome().cloned()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn emit_job(&mut self, mut job: Job) -> Step {
+        if !self.first_job_sent {
+            job.notify.clean_jobs = true;
+            self.first_job_sent = true;
+        }
+        self.emit(Event::Job(job)).await
+    }
+
+    async fn handle_response(&mut self, p: Pending, outcome: Result<Value, RejectReason>) -> Step {
+        match p {
+            Pending::Configure => {
+                let granted = match &outcome {
+                    Ok(v) => match ConfigureResult::parse(v) {
+                        Ok(c) => c.version_mask.map(|m| m & self.ctx.opts.version_mask),
+                        Err(e) => {
+                            warn!(url = %self.ctx.url, "bad mining.configure answer (no rolling): {e}");
+                            None
+                        }
+                    },
+                    Err(r) => {
+                        debug!("mining.configure refused: {r}");
+                        None
+                    }
+                };
+                self.version_mask = granted;
+                if self.authorized {
+                    self.emit(Event::VersionMask(granted)).await?;
+                }
+            }
+            Pending::Subscribe => {
+                let r = outcome.map_err(|reason| {
+                    // A pool may refuse to resume: start afresh next time.
+                    *self.ctx.resume = None;
+                    SessionEnd::Failed(ClientError::Rejected {
+                        request: "mining.subscribe",
+                        reason,
+                    })
+                })?;
+                let sub = SubscribeResult::parse(&r).map_err(|e| {
+                    warn!(url = %self.ctx.url, "malformed subscribe answer: {e}");
+                    SessionEnd::Failed(ClientError::Message(e))
+                })?;
+                self.extranonce1 = sub.extranonce1;
+                self.extranonce2_size = sub.extranonce2_size;
+                if let Some(job) = self.held_job.as_mut() {
+                    job.extranonce1 = self.extranonce1.clone();
+                    job.extranonce2_size = self.extranonce2_size;
+                }
+                if sub.session_id.is_some() {
+                    *self.ctx.resume = sub.session_id;
+                }
+                self.subscribed = true;
+                let req = ClientRequest::Authorize {
+                    user: self.ctx.pool.user.clone(),
+                    password: self.ctx.pool.password.clone(),
+                };
+                self.send(req, Pending::Authorize).await?;
+            }
+            Pending::Authorize => {
+                let ok = matches!(outcome, Ok(Value::Bool(true)));
+                if !ok {
+                    let reason = outcome
+                        .err()
+                        .unwrap_or_else(|| RejectReason::new(24, "authorization refused"));
+                    return Err(SessionEnd::Failed(ClientError::Rejected {
+                        request: "mining.authorize",
+                        reason,
+                    }));
+                }
+                self.authorized = true;
+                self.after_authorize().await?;
+            }
+            Pending::Other(m, _) => debug!("answer to {m}: {outcome:?}"),
+            Pending::Submit(share, _) => {
+                let outcome = match outcome {
+                    Ok(Value::Bool(true)) | Ok(Value::Null) => {
+                        self.ctx.stats.accepted += 1;
+                        ShareOutcome::Accepted
+                    }
+                    Ok(other) => {
+                        self.ctx.stats.rejected += 1;
+                        ShareOutcome::Rejected(RejectReason {
+                            code: None,
+                            message: format!("unexpected result {other}"),
+                        })
+                    }
+                    Err(r) => {
+                        self.ctx.stats.rejected += 1;
+                        info!(url = %self.ctx.url, job = %share.job_id, "share rejected: {r}");
+                        ShareOutcome::Rejected(r)
+                    }
+                };
+                let stats = *self.ctx.stats;
+                self.emit(Event::ShareResult {
+                    share,
+                    outcome,
+                    stats,
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn after_authorize(&mut self) -> Step {
+        let opts = self.ctx.opts;
+        let deadline = Instant::now() + opts.submit_timeout;
+        if let Some(d) = opts.suggest_difficulty {
+            let req = ClientRequest::SuggestDifficulty(d);
+            self.send(req, Pending::Other("mining.suggest_difficulty", deadline))
+                .await?;
+        }
+        if opts.extranonce_subscribe {
+            let req = ClientRequest::ExtranonceSubscribe;
+            self.send(req, Pending::Other("mining.extranonce.subscribe", deadline))
+                .await?;
+        }
+        info!(url = %self.ctx.url, extranonce1 = %hex::encode(&self.extranonce1), "authorized");
+        if let Some(tx) = self.ctx.ready.take() {
+            let _ = tx.send(());
+        }
+        self.emit(Event::Connected {
+            pool: self.ctx.pool_index,
+            url: self.ctx.url.to_string(),
+            extranonce1: self.extranonce1.clone(),
+            extranonce2_size: self.extranonce2_size,
+            version_mask: self.version_mask,
+            difficulty: self.difficulty,
+        })
+        .await?;
+        if let Some(job) = self.held_job.take() {
+            let job = Job {
+                difficulty: self.difficulty,
+                version_mask: self.version_mask,
+                ..job
+            };
+            self.emit_job(job).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn write_value<W: AsyncWrite + Unpin>(w: &mut W, v: &Value) -> std::io::Result<()> {
+    codec::write_line(w, v).await
+}
+
+/// Reports every share still waiting in `cmds` as lost (used between connections).
+pub(crate) async fn drain_lost(
+    cmds: &mut mpsc::Receiver<Command>,
+    events: &mpsc::Sender<Event>,
+    stats: &mut SubmitStats,
+    reason: &str,
+) -> bool {
+    while let Ok(cmd) = cmds.try_recv() {
+        match cmd {
+            Command::Submit(share) => {
+                stats.lost += 1;
+                let ev = Event::ShareResult {
+                    share,
+                    outcome: ShareOutcome::Lost(reason.to_string()),
+                    stats: *stats,
+                };
+                if events.send(ev).await.is_err() {
+                    return false;
+                }
+            }
+            Command::Shutdown => return false,
+        }
+    }
+    true
+}
+
+/// A single connection to one pool (no reconnect; see [`crate::PoolManager`] for that).
+pub struct Client {
+    cmds: mpsc::Sender<Command>,
+    task: JoinHandle<()>,
+}
+
+impl Client {
+    /// Connects, performs the handshake (configure, subscribe, authorize) and returns the
+    /// client plus its event stream (which starts with [`Event::Connected`] and ends with
+    /// [`Event::Disconnected`]).
+    pub async fn connect(
+        pool: PoolConfig,
+        opts: ClientOptions,
+    ) -> Result<(Client, mpsc::Receiver<Event>), ClientError> {
+        let url = PoolUrl::parse(&pool.url)?;
+        let (ev_tx, ev_rx) = mpsc::channel(opts.event_buffer.max(1));
+        let (cmd_tx, mut cmd_rx) = mpsc::channel(64);
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let (end_tx, end_rx) = oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut resume = None;
+            let mut stats = SubmitStats::default();
+            let ctx = SessionCtx {
+                pool_index: 0,
+                pool: &pool,
+                url,
+                opts: &opts,
+                events: &ev_tx,
+                cmds: &mut cmd_rx,
+                resume: &mut resume,
+                stats: &mut stats,
+                ready: Some(ready_tx),
+            };
+            let end = run_session(ctx, Box::pin(std::future::pending())).await;
+            let reason = describe_end(&end);
+            let _ = ev_tx.send(Event::Disconnected { pool: 0, reason }).await;
+            drain_lost(&mut cmd_rx, &ev_tx, &mut stats, "connection closed").await;
+            let _ = end_tx.send(end);
+        });
+        match ready_rx.await {
+            Ok(()) => Ok((Client { cmds: cmd_tx, task }, ev_rx)),
+            Err(_) => Err(match end_rx.await {
+                Ok(SessionEnd::Failed(e)) | Ok(SessionEnd::Lost(e)) => e,
+                _ => ClientError::Closed,
+            }),
+        }
+    }
+
+    /// Queues a share for submission; its result arrives as [`Event::ShareResult`].
+    pub async fn submit(&self, share: Share) -> Result<(), ClientError> {
+        self.cmds
+            .send(Command::Submit(share))
+            .await
+            .map_err(|_| ClientError::ShutDown)
+    }
+
+    /// Closes the connection.
+    pub async fn shutdown(self) {
+        let _ = self.cmds.send(Command::Shutdown).await;
+        let _ = self.task.await;
+    }
+}
+
+/// Human-readable reason for a session end.
+pub(crate) fn describe_end(end: &SessionEnd) -> String {
+    match end {
+        SessionEnd::Failed(e) => format!("connect/handshake failed: {e}"),
+        SessionEnd::Lost(e) => e.to_string(),
+        SessionEnd::Reconnect { url, wait } => {
+            format!("reconnect to {url} requested (wait {wait:?})")
+        }
+        SessionEnd::Stopped(why) => why.clone(),
+        SessionEnd::Shutdown => "shut down".to_string(),
+    }
+}

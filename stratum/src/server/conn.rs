@@ -1,0 +1,456 @@
+//! One miner connection on the pool server.
+
+use std::collections::{HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::io::WriteHalf;
+use tokio::net::TcpStream;
+use tokio::sync::{broadcast, watch};
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use super::vardiff::Vardiff;
+use super::{lock, Broadcast, FoundBlock, ServerEvent, Shared, TemplateEntry};
+use crate::codec::{self, LineReader};
+use crate::error::codes;
+use crate::job::{self, hash_difficulty, Target};
+use crate::messages::{
+    method, notification, response_err, response_ok, ClientRequest, RawMessage, Submit,
+    SubscribeResult,
+};
+use crate::transport::BoxStream;
+
+const MAX_SHARES_PER_JOB: usize = 100_000;
+const MAX_USERS_PER_CONN: usize = 64;
+
+struct ConnJob {
+    id: String,
+    entry: Arc<TemplateEntry>,
+    difficulty: f64,
+    extranonce1: [u8; 4],
+    seen: HashSet<(Vec<u8>, u32, u32, u32)>,
+}
+
+struct Conn {
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    writer: WriteHalf<BoxStream>,
+    extranonce1: Option<[u8; 4]>,
+    users: HashSet<String>,
+    version_mask: Option<u32>,
+    difficulty: f64,
+    jobs: VecDeque<ConnJob>,
+    extranonce_subscribed: bool,
+    vardiff: Vardiff,
+}
+
+/// Why a connection ends.
+type Close = String;
+
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    mut bcast: broadcast::Receiver<Broadcast>,
+    mut sd: watch::Receiver<bool>,
+) {
+    let cfg = &shared.config;
+    let stream: BoxStream = match &cfg.tls {
+        None => Box::new(tcp),
+        Some(tls) => {
+            let acceptor = tokio_rustls::TlsAcceptor::from(tls.clone());
+            match tokio::time::timeout(cfg.write_timeout, acceptor.accept(tcp)).await {
+                Ok(Ok(s)) => Box::new(s),
+                Ok(Err(e)) => {
+                    warn!(%peer, "tls handshake failed: {e}");
+                    return;
+                }
+                Err(_) => {
+                    warn!(%peer, "tls handshake timed out");
+                    return;
+                }
+            }
+        }
+    };
+    let (rd, wr) = tokio::io::split(stream);
+    let mut reader = LineReader::new(rd, cfg.max_line_len);
+    let mut c = Conn {
+        shared: shared.clone(),
+        peer,
+        writer: wr,
+        extranonce1: None,
+        users: HashSet::new(),
+        version_mask: None,
+        difficulty: cfg.start_difficulty,
+        jobs: VecDeque::new(),
+        extranonce_subscribed: false,
+        vardiff: Vardiff::new(Instant::now()),
+    };
+    let mut last_rx = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let close: Close = loop {
+        let step = tokio::select! {
+            _ = sd.changed() => Err("server shutting down".to_string()),
+            line = reader.read_line() => match line {
+                Ok(Some(l)) => { last_rx = Instant::now(); c.handle_line(&l).await }
+                Ok(None) => Err("closed by miner".to_string()),
+                Err(e) => {
+                    warn!(%peer, "disconnecting miner: {e}");
+                    Err(e.to_string())
+                }
+            },
+            b = bcast.recv() => match b {
+                Ok(b) => c.handle_broadcast(b).await,
+                Err(broadcast::error::RecvError::Lagged(_)) => c.resend_current(true).await,
+                Err(broadcast::error::RecvError::Closed) => Err("server gone".to_string()),
+            },
+            _ = tick.tick() => {
+                if last_rx.elapsed() > cfg.idle_timeout {
+                    warn!(%peer, "disconnecting idle miner");
+                    Err("idle".to_string())
+                } else {
+                    c.vardiff_tick().await
+                }
+            }
+        };
+        if let Err(why) = step {
+            break why;
+        }
+    };
+    debug!(%peer, "connection closed: {close}");
+    if let Some(en1) = c.extranonce1 {
+        shared.free_extranonce1(en1);
+    }
+}
+
+impl Conn {
+    async fn write(&mut self, v: &Value) -> Result<(), Close> {
+        let t = self.shared.config.write_timeout;
+        match tokio::time::timeout(t, codec::write_line(&mut self.writer, v)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("write failed: {e}")),
+            Err(_) => {
+                warn!(peer = %self.peer, "disconnecting miner: not reading (write timed out)");
+                Err("write timed out".into())
+            }
+        }
+    }
+
+    async fn handle_line(&mut self, line: &str) -> Result<(), Close> {
+        let raw = match RawMessage::parse_line(line) {
+            Ok(r) => r,
+            Err(e) => {
+                warn!(peer = %self.peer, "disconnecting miner: {e}");
+                return Err(e.to_string());
+            }
+        };
+        let (id, m, params) = match raw {
+            RawMessage::Request { id, method, params } => (id, method, params),
+            RawMessage::Response(r) => {
+                debug!(peer = %self.peer, "miner answered {}: {:?}", r.id, r.outcome());
+                return Ok(());
+            }
+        };
+        let req = match ClientRequest::parse(&m, &params) {
+            Ok(r) => r,
+            Err(e) => {
+                warn!(peer = %self.peer, "malformed request: {e}");
+                return self
+                    .write(&response_err(&id, codes::OTHER, &e.to_string()))
+                    .await;
+            }
+        };
+        match req {
+            ClientRequest::Configure {
+                extensions,
+                version_mask,
+                min_bit_count,
+            } => {
+                let mut result = serde_json::Map::new();
+                if extensions.iter().any(|e| e == "version-rolling") {
+                    let granted =
+                        version_mask.unwrap_or(u32::MAX) & self.shared.config.version_mask;
+                    let ok = granted.count_ones() >= min_bit_count.unwrap_or(0);
+                    result.insert("version-rolling".into(), json!(ok));
+                    if ok {
+                        result.insert(
+                            "version-rolling.mask".into(),
+                            json!(format!("{granted:08x}")),
+                        );
+                        self.version_mask = Some(granted);
+                    }
+                }
+                self.write(&response_ok(&id, Value::Object(result))).await
+            }
+            ClientRequest::Subscribe { session_id, .. } => self.subscribe(&id, session_id).await,
+            ClientRequest::Authorize { user, password } => {
+                let ok = !user.is_empty()
+                    && self.users.len() < MAX_USERS_PER_CONN
+                    && self
+                        .shared
+                        .config
+                        .password
+                        .as_ref()
+                        .map(|p| *p == password)
+                        .unwrap_or(true);
+                if ok {
+                    self.shared.with_worker(&user, |_| {});
+                    self.users.insert(user);
+                    self.write(&response_ok(&id, json!(true))).await
+                } else {
+                    let v = json!({"id": id, "result": false, "error": [codes::UNAUTHORIZED, "Unauthorized worker", null]});
+                    self.write(&v).await
+                }
+            }
+            ClientRequest::SuggestDifficulty(d) => {
+                self.write(&response_ok(&id, json!(true))).await?;
+                let cfg = &self.shared.config;
+                let d = d.clamp(cfg.min_difficulty, cfg.max_difficulty);
+                self.change_difficulty(d).await
+            }
+            ClientRequest::ExtranonceSubscribe => {
+                self.extranonce_subscribed = true;
+                self.write(&response_ok(&id, json!(true))).await
+            }
+            ClientRequest::Submit(s) => self.submit(&id, s).await,
+            ClientRequest::Unknown(m) => {
+                debug!(peer = %self.peer, "unknown method {m}");
+                self.write(&response_err(&id, codes::OTHER, "Unknown method"))
+                    .await
+            }
+        }
+    }
+
+    async fn subscribe(&mut self, id: &Value, session: Option<String>) -> Result<(), Close> {
+        if self.extranonce1.is_none() {
+            let wanted = session
+                .and_then(|s| hex::decode(s).ok())
+                .and_then(|v| <[u8; 4]>::try_from(v).ok());
+            self.extranonce1 = Some(self.shared.alloc_extranonce1(wanted));
+        }
+        let en1 = self.extranonce1.unwrap_or_default();
+        let result = SubscribeResult {
+            session_id: Some(hex::encode(en1)),
+            extranonce1: en1.to_vec(),
+            extranonce2_size: self.shared.config.extranonce2_size,
+        };
+        self.write(&response_ok(id, result.to_result())).await?;
+        let d = self.difficulty;
+        self.write(&notification(method::SET_DIFFICULTY, json!([d])))
+            .await?;
+        self.resend_current(true).await
+    }
+
+    /// Sends the current template as a new job.
+    async fn resend_current(&mut self, clean: bool) -> Result<(), Close> {
+        let entry = lock(&self.shared.current).clone();
+        match entry {
+            Some(e) => self.send_job(e, clean).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn send_job(&mut self, entry: Arc<TemplateEntry>, clean: bool) -> Result<(), Close> {
+        let Some(en1) = self.extranonce1 else {
+            return Ok(()); // not subscribed yet
+        };
+        if clean {
+            self.jobs.clear();
+        }
+        let id = format!("{:x}", self.shared.next_job.fetch_add(1, Ordering::Relaxed));
+        let notify = entry.template.notify(id.clone(), clean);
+        self.jobs.push_back(ConnJob {
+            id,
+            entry,
+            difficulty: self.difficulty,
+            extranonce1: en1,
+            seen: HashSet::new(),
+        });
+        while self.jobs.len() > self.shared.config.max_jobs_per_connection.max(1) {
+            self.jobs.pop_front();
+        }
+        self.write(&notification(method::NOTIFY, notify.to_params()))
+            .await
+    }
+
+    async fn change_difficulty(&mut self, d: f64) -> Result<(), Close> {
+        if !(d.is_finite() && d > 0.0) || d == self.difficulty {
+            return Ok(());
+        }
+        self.difficulty = d;
+        if self.extranonce1.is_none() {
+            return Ok(());
+        }
+        debug!(peer = %self.peer, "difficulty -> {d}");
+        self.write(&notification(method::SET_DIFFICULTY, json!([d])))
+            .await?;
+        self.resend_current(false).await
+    }
+
+    async fn vardiff_tick(&mut self) -> Result<(), Close> {
+        let cfg = &self.shared.config;
+        let Some(vd) = cfg.vardiff.as_ref() else {
+            return Ok(());
+        };
+        if self.extranonce1.is_none() {
+            return Ok(());
+        }
+        let (min, max) = (cfg.min_difficulty, cfg.max_difficulty);
+        if let Some(d) = self
+            .vardiff
+            .retarget(vd, Instant::now(), self.difficulty, min, max)
+        {
+            self.change_difficulty(d).await?;
+        }
+        Ok(())
+    }
+
+    async fn handle_broadcast(&mut self, b: Broadcast) -> Result<(), Close> {
+        match b {
+            Broadcast::Template { entry, clean } => self.send_job(entry, clean).await,
+            Broadcast::SetDifficulty(d) => self.change_difficulty(d).await,
+            Broadcast::Reconnect { host, port, wait } => {
+                self.write(&notification(method::RECONNECT, json!([host, port, wait])))
+                    .await
+            }
+            Broadcast::ShowMessage(m) => {
+                self.write(&notification(method::SHOW_MESSAGE, json!([m])))
+                    .await
+            }
+            Broadcast::RotateExtranonce => {
+                let Some(old) = self.extranonce1 else {
+                    return Ok(());
+                };
+                if !self.extranonce_subscribed {
+                    return Ok(());
+                }
+                let new = self.shared.alloc_extranonce1(None);
+                self.shared.free_extranonce1(old);
+                self.extranonce1 = Some(new);
+                let size = self.shared.config.extranonce2_size;
+                self.write(&notification(
+                    method::SET_EXTRANONCE,
+                    json!([hex::encode(new), size]),
+                ))
+                .await?;
+                self.resend_current(true).await
+            }
+        }
+    }
+
+    async fn reject(&mut self, id: &Value, user: &str, code: i64, msg: &str) -> Result<(), Close> {
+        if self.users.contains(user) {
+            self.shared.with_worker(user, |w| {
+                w.rejected += 1;
+                if code == codes::STALE {
+                    w.stale += 1;
+                }
+            });
+        }
+        self.shared.event(ServerEvent::ShareRejected {
+            worker: user.to_string(),
+            code,
+            reason: msg.to_string(),
+        });
+        self.write(&response_err(id, code, msg)).await
+    }
+
+    async fn submit(&mut self, id: &Value, s: Submit) -> Result<(), Close> {
+        if self.extranonce1.is_none() {
+            return self
+                .reject(id, &s.user, codes::NOT_SUBSCRIBED, "Not subscribed")
+                .await;
+        }
+        if !self.users.contains(&s.user) {
+            return self
+                .reject(id, &s.user, codes::UNAUTHORIZED, "Unauthorized worker")
+                .await;
+        }
+        let en2_size = self.shared.config.extranonce2_size;
+        let mask = self.version_mask;
+        let Some(job) = self.jobs.iter_mut().find(|j| j.id == s.job_id) else {
+            return self
+                .reject(id, &s.user, codes::STALE, "Job not found")
+                .await;
+        };
+        let t = &job.entry.template;
+        let check = if s.extranonce2.len() != en2_size {
+            Err("Incorrect size of extranonce2")
+        } else if s.ntime < t.ntime || s.ntime > t.ntime.saturating_add(7200) {
+            Err("ntime out of range")
+        } else {
+            match (s.version_bits, mask) {
+                (None, _) => Ok(t.version),
+                (Some(0), None) => Ok(t.version),
+                (Some(_), None) => Err("Version rolling not negotiated"),
+                (Some(b), Some(m)) if b & !m != 0 => Err("Invalid version bits"),
+                (Some(b), Some(m)) => Ok(job::roll_version(t.version, m, b)),
+            }
+        };
+        let version = match check {
+            Ok(v) => v,
+            Err(msg) => return self.reject(id, &s.user, codes::OTHER, msg).await,
+        };
+        let key = (s.extranonce2.clone(), s.ntime, s.nonce, version);
+        if job.seen.contains(&key) {
+            return self
+                .reject(id, &s.user, codes::DUPLICATE, "Duplicate share")
+                .await;
+        }
+        if job.seen.len() >= MAX_SHARES_PER_JOB {
+            return self
+                .reject(id, &s.user, codes::OTHER, "Too many shares for job")
+                .await;
+        }
+        let coinbase = job::coinbase(&t.coinb1, &job.extranonce1, &s.extranonce2, &t.coinb2);
+        let root = job::merkle_root(job::sha256d(&coinbase), &t.merkle_branch);
+        let header = job::build_header(version, &t.prev_hash, &root, s.ntime, t.nbits, s.nonce);
+        let hash = job::header_hash(&header);
+        let difficulty = job.difficulty;
+        if !Target::from_difficulty(difficulty).is_met_by(&hash) {
+            return self
+                .reject(id, &s.user, codes::LOW_DIFFICULTY, "Low difficulty share")
+                .await;
+        }
+        job.seen.insert(key);
+        let is_block = t.network_target.is_met_by(&hash);
+        let found = is_block.then(|| FoundBlock {
+            template_id: job.entry.id,
+            template: job.entry.template.clone(),
+            job_id: job.id.clone(),
+            worker: s.user.clone(),
+            header,
+            hash,
+            extranonce1: job.extranonce1.to_vec(),
+            extranonce2: s.extranonce2.clone(),
+            coinbase,
+        });
+        self.vardiff.record_share();
+        self.shared.with_worker(&s.user, |w| {
+            w.accepted += 1;
+            w.accepted_difficulty += difficulty;
+            if is_block {
+                w.blocks += 1;
+            }
+        });
+        self.shared.event(ServerEvent::ShareAccepted {
+            worker: s.user.clone(),
+            difficulty,
+            hash_difficulty: hash_difficulty(&hash),
+        });
+        if let Some(b) = found {
+            info!(worker = %s.user, hash = %job::hash_to_display_hex(&hash), "block found");
+            let _ = tokio::time::timeout(
+                Duration::from_secs(5),
+                self.shared.events.send(ServerEvent::BlockFound(b)),
+            )
+            .await;
+        }
+        self.write(&response_ok(id, json!(true))).await
+    }
+}

@@ -1,0 +1,380 @@
+//! The pool server: hands out jobs from pushed templates, negotiates version rolling, runs
+//! vardiff, validates every share and reports found blocks.
+
+mod conn;
+mod stats;
+mod template;
+mod vardiff;
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+use tracing::{debug, warn};
+
+pub use stats::WorkerStats;
+pub use template::Template;
+pub use vardiff::VardiffConfig;
+
+use crate::error::ServerError;
+use crate::rustls;
+use stats::WorkerEntry;
+
+/// Pool server settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Extranonce2 size handed to miners: 4 or 8 (extranonce1 is always 4 bytes).
+    pub extranonce2_size: usize,
+    /// Version-rolling mask the pool allows (granted: intersection with the miner's request).
+    pub version_mask: u32,
+    /// Difficulty of a new connection (fractional allowed).
+    pub start_difficulty: f64,
+    /// Lowest difficulty vardiff (or `mining.suggest_difficulty`) may set.
+    pub min_difficulty: f64,
+    /// Highest difficulty vardiff may set.
+    pub max_difficulty: f64,
+    /// Vardiff; `None` keeps the difficulty fixed.
+    pub vardiff: Option<VardiffConfig>,
+    /// If set, `mining.authorize` requires this password.
+    pub password: Option<String>,
+    /// Longest accepted line from a miner.
+    pub max_line_len: usize,
+    /// A miner silent for this long is disconnected.
+    pub idle_timeout: Duration,
+    /// A write that cannot complete within this time disconnects the miner.
+    pub write_timeout: Duration,
+    /// Maximum simultaneous connections.
+    pub max_connections: usize,
+    /// Jobs remembered per connection (older ones are stale).
+    pub max_jobs_per_connection: usize,
+    /// TLS (`stratum+ssl`) when set.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            extranonce2_size: 8,
+            version_mask: 0x1fff_e000,
+            start_difficulty: 1.0,
+            min_difficulty: 0.001,
+            max_difficulty: 1e15,
+            vardiff: Some(VardiffConfig::default()),
+            password: None,
+            max_line_len: 16 * 1024,
+            idle_timeout: Duration::from_secs(600),
+            write_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            max_jobs_per_connection: 16,
+            tls: None,
+        }
+    }
+}
+
+/// A share that met the network target.
+#[derive(Debug, Clone)]
+pub struct FoundBlock {
+    /// Id returned by [`ServerHandle::new_template`].
+    pub template_id: u64,
+    /// The template the job came from.
+    pub template: Arc<Template>,
+    /// Per-connection job id.
+    pub job_id: String,
+    /// Worker name.
+    pub worker: String,
+    /// The 80-byte header.
+    pub header: [u8; 80],
+    /// Its hash (internal byte order).
+    pub hash: [u8; 32],
+    /// Extranonce1 of the connection.
+    pub extranonce1: Vec<u8>,
+    /// Extranonce2 submitted.
+    pub extranonce2: Vec<u8>,
+    /// The full coinbase transaction (`coinb1 ‖ extranonce1 ‖ extranonce2 ‖ coinb2`).
+    pub coinbase: Vec<u8>,
+}
+
+/// Things the pool operator wants to know.
+#[derive(Debug, Clone)]
+pub enum ServerEvent {
+    /// A block was found.
+    BlockFound(FoundBlock),
+    /// A share was accepted.
+    ShareAccepted {
+        /// Worker name.
+        worker: String,
+        /// Pool difficulty the share was checked against.
+        difficulty: f64,
+        /// Difficulty of the share's hash.
+        hash_difficulty: f64,
+    },
+    /// A share was rejected.
+    ShareRejected {
+        /// Worker name (as submitted).
+        worker: String,
+        /// Stratum error code (20..25).
+        code: i64,
+        /// Message sent to the miner.
+        reason: String,
+    },
+}
+
+#[derive(Debug)]
+pub(crate) struct TemplateEntry {
+    pub id: u64,
+    pub template: Arc<Template>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Broadcast {
+    Template {
+        entry: Arc<TemplateEntry>,
+        clean: bool,
+    },
+    SetDifficulty(f64),
+    Reconnect {
+        host: Option<String>,
+        port: Option<u16>,
+        wait: Option<u64>,
+    },
+    ShowMessage(String),
+    RotateExtranonce,
+}
+
+pub(crate) struct Shared {
+    pub config: ServerConfig,
+    pub current: Mutex<Option<Arc<TemplateEntry>>>,
+    pub next_template: AtomicU64,
+    pub next_job: AtomicU64,
+    pub en1_counter: AtomicU32,
+    pub en1_in_use: Mutex<HashSet<[u8; 4]>>,
+    pub workers: Mutex<HashMap<String, WorkerEntry>>,
+    pub events: mpsc::Sender<ServerEvent>,
+    pub connections: AtomicUsize,
+}
+
+/// Locks a mutex, recovering from poisoning (a panicking holder cannot leave our simple
+/// maps in a broken state).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    /// Allocates a unique extranonce1, reusing `wanted` when it is free.
+    pub(crate) fn alloc_extranonce1(&self, wanted: Option<[u8; 4]>) -> [u8; 4] {
+        let mut used = lock(&self.en1_in_use);
+        if let Some(w) = wanted {
+            if used.insert(w) {
+                return w;
+            }
+        }
+        loop {
+            let v = self
+                .en1_counter
+                .fetch_add(1, Ordering::Relaxed)
+                .to_be_bytes();
+            if used.insert(v) {
+                return v;
+            }
+        }
+    }
+
+    pub(crate) fn free_extranonce1(&self, v: [u8; 4]) {
+        lock(&self.en1_in_use).remove(&v);
+    }
+
+    pub(crate) fn with_worker(&self, worker: &str, f: impl FnOnce(&mut WorkerStats)) {
+        let mut w = lock(&self.workers);
+        if w.len() >= 100_000 && !w.contains_key(worker) {
+            return;
+        }
+        let e = w
+            .entry(worker.to_string())
+            .or_insert_with(|| WorkerEntry::new(worker));
+        f(&mut e.stats);
+    }
+
+    pub(crate) fn event(&self, ev: ServerEvent) {
+        if let Err(e) = self.events.try_send(ev) {
+            debug!("server event dropped: {e}");
+        }
+    }
+}
+
+/// The pool server.
+pub struct Server;
+
+impl Server {
+    /// Binds `addr` and starts accepting miners. Returns the control handle and the event
+    /// stream (found blocks, share results).
+    pub async fn bind(
+        addr: SocketAddr,
+        config: ServerConfig,
+    ) -> Result<(ServerHandle, mpsc::Receiver<ServerEvent>), ServerError> {
+        if !matches!(config.extranonce2_size, 4 | 8) {
+            return Err(ServerError::Config(
+                "extranonce2_size must be 4 or 8".into(),
+            ));
+        }
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        if !positive(config.start_difficulty)
+            || !positive(config.min_difficulty)
+            || config.min_difficulty > config.max_difficulty
+        {
+            return Err(ServerError::Config("bad difficulty settings".into()));
+        }
+        let listener = TcpListener::bind(addr).await?;
+        let local_addr = listener.local_addr()?;
+        let (ev_tx, ev_rx) = mpsc::channel(1024);
+        let shared = Arc::new(Shared {
+            config,
+            current: Mutex::new(None),
+            next_template: AtomicU64::new(1),
+            // Random start: job ids from different servers (or restarts) rarely collide.
+            next_job: AtomicU64::new(u64::from(rand::random::<u32>())),
+            en1_counter: AtomicU32::new(rand::random()),
+            en1_in_use: Mutex::new(HashSet::new()),
+            workers: Mutex::new(HashMap::new()),
+            events: ev_tx,
+            connections: AtomicUsize::new(0),
+        });
+        let (bcast, _) = broadcast::channel(64);
+        let (sd_tx, sd_rx) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(listener, shared.clone(), bcast.clone(), sd_rx));
+        Ok((
+            ServerHandle {
+                shared,
+                bcast,
+                local_addr,
+                shutdown: sd_tx,
+                task: Mutex::new(Some(task)),
+            },
+            ev_rx,
+        ))
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    bcast: broadcast::Sender<Broadcast>,
+    mut sd: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = sd.changed() => return,
+            a = listener.accept() => a,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        if shared.connections.load(Ordering::Relaxed) >= shared.config.max_connections {
+            warn!(%peer, "too many connections, refusing");
+            continue;
+        }
+        shared.connections.fetch_add(1, Ordering::Relaxed);
+        let _ = tcp.set_nodelay(true);
+        let (shared, rx, sd) = (shared.clone(), bcast.subscribe(), sd.clone());
+        tokio::spawn(async move {
+            conn::run(shared.clone(), tcp, peer, rx, sd).await;
+            shared.connections.fetch_sub(1, Ordering::Relaxed);
+        });
+    }
+}
+
+/// Controls a running pool server.
+pub struct ServerHandle {
+    shared: Arc<Shared>,
+    bcast: broadcast::Sender<Broadcast>,
+    local_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl ServerHandle {
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Total extranonce area size the templates' coinbase must leave (4 + extranonce2 size).
+    pub fn extranonce_size(&self) -> usize {
+        4 + self.shared.config.extranonce2_size
+    }
+
+    /// Publishes a new template to every miner; returns its id (reported in [`FoundBlock`]).
+    pub fn new_template(&self, template: Template, clean_jobs: bool) -> u64 {
+        let id = self.shared.next_template.fetch_add(1, Ordering::Relaxed);
+        let entry = Arc::new(TemplateEntry {
+            id,
+            template: Arc::new(template),
+        });
+        *lock(&self.shared.current) = Some(entry.clone());
+        let _ = self.bcast.send(Broadcast::Template {
+            entry,
+            clean: clean_jobs,
+        });
+        id
+    }
+
+    /// Forces a difficulty on every connection (vardiff continues from it).
+    pub fn set_difficulty(&self, difficulty: f64) {
+        let _ = self.bcast.send(Broadcast::SetDifficulty(difficulty));
+    }
+
+    /// Sends `client.reconnect` to every miner.
+    pub fn reconnect_all(&self, host: Option<String>, port: Option<u16>, wait: Option<u64>) {
+        let _ = self.bcast.send(Broadcast::Reconnect { host, port, wait });
+    }
+
+    /// Sends `client.show_message` to every miner.
+    pub fn show_message(&self, message: impl Into<String>) {
+        let _ = self.bcast.send(Broadcast::ShowMessage(message.into()));
+    }
+
+    /// Gives every miner that sent `mining.extranonce.subscribe` a new extranonce1
+    /// (`mining.set_extranonce`) followed by a clean job.
+    pub fn rotate_extranonce(&self) {
+        let _ = self.bcast.send(Broadcast::RotateExtranonce);
+    }
+
+    /// Per-worker statistics.
+    pub fn stats(&self) -> Vec<WorkerStats> {
+        let mut v: Vec<_> = lock(&self.shared.workers)
+            .values()
+            .map(|e| e.snapshot())
+            .collect();
+        v.sort_by(|a, b| a.worker.cmp(&b.worker));
+        v
+    }
+
+    /// Number of open connections.
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting and closes every connection.
+    pub async fn shutdown(&self) {
+        let _ = self.shutdown.send(true);
+        let task = lock(&self.task).take();
+        if let Some(t) = task {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}

@@ -1,0 +1,118 @@
+//! Variable difficulty: aim for one share every `target_interval` per connection.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// Vardiff settings.
+#[derive(Debug, Clone)]
+pub struct VardiffConfig {
+    /// Desired time between shares.
+    pub target_interval: Duration,
+    /// How often the difficulty is reconsidered.
+    pub retarget_interval: Duration,
+}
+
+impl Default for VardiffConfig {
+    fn default() -> Self {
+        Self {
+            target_interval: Duration::from_secs(10),
+            retarget_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Per-connection vardiff state.
+#[derive(Debug)]
+pub(crate) struct Vardiff {
+    window_start: Instant,
+    shares: u32,
+}
+
+impl Vardiff {
+    pub(crate) fn new(now: Instant) -> Self {
+        Self {
+            window_start: now,
+            shares: 0,
+        }
+    }
+
+    pub(crate) fn record_share(&mut self) {
+        self.shares = self.shares.saturating_add(1);
+    }
+
+    /// A new difficulty when a retarget is due and the change is worth it.
+    pub(crate) fn retarget(
+        &mut self,
+        cfg: &VardiffConfig,
+        now: Instant,
+        current: f64,
+        min: f64,
+        max: f64,
+    ) -> Option<f64> {
+        let elapsed = now.duration_since(self.window_start);
+        if elapsed < cfg.retarget_interval {
+            return None;
+        }
+        let shares = self.shares;
+        self.window_start = now;
+        self.shares = 0;
+        let ratio = if shares == 0 {
+            0.5
+        } else {
+            f64::from(shares) * cfg.target_interval.as_secs_f64() / elapsed.as_secs_f64()
+        };
+        let next = (current * ratio.clamp(0.25, 4.0)).clamp(min, max);
+        let change = next / current;
+        if (0.8..=1.25).contains(&change) {
+            None
+        } else {
+            Some(next)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retargets_up_down_and_holds() {
+        let cfg = VardiffConfig {
+            target_interval: Duration::from_secs(10),
+            retarget_interval: Duration::from_secs(60),
+        };
+        let t0 = Instant::now();
+        let mut v = Vardiff::new(t0);
+        // Not due yet.
+        assert_eq!(
+            v.retarget(&cfg, t0 + Duration::from_secs(30), 1.0, 0.001, 1e6),
+            None
+        );
+        // 60 shares in 60 s at a 10 s target: ×10, capped at ×4.
+        for _ in 0..60 {
+            v.record_share();
+        }
+        assert_eq!(
+            v.retarget(&cfg, t0 + Duration::from_secs(60), 1.0, 0.001, 1e6),
+            Some(4.0)
+        );
+        // 6 shares in 60 s: on target, no change.
+        for _ in 0..6 {
+            v.record_share();
+        }
+        assert_eq!(
+            v.retarget(&cfg, t0 + Duration::from_secs(120), 4.0, 0.001, 1e6),
+            None
+        );
+        // Nothing: halve, but never below the minimum.
+        assert_eq!(
+            v.retarget(&cfg, t0 + Duration::from_secs(180), 4.0, 0.001, 1e6),
+            Some(2.0)
+        );
+        assert_eq!(
+            v.retarget(&cfg, t0 + Duration::from_secs(240), 0.0015, 0.001, 1e6),
+            Some(0.001)
+        );
+    }
+}

@@ -1,0 +1,408 @@
+//! The real client against the real server over 127.0.0.1.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use hashforge_stratum::{
+    Client, ClientOptions, Event, PoolConfig, PoolManager, RejectKind, ServerEvent, ShareOutcome,
+    Template,
+};
+
+async fn connect(
+    addr: std::net::SocketAddr,
+    opts: ClientOptions,
+) -> (Client, tokio::sync::mpsc::Receiver<Event>) {
+    Client::connect(PoolConfig::new(url(addr), "worker1", "x"), opts)
+        .await
+        .expect("handshake")
+}
+
+async fn share_result(rx: &mut tokio::sync::mpsc::Receiver<Event>) -> ShareOutcome {
+    match wait_for(rx, |e| matches!(e, Event::ShareResult { .. })).await {
+        Event::ShareResult { outcome, .. } => outcome,
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshake_with_configure_and_rolled_share() {
+    let (h, mut sev) = start_server(server_config(), localhost0()).await;
+    let (client, mut rx) = connect(h.local_addr(), fast_options()).await;
+    match next(&mut rx).await {
+        Event::Connected {
+            pool,
+            extranonce1,
+            extranonce2_size,
+            version_mask,
+            difficulty,
+            ..
+        } => {
+            assert_eq!(pool, 0);
+            assert_eq!(extranonce1.len(), 4);
+            assert_eq!(extranonce2_size, 8);
+            assert_eq!(version_mask, Some(0x1fff_e000));
+            assert_eq!(difficulty, EASY);
+        }
+        other => panic!("expected Connected, got {other:?}"),
+    }
+    let job = wait_job(&mut rx).await;
+    assert!(job.notify.clean_jobs);
+    assert_eq!(job.version_mask, Some(0x1fff_e000));
+    assert_eq!(job.difficulty, EASY);
+    let share = find_share(&job, 0x0000_6000);
+    assert_eq!(share.version, job.notify.version | 0x6000);
+    client.submit(share).await.expect("submit");
+    assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
+    // regtest bits: the share is also a block about half the time; the server saw it either way.
+    let mut saw_accept = false;
+    while let Ok(ev) = sev.try_recv() {
+        if matches!(ev, ServerEvent::ShareAccepted { .. }) {
+            saw_accept = true;
+        }
+    }
+    assert!(saw_accept);
+    let stats = h.stats();
+    assert_eq!(stats.len(), 1);
+    assert_eq!(stats[0].worker, "worker1");
+    assert_eq!(stats[0].accepted, 1);
+    assert!(stats[0].hashrate > 0.0);
+    client.shutdown().await;
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshake_without_configure() {
+    let (h, _sev) = start_server(server_config(), localhost0()).await;
+    let opts = ClientOptions {
+        version_rolling: false,
+        suggest_difficulty: Some(2e-6),
+        ..fast_options()
+    };
+    let (client, mut rx) = connect(h.local_addr(), opts).await;
+    match next(&mut rx).await {
+        Event::Connected { version_mask, .. } => assert_eq!(version_mask, None),
+        other => panic!("expected Connected, got {other:?}"),
+    }
+    // suggest_difficulty (sent after authorize) makes the server resend the job at 2e-6.
+    let job = wait_for(
+        &mut rx,
+        |e| matches!(e, Event::Job(j) if j.difficulty == 2e-6),
+    )
+    .await;
+    let Event::Job(job) = job else { unreachable!() };
+    assert_eq!(job.version_mask, None);
+    let share = find_share(&job, 0xffff_ffff);
+    assert_eq!(
+        share.version, job.notify.version,
+        "no rolling without configure"
+    );
+    client.submit(share).await.expect("submit");
+    assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
+    client.shutdown().await;
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_jobs_switch_makes_old_jobs_stale() {
+    let (h, _sev) = start_server(server_config(), localhost0()).await;
+    let (client, mut rx) = connect(h.local_addr(), fast_options()).await;
+    let old = wait_job(&mut rx).await;
+    // A non-clean update keeps the old job valid.
+    h.new_template(Template::synthetic(h.extranonce_size()), false);
+    let mid = wait_job(&mut rx).await;
+    assert!(!mid.notify.clean_jobs);
+    assert_ne!(mid.notify.prevhash, old.notify.prevhash);
+    client.submit(find_share(&old, 0)).await.expect("submit");
+    assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
+    // A clean one invalidates both.
+    h.new_template(Template::synthetic(h.extranonce_size()), true);
+    let new = wait_job(&mut rx).await;
+    assert!(new.notify.clean_jobs);
+    assert_ne!(new.notify.job_id, mid.notify.job_id);
+    client.submit(find_share(&mid, 0)).await.expect("submit");
+    match share_result(&mut rx).await {
+        ShareOutcome::Rejected(r) => {
+            assert_eq!(r.code, Some(21));
+            assert_eq!(r.kind(), RejectKind::Stale);
+        }
+        other => panic!("expected stale, got {other:?}"),
+    }
+    client.submit(find_share(&new, 0)).await.expect("submit");
+    assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
+    client.shutdown().await;
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn difficulty_change_applies_to_next_job() {
+    let (h, _sev) = start_server(server_config(), localhost0()).await;
+    let (client, mut rx) = connect(h.local_addr(), fast_options()).await;
+    let first = wait_job(&mut rx).await;
+    assert_eq!(first.difficulty, EASY);
+    h.set_difficulty(0.000_003);
+    let d = wait_for(&mut rx, |e| matches!(e, Event::Difficulty(_))).await;
+    assert_eq!(d, Event::Difficulty(0.000_003));
+    let job = wait_job(&mut rx).await;
+    assert_eq!(job.difficulty, 0.000_003);
+    let share = find_share(&job, 0);
+    client.submit(share).await.expect("submit");
+    assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
+    client.shutdown().await;
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_extranonce_rotates_work() {
+    let (h, _sev) = start_server(server_config(), localhost0()).await;
+    let opts = ClientOptions {
+        extranonce_subscribe: true,
+        ..fast_options()
+    };
+    let (client, mut rx) = connect(h.local_addr(), opts).await;
+    let first = wait_job(&mut rx).await;
+    // Let the extranonce.subscribe reach the server before rotating.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    h.rotate_extranonce();
+    let ev = wait_for(&mut rx, |e| matches!(e, Event::Extranonce { .. })).await;
+    let Event::Extranonce {
+        extranonce1,
+        extranonce2_size,
+    } = ev
+    else {
+        unreachable!()
+    };
+    assert_ne!(extranonce1, first.extranonce1);
+    assert_eq!(extranonce2_size, 8);
+    let job = wait_job(&mut rx).await;
+    assert_eq!(job.extranonce1, extranonce1);
+    assert!(job.notify.clean_jobs);
+    client.submit(find_share(&job, 0)).await.expect("submit");
+    assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
+    client.shutdown().await;
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_reconnect_to_another_port() {
+    let (a, _ea) = start_server(server_config(), localhost0()).await;
+    let (b, _eb) = start_server(server_config(), localhost0()).await;
+    let pools = vec![PoolConfig::new(url(a.local_addr()), "w", "x")];
+    let (m, mut rx) = PoolManager::start(pools, fast_options(), fast_failover()).expect("start");
+    wait_for(&mut rx, |e| matches!(e, Event::Connected { .. })).await;
+    a.reconnect_all(
+        Some("127.0.0.1".into()),
+        Some(b.local_addr().port()),
+        Some(0),
+    );
+    let ev = wait_for(&mut rx, |e| matches!(e, Event::Reconnect { .. })).await;
+    assert_eq!(
+        ev,
+        Event::Reconnect {
+            host: "127.0.0.1".into(),
+            port: b.local_addr().port(),
+            wait: Duration::ZERO
+        }
+    );
+    let ev = wait_for(&mut rx, |e| matches!(e, Event::Connected { .. })).await;
+    let Event::Connected { url: u, pool, .. } = ev else {
+        unreachable!()
+    };
+    assert_eq!(pool, 0);
+    assert_eq!(u, url(b.local_addr()));
+    // Reconnect without parameters: same host and port.
+    b.reconnect_all(None, None, None);
+    let ev = wait_for(&mut rx, |e| matches!(e, Event::Reconnect { .. })).await;
+    assert!(matches!(ev, Event::Reconnect { port, .. } if port == b.local_addr().port()));
+    wait_for(&mut rx, |e| matches!(e, Event::Connected { .. })).await;
+    m.shutdown().await;
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_dies_and_returns_with_session_resume() {
+    let (h, _e) = start_server(server_config(), localhost0()).await;
+    let addr = h.local_addr();
+    let pools = vec![PoolConfig::new(url(addr), "w", "x")];
+    let (m, mut rx) = PoolManager::start(pools, fast_options(), fast_failover()).expect("start");
+    let ev = wait_for(&mut rx, |e| matches!(e, Event::Connected { .. })).await;
+    let Event::Connected {
+        extranonce1: en1, ..
+    } = ev
+    else {
+        unreachable!()
+    };
+    h.shutdown().await;
+    drop(h);
+    wait_for(&mut rx, |e| matches!(e, Event::Disconnected { .. })).await;
+    // Let a couple of attempts fail, then bring the pool back on the same port.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let (h2, _e2) = start_server(server_config(), addr).await;
+    let ev = wait_for(&mut rx, |e| matches!(e, Event::Connected { .. })).await;
+    let Event::Connected {
+        extranonce1, pool, ..
+    } = ev
+    else {
+        unreachable!()
+    };
+    assert_eq!(pool, 0);
+    assert_eq!(
+        extranonce1, en1,
+        "session resumed with the pool's subscription id"
+    );
+    let job = wait_job(&mut rx).await;
+    m.submit(find_share(&job, 0)).await.expect("submit");
+    let ev = wait_for(&mut rx, |e| matches!(e, Event::ShareResult { .. })).await;
+    assert!(matches!(
+        ev,
+        Event::ShareResult {
+            outcome: ShareOutcome::Accepted,
+            ..
+        }
+    ));
+    m.shutdown().await;
+    h2.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_to_backup_and_back_to_primary() {
+    let primary_addr = free_port().await; // nothing listens there yet
+    let (backup, _eb) = start_server(server_config(), localhost0()).await;
+    let pools = vec![
+        PoolConfig::new(url(primary_addr), "main", "x"),
+        PoolConfig::new(url(backup.local_addr()), "backup-user", "y"),
+    ];
+    let (m, mut rx) = PoolManager::start(pools, fast_options(), fast_failover()).expect("start");
+    let ev = wait_for(&mut rx, |e| matches!(e, Event::Connected { .. })).await;
+    assert!(matches!(ev, Event::Connected { pool: 1, .. }), "{ev:?}");
+    let job = wait_job(&mut rx).await;
+    m.submit(find_share(&job, 0)).await.expect("submit");
+    wait_for(&mut rx, |e| {
+        matches!(
+            e,
+            Event::ShareResult {
+                outcome: ShareOutcome::Accepted,
+                ..
+            }
+        )
+    })
+    .await;
+    assert_eq!(backup.stats()[0].worker, "backup-user");
+    // The primary comes up: the manager probes it and moves back.
+    let (primary, _ep) = start_server(server_config(), primary_addr).await;
+    let ev = wait_for(&mut rx, |e| matches!(e, Event::Connected { .. })).await;
+    assert!(matches!(ev, Event::Connected { pool: 0, .. }), "{ev:?}");
+    let job = wait_job(&mut rx).await;
+    m.submit(find_share(&job, 0)).await.expect("submit");
+    wait_for(&mut rx, |e| {
+        matches!(
+            e,
+            Event::ShareResult {
+                outcome: ShareOutcome::Accepted,
+                ..
+            }
+        )
+    })
+    .await;
+    assert_eq!(primary.stats()[0].worker, "main");
+    m.shutdown().await;
+    primary.shutdown().await;
+    backup.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_self_signed_certificate() {
+    use hashforge_stratum::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("rcgen");
+    let cert = CertificateDer::from(ck.cert.der().to_vec());
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.key_pair.serialize_der()));
+    let tls = hashforge_stratum::tls::server_config(vec![cert], key).expect("tls config");
+    let cfg = hashforge_stratum::ServerConfig {
+        tls: Some(tls),
+        ..server_config()
+    };
+    let (h, _e) = start_server(cfg, localhost0()).await;
+    let u = format!("stratum+ssl://{}", h.local_addr());
+    // Without `insecure` the self-signed certificate is refused.
+    let strict = Client::connect(PoolConfig::new(u.clone(), "w", "x"), fast_options()).await;
+    assert!(
+        matches!(strict, Err(hashforge_stratum::ClientError::Tls(_))),
+        "{:?}",
+        strict.err()
+    );
+    let opts = ClientOptions {
+        insecure_tls: true,
+        ..fast_options()
+    };
+    let (client, mut rx) =
+        Client::connect(PoolConfig::new(u.replace("ssl", "tls"), "w", "x"), opts)
+            .await
+            .expect("tls handshake");
+    let job = wait_job(&mut rx).await;
+    client.submit(find_share(&job, 0)).await.expect("submit");
+    assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
+    client.shutdown().await;
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_found_event_carries_header() {
+    let (h, mut sev) = start_server(server_config(), localhost0()).await;
+    let (client, mut rx) = connect(h.local_addr(), fast_options()).await;
+    let job = wait_job(&mut rx).await;
+    // Regtest target: keep submitting distinct shares until one is a block (p ≈ 1/2 each).
+    for i in 0..40u64 {
+        let s = find_share_with(&job, i.to_be_bytes().to_vec(), 0);
+        client.submit(s).await.expect("submit");
+        assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
+        while let Ok(ev) = sev.try_recv() {
+            if let ServerEvent::BlockFound(b) = ev {
+                assert_eq!(b.extranonce1, job.extranonce1);
+                assert_eq!(b.worker, "worker1");
+                let hash = hashforge_stratum::job::header_hash(&b.header);
+                assert_eq!(hash, b.hash);
+                assert!(b.template.network_target.is_met_by(&hash));
+                client.shutdown().await;
+                h.shutdown().await;
+                return;
+            }
+        }
+    }
+    panic!("no block in 40 shares at p≈1/2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnect_to_other_host_refused_and_foreign_shares_not_sent() {
+    let (a, _ea) = start_server(server_config(), localhost0()).await;
+    let (b, _eb) = start_server(server_config(), localhost0()).await;
+    let pools = vec![PoolConfig::new(url(a.local_addr()), "w", "x")];
+    let (m, mut rx) = PoolManager::start(pools, fast_options(), fast_failover()).expect("start");
+    let old = wait_job(&mut rx).await;
+    // 192.0.2.1 (TEST-NET-1) is never contacted: the host is kept, only the port followed.
+    a.reconnect_all(
+        Some("192.0.2.1".into()),
+        Some(b.local_addr().port()),
+        Some(0),
+    );
+    let ev = wait_for(&mut rx, |e| matches!(e, Event::Reconnect { .. })).await;
+    assert!(
+        matches!(&ev, Event::Reconnect { host, .. } if host == "127.0.0.1"),
+        "{ev:?}"
+    );
+    let ev = wait_for(&mut rx, |e| matches!(e, Event::Connected { .. })).await;
+    assert!(matches!(&ev, Event::Connected { url: u, .. } if *u == url(b.local_addr())));
+    wait_job(&mut rx).await;
+    // A share for a job of the previous connection is reported, not sent.
+    m.submit(find_share(&old, 0)).await.expect("submit");
+    let ev = wait_for(&mut rx, |e| matches!(e, Event::ShareResult { .. })).await;
+    assert!(
+        matches!(ev, Event::ShareResult { outcome: ShareOutcome::Lost(_), stats, .. } if stats.lost == 1)
+    );
+    assert!(b.stats().iter().all(|w| w.rejected == 0 && w.accepted == 0));
+    m.shutdown().await;
+    a.shutdown().await;
+    b.shutdown().await;
+}

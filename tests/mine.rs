@@ -1,0 +1,425 @@
+//! The miner against our own Stratum server over 127.0.0.1: shares accepted, clean-jobs switching
+//! without stale submits, difficulty changes, a pool that dies and returns, and the `mine` binary
+//! with its embedded pool.
+
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hashforge::backend::Backend;
+use hashforge::cpu::{CpuBackend, Kernel};
+use hashforge::mining::source::{spread_bits, unit};
+use hashforge::mining::{self, Engine, MinerConfig, Status};
+use hashforge_stratum::{
+    ClientOptions, FailoverOptions, Job, Notify, PoolConfig, Server, ServerConfig, ServerEvent,
+    ServerHandle, Target, Template,
+};
+use tokio::sync::mpsc;
+
+/// A template whose shares never count as blocks.
+fn template() -> Template {
+    Template {
+        network_target: Target::from_difficulty(1e12),
+        ..Template::synthetic(8)
+    }
+}
+
+async fn server(difficulty: f64, port: u16) -> (Arc<ServerHandle>, mpsc::Receiver<ServerEvent>) {
+    let config = ServerConfig {
+        start_difficulty: difficulty,
+        vardiff: None,
+        ..ServerConfig::default()
+    };
+    let (h, ev) = Server::bind(format!("127.0.0.1:{port}").parse().unwrap(), config)
+        .await
+        .unwrap();
+    h.new_template(template(), true);
+    (Arc::new(h), ev)
+}
+
+/// Counts the server's share verdicts: (accepted, rejected codes).
+fn count_events(mut ev: mpsc::Receiver<ServerEvent>) -> Arc<Mutex<(u64, Vec<i64>)>> {
+    let counts = Arc::new(Mutex::new((0, Vec::new())));
+    let c = counts.clone();
+    tokio::spawn(async move {
+        while let Some(e) = ev.recv().await {
+            match e {
+                ServerEvent::ShareAccepted { .. } => c.lock().unwrap().0 += 1,
+                ServerEvent::ShareRejected { code, .. } => c.lock().unwrap().1.push(code),
+                _ => {}
+            }
+        }
+    });
+    counts
+}
+
+fn config(urls: &[String]) -> MinerConfig {
+    MinerConfig {
+        pools: urls
+            .iter()
+            .map(|u| PoolConfig::new(u, "worker", "x"))
+            .collect(),
+        client: ClientOptions {
+            submit_timeout: Duration::from_secs(5),
+            ..ClientOptions::default()
+        },
+        failover: FailoverOptions {
+            backoff_initial: Duration::from_millis(50),
+            backoff_max: Duration::from_millis(200),
+            ..FailoverOptions::default()
+        },
+        status_interval: Duration::from_millis(500),
+        drain_timeout: Duration::from_secs(3),
+    }
+}
+
+/// Mines on `urls` with one CPU thread while `during` runs, then stops.
+async fn mine_while(urls: Vec<String>, during: impl std::future::Future<Output = ()>) -> Status {
+    let backend: Arc<dyn Backend> = Arc::new(CpuBackend::new(Kernel::best(), 1));
+    let (engine, found) = Engine::start(vec![backend]);
+    let sink: mining::StatusSink = Box::new(|_| {});
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        mining::run(config(&urls), engine, found, sink, during),
+    )
+    .await
+    .expect("miner did not stop")
+    .unwrap()
+}
+
+fn url(h: &ServerHandle) -> String {
+    format!("stratum+tcp://{}", h.local_addr())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shares_are_accepted_and_verified() {
+    let (h, ev) = server(0.0005, 0).await;
+    let counts = count_events(ev);
+    let status = mine_while(vec![url(&h)], tokio::time::sleep(Duration::from_secs(3))).await;
+    let c = &status.counters;
+    assert!(c.accepted > 0, "{status:?}");
+    assert_eq!(
+        (c.rejected, c.hw_errors, c.lost, c.timed_out, c.duplicates),
+        (0, 0, 0, 0, 0),
+        "{status:?}"
+    );
+    assert_eq!(counts.lock().unwrap().0, c.accepted);
+    assert!(status.total.rate_10s > 0.0);
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_jobs_switch_leaves_no_stale_submits() {
+    let (h, ev) = server(0.0005, 0).await;
+    let counts = count_events(ev);
+    let h2 = h.clone();
+    let status = mine_while(vec![url(&h)], async move {
+        for _ in 0..6 {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            h2.new_template(template(), true);
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    })
+    .await;
+    let (accepted, rejected) = counts.lock().unwrap().clone();
+    assert!(accepted > 0);
+    // A share already on the wire when the pool cleans is unavoidably stale (at most a few per
+    // switch); shares of cleaned jobs found later are dropped by the miner, never sent.
+    let stale = rejected.iter().filter(|&&c| c == 21).count();
+    assert!(
+        stale <= 6,
+        "{stale} stale shares over 6 switches: {rejected:?}"
+    );
+    assert!(rejected.iter().all(|&c| c == 21), "{rejected:?}");
+    assert_eq!(status.counters.rejected as usize, stale, "{status:?}");
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn difficulty_change_applies_to_next_jobs() {
+    let (h, ev) = server(0.0005, 0).await;
+    let counts = count_events(ev);
+    let h2 = h.clone();
+    let status = mine_while(vec![url(&h)], async move {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        h2.set_difficulty(0.002);
+        h2.new_template(template(), false);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    })
+    .await;
+    let (_, rejected) = counts.lock().unwrap().clone();
+    assert!(
+        !rejected.contains(&23),
+        "low-difficulty shares after the change: {rejected:?}"
+    );
+    assert_eq!(status.difficulty, 0.002);
+    assert!(status.counters.accepted > 0);
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_dies_and_returns_and_mining_goes_on() {
+    let (h, ev) = server(0.0005, 0).await;
+    let port = h.local_addr().port();
+    let _ = count_events(ev);
+    let url = url(&h);
+    let accepted_after = Arc::new(Mutex::new(0u64));
+    let acc = accepted_after.clone();
+    let status = mine_while(vec![url], async move {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        h.shutdown().await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (h, ev) = server(0.0005, port).await;
+        let counts = count_events(ev);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        *acc.lock().unwrap() = counts.lock().unwrap().0;
+        h.shutdown().await;
+    })
+    .await;
+    assert!(
+        *accepted_after.lock().unwrap() > 0,
+        "no share accepted after the pool came back: {status:?}"
+    );
+    assert_eq!(status.counters.hw_errors, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fails_over_to_the_second_pool() {
+    // The primary's port is closed: bind a listener, note its port, drop it.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("stratum+tcp://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let (h, ev) = server(0.0005, 0).await;
+    let counts = count_events(ev);
+    let status = mine_while(
+        vec![dead_url, url(&h)],
+        tokio::time::sleep(Duration::from_secs(4)),
+    )
+    .await;
+    assert!(counts.lock().unwrap().0 > 0, "{status:?}");
+    assert_eq!(status.pool.as_deref(), Some(url(&h).as_str()));
+    h.shutdown().await;
+}
+
+/// Once the miner has seen a clean notify, a nonce found in an earlier job's unit is dropped as
+/// stale; with a non-clean notify the earlier job's shares are still sent.
+#[test]
+fn shares_of_cleaned_jobs_are_never_submitted() {
+    use hashforge::mining::shares::{ShareChecker, Verdict};
+    use hashforge::mining::source::job_source;
+    use hashforge::scheduler::Scheduler;
+
+    let easy = |id: &str, clean: bool| {
+        let mut j = (*job(8, None)).clone();
+        j.notify.job_id = id.into();
+        j.notify.clean_jobs = clean;
+        j.difficulty = 1e-12; // every nonce is a share
+        Arc::new(j)
+    };
+    let sched = Scheduler::new();
+    let mut checker = ShareChecker::new();
+    let take = |job: &Arc<Job>| {
+        sched.set_source(job_source(job.clone()));
+        sched.next_chunk(&mut None, 4).unwrap().unit
+    };
+    let a = easy("a", true);
+    checker.new_job(&a);
+    let unit_a = take(&a);
+    assert!(matches!(checker.check(&unit_a, 1), Verdict::Submit { .. }));
+    assert!(matches!(checker.check(&unit_a, 1), Verdict::Duplicate));
+
+    let b = easy("b", false);
+    checker.new_job(&b);
+    let unit_b = take(&b);
+    assert!(
+        matches!(checker.check(&unit_a, 2), Verdict::Submit { .. }),
+        "not clean: a stays valid"
+    );
+
+    let c = easy("c", true);
+    checker.new_job(&c);
+    assert!(matches!(checker.check(&unit_a, 3), Verdict::Stale { .. }));
+    assert!(matches!(checker.check(&unit_b, 3), Verdict::Stale { .. }));
+    let unit_c = take(&c);
+    match checker.check(&unit_c, 3) {
+        Verdict::Submit { share, .. } => assert_eq!((share.job_id.as_str(), share.nonce), ("c", 3)),
+        v => panic!("{v:?}"),
+    }
+    // A nonce that does not meet the target when re-hashed is a hardware error, never a share.
+    let mut hard = (*c).clone();
+    hard.difficulty = 1e12;
+    hard.notify.job_id = "d".into();
+    let hard = Arc::new(hard);
+    checker.new_job(&hard);
+    let unit_d = take(&hard);
+    assert!(matches!(
+        checker.check(&unit_d, 3),
+        Verdict::HardwareError { .. }
+    ));
+}
+
+/// A new job moves every CPU thread over within one chunk: no nonce of the old work is found
+/// shortly after the switch.
+#[test]
+fn new_work_preempts_the_cpu_threads_promptly() {
+    use hashforge::{Header, WorkUnit};
+    let backend: Arc<dyn Backend> = Arc::new(CpuBackend::new(Kernel::best(), 2));
+    let (engine, mut found) = Engine::start(vec![backend]);
+    let target = hashforge::Target::from_difficulty(1.0 / 4096.0 / 65536.0).unwrap(); // ~1 in 16
+    let work = move |time: u32| {
+        let mut h = Header::genesis();
+        h.time = time;
+        WorkUnit::new(h, target)
+    };
+    engine
+        .scheduler()
+        .set_source(Box::new(move || Some((work(1), None))));
+    std::thread::sleep(Duration::from_millis(200));
+    let switched = std::time::Instant::now();
+    engine
+        .scheduler()
+        .set_source(Box::new(move || Some((work(2), None))));
+    let mut last_old = None;
+    let deadline = switched + Duration::from_millis(500);
+    while std::time::Instant::now() < deadline {
+        match found.try_recv() {
+            Ok(f) if f.unit.work.header().time == 1 => last_old = Some(std::time::Instant::now()),
+            Ok(_) => {}
+            Err(_) => std::thread::sleep(Duration::from_micros(200)),
+        }
+    }
+    engine.stop();
+    if let Some(t) = last_old {
+        let late = t.saturating_duration_since(switched);
+        // One chunk is about 1 ms of work; allow for a loaded 2-core CI machine.
+        assert!(
+            late < Duration::from_millis(50),
+            "old work still found {late:?} after the switch"
+        );
+    }
+}
+
+fn job(extranonce2_size: usize, version_mask: Option<u32>) -> Arc<Job> {
+    let t = template();
+    Arc::new(Job {
+        notify: Notify {
+            job_id: "1".into(),
+            prevhash: hashforge_stratum::job::swap_words(&t.prev_hash),
+            coinb1: t.coinb1.clone(),
+            coinb2: t.coinb2.clone(),
+            merkle_branch: vec![],
+            version: 0x2000_0000,
+            nbits: t.nbits,
+            ntime: t.ntime,
+            clean_jobs: true,
+        },
+        extranonce1: vec![1, 2, 3, 4],
+        extranonce2_size,
+        difficulty: 1.0,
+        version_mask,
+    })
+}
+
+#[test]
+fn units_roll_extranonce2_then_version_bits() {
+    assert_eq!(spread_bits(0b101, 0x1fff_e000), 0b101 << 13);
+    assert_eq!(spread_bits(0b11, 0b1010), 0b1010);
+    let j = job(1, Some(0x0000_6000));
+    let (w0, t0) = unit(&j, 0).unwrap();
+    let (_, t1) = unit(&j, 1).unwrap();
+    assert_eq!(
+        (t0.extranonce2.clone(), t1.extranonce2.clone()),
+        (vec![0], vec![1])
+    );
+    assert_eq!(t0.version, 0x2000_0000);
+    let (w256, t256) = unit(&j, 256).unwrap();
+    assert_eq!(
+        (t256.extranonce2.clone(), t256.version),
+        (vec![0], 0x2000_2000)
+    );
+    assert_eq!(w256.header().version, 0x2000_2000);
+    assert_ne!(
+        w0.header().merkle_root,
+        unit(&j, 1).unwrap().0.header().merkle_root
+    );
+    // 256 extranonce2 values × 4 version values, then the job is used up.
+    assert!(unit(&j, 1023).is_some());
+    assert!(unit(&j, 1024).is_none());
+    assert!(unit(&job(1, None), 256).is_none());
+    // The unit's header is exactly the one the job builds.
+    let en2 = t1.extranonce2.clone();
+    let (w1, _) = unit(&j, 1).unwrap();
+    assert_eq!(
+        w1.header().to_bytes(),
+        j.header(&en2, j.notify.ntime, 0, 0x2000_0000).unwrap()
+    );
+}
+
+#[test]
+fn mine_binary_with_embedded_pool_gets_accepted_shares() {
+    let out = Command::new(env!("CARGO_BIN_EXE_hashforge"))
+        .args([
+            "mine",
+            "--duration",
+            "6",
+            "--status-interval",
+            "1",
+            "--json-status",
+            "-t",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last: serde_json::Value = stdout
+        .lines()
+        .rfind(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .expect("no status line");
+    assert!(last["accepted"].as_u64().unwrap() > 0, "{stdout}");
+    assert_eq!(last["rejected"], 0);
+    assert_eq!(last["hw_errors"], 0);
+    assert_eq!(last["backends"][0]["name"], "cpu");
+    assert!(last["pool"]
+        .as_str()
+        .unwrap()
+        .starts_with("stratum+tcp://127.0.0.1:"));
+}
+
+#[test]
+fn mine_bad_arguments_are_one_line_errors() {
+    for (args, needle) in [
+        (vec!["mine", "-o", "http://127.0.0.1:1"], "bad pool URL"),
+        (
+            vec![
+                "mine",
+                "-o",
+                "stratum+tcp://127.0.0.1:1",
+                "-o",
+                "stratum+tcp://127.0.0.1:2",
+                "-u",
+                "a",
+                "-u",
+                "b",
+                "-u",
+                "c",
+            ],
+            "-u",
+        ),
+        (vec!["mine", "--kernel", "nope"], "unknown kernel"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_hashforge"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
