@@ -435,3 +435,40 @@ fn scan_command_gpu_matches_cpu() {
     assert_eq!(run("gpu"), cpu);
     assert_eq!(run("all"), cpu);
 }
+
+#[test]
+fn mine_command_on_the_gpu_gets_accepted_shares() {
+    let Some((_, _serial)) = shared() else { return };
+    // The embedded pool, at a difficulty lavapipe meets several times a second.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hashforge"))
+        .args([
+            "mine",
+            "--backend",
+            "gpu",
+            "--duration",
+            "5",
+            "--status-interval",
+            "1",
+        ])
+        .args(["--json-status", "--suggest-difficulty", "0.0005"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last: serde_json::Value = stdout
+        .lines()
+        .rfind(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .expect("no status line");
+    assert!(last["accepted"].as_u64().unwrap() > 0, "{stdout}");
+    assert_eq!(
+        (&last["rejected"], &last["hw_errors"]),
+        (&0.into(), &0.into()),
+        "{stdout}"
+    );
+    assert_eq!(last["backends"][0]["name"], "gpu", "{stdout}");
+}
