@@ -4,6 +4,7 @@
 //! - [`WorkUnit`]: a header prepared for scanning (midstate and precomputed rounds).
 //! - [`cpu`]: the SHA-NI, AVX2 and scalar kernels and the multi-threaded CPU backend.
 //! - [`gpu`]: the WGSL compute shader through wgpu, its feeder, and CPU + GPU together.
+//! - [`pool`]: a solo pool: a Stratum server fed with work from a Bitcoin Core node.
 
 pub mod app;
 pub mod backend;
@@ -15,6 +16,7 @@ mod header;
 pub mod hexbytes;
 pub mod mining;
 pub mod node;
+pub mod pool;
 pub mod scheduler;
 pub mod sha256;
 mod target;

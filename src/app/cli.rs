@@ -27,8 +27,10 @@ pub enum Command {
     Bench(BenchArgs),
     /// List the GPU adapters (index, name, backend, device type) that --gpu can choose
     Devices,
-    /// Mine on a Stratum pool (or, with no -o, on the embedded pool)
+    /// Mine on a Stratum pool, solo on a node (--node), or on the embedded pool
     Mine(MineArgs),
+    /// Solo pool: a Stratum server for a fleet of miners, with work from a Bitcoin Core node
+    Serve(ServeArgs),
 }
 
 /// Which hashing backend(s) to run.
@@ -124,8 +126,9 @@ pub struct BenchArgs {
 #[derive(Args, Debug)]
 pub struct MineArgs {
     /// Pool URL (stratum+tcp://, stratum+ssl://, stratum+tls://); repeat for failover pools in
-    /// priority order. Without one, hashforge mines against its embedded pool on 127.0.0.1.
-    #[arg(short = 'o', long = "url")]
+    /// priority order. Without one (and without --node), hashforge mines against its embedded
+    /// pool on 127.0.0.1.
+    #[arg(short = 'o', long = "url", conflicts_with = "node")]
     pub urls: Vec<String>,
     /// Worker name; one for every -o, or one for all
     #[arg(short = 'u', long = "user")]
@@ -133,6 +136,8 @@ pub struct MineArgs {
     /// Worker password; one for every -o, or one for all
     #[arg(short = 'p', long = "pass")]
     pub passwords: Vec<String>,
+    #[command(flatten)]
+    pub node: NodeArgs,
     #[arg(long, value_enum, default_value = "cpu")]
     pub backend: BackendChoice,
     #[command(flatten)]
@@ -170,13 +175,62 @@ pub struct MineArgs {
     pub log: LogArgs,
 }
 
+/// Where a node is and how to pay: shared by `mine --node` and `serve`.
+#[derive(Args, Debug, Clone)]
+pub struct NodeArgs {
+    /// Bitcoin Core RPC URL, e.g. http://127.0.0.1:8332 (regtest: http://127.0.0.1:18443)
+    #[arg(long, requires = "address")]
+    pub node: Option<String>,
+    /// RPC cookie file (e.g. ~/.bitcoin/.cookie, ~/.bitcoin/regtest/.cookie)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["rpc_user", "rpc_pass"])]
+    pub rpc_cookie: Option<std::path::PathBuf>,
+    /// RPC user (with --rpc-pass)
+    #[arg(long, requires = "rpc_pass")]
+    pub rpc_user: Option<String>,
+    /// RPC password (with --rpc-user)
+    #[arg(long, requires = "rpc_user")]
+    pub rpc_pass: Option<String>,
+    /// Address every block pays (must be of the node's network)
+    #[arg(long, requires = "node")]
+    pub address: Option<String>,
+    /// Text put in the coinbase of every block
+    #[arg(long, default_value = "/hashforge/")]
+    pub coinbase_tag: String,
+}
+
 /// Logging options (tracing).
 #[derive(Args, Debug, Clone)]
 pub struct LogArgs {
-    /// Log level: error, warn, info, debug, trace (RUST_LOG overrides)
+    /// Log level or tracing filter: error, warn, info, debug, trace (RUST_LOG overrides)
     #[arg(long, default_value = "info")]
     pub log_level: String,
     /// Write logs to this file instead of stderr
     #[arg(long)]
     pub log_file: Option<std::path::PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub node: NodeArgs,
+    /// Where miners connect (host:port; port 0 picks a free port)
+    #[arg(long, default_value = "127.0.0.1:3333")]
+    pub listen: std::net::SocketAddr,
+    /// Difficulty of a new connection (fractions allowed; vardiff adjusts it)
+    #[arg(long, default_value_t = 1.0)]
+    pub start_difficulty: f64,
+    /// Seconds between shares that vardiff aims for, per connection
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub share_interval: f64,
+    /// Seconds between status blocks on stdout
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub status_interval: f64,
+    /// Shortest time in seconds between two updates with new transactions (a new block is sent at once)
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub update_interval: f64,
+    /// Password miners must give (default: any)
+    #[arg(long)]
+    pub password: Option<String>,
+    #[command(flatten)]
+    pub log: LogArgs,
 }

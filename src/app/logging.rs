@@ -30,7 +30,14 @@ pub fn init(args: &LogArgs) -> Result<()> {
                 .with_writer(Mutex::new(file))
                 .try_init()
         }
-        None => builder.with_writer(std::io::stderr).try_init(),
+        None => {
+            use std::io::IsTerminal;
+            let ansi = std::io::stderr().is_terminal();
+            builder
+                .with_ansi(ansi)
+                .with_writer(std::io::stderr)
+                .try_init()
+        }
     };
     result.map_err(|e| anyhow::anyhow!("setting up logging: {e}"))
 }

@@ -9,6 +9,7 @@ use hashforge_stratum::{ClientOptions, FailoverOptions, PoolConfig};
 use super::cli::{BackendChoice, MineArgs};
 use crate::backend::Backend;
 use crate::mining::embedded::EmbeddedPool;
+use crate::mining::solo::SoloPool;
 use crate::mining::{self, Engine, MinerConfig, Status};
 
 pub fn run(args: MineArgs) -> Result<()> {
@@ -69,22 +70,41 @@ fn pools(urls: &[String], users: &[String], passwords: &[String]) -> Result<Vec<
         .collect()
 }
 
+/// The pool `mine` runs in-process when it is not given one.
+enum LocalPool {
+    Embedded(EmbeddedPool),
+    Solo(SoloPool),
+}
+
 async fn mine(args: MineArgs, backends: Vec<Arc<dyn Backend>>) -> Result<Status> {
-    let embedded = if args.urls.is_empty() {
+    let local = if args.node.node.is_some() {
+        let node = super::node::connect(&args.node).await?;
+        let tag = args.node.coinbase_tag.clone().into_bytes();
+        let pool = SoloPool::start(node.rpc, node.payout, tag).await?;
+        println!(
+            "solo mining on {} ({} chain, height {}), blocks pay {}",
+            args.node.node.as_deref().unwrap_or_default(),
+            node.chain.network,
+            node.chain.blocks,
+            node.address
+        );
+        Some(LocalPool::Solo(pool))
+    } else if args.urls.is_empty() {
         let pool =
             EmbeddedPool::start(0.01, Duration::from_secs(5), Duration::from_secs(30)).await?;
         println!(
             "no pool given: mining on the embedded pool at {} (synthetic template)",
             pool.url()
         );
-        Some(pool)
+        Some(LocalPool::Embedded(pool))
     } else {
         None
     };
-    let urls = embedded
-        .as_ref()
-        .map(|p| vec![p.url()])
-        .unwrap_or(args.urls.clone());
+    let urls = match &local {
+        Some(LocalPool::Embedded(p)) => vec![p.url()],
+        Some(LocalPool::Solo(p)) => vec![p.url()],
+        None => args.urls.clone(),
+    };
     let config = MinerConfig {
         pools: pools(&urls, &args.users, &args.passwords)?,
         client: ClientOptions {
@@ -130,8 +150,21 @@ async fn mine(args: MineArgs, backends: Vec<Arc<dyn Backend>>) -> Result<Status>
         tracing::info!("stopping");
     };
     let status = mining::run(config, engine, found, on_status, shutdown).await?;
-    if let Some(pool) = embedded {
-        pool.shutdown().await;
+    match local {
+        Some(LocalPool::Embedded(pool)) => pool.shutdown().await,
+        Some(LocalPool::Solo(pool)) => {
+            let s = pool.stats();
+            println!(
+                "solo: {} templates, blocks found {} submitted {} accepted {} rejected {}",
+                s.templates,
+                s.blocks_found,
+                s.blocks_submitted,
+                s.blocks_accepted,
+                s.blocks_rejected
+            );
+            pool.shutdown().await;
+        }
+        None => {}
     }
     Ok(status)
 }

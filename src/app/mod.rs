@@ -6,7 +6,9 @@ mod devices;
 mod hash;
 mod logging;
 mod mine;
+mod node;
 mod scan;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -46,6 +48,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => bench::run(args),
         Command::Devices => devices::run(),
         Command::Mine(args) => mine::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
 

@@ -1,0 +1,64 @@
+//! Solo mining: our Stratum server on 127.0.0.1 fed with the node's templates (the same
+//! [`NodeFeed`] as `hashforge serve`), at the network difficulty, so every share the miner
+//! sends is a block, submitted to the node at once.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use hashforge_stratum::{Server, ServerConfig, ServerHandle};
+
+use crate::node::{PayoutScript, RpcClient};
+use crate::pool::{FeedStats, NodeFeed, NodeFeedHandle, NodeFeedOptions};
+use crate::Target;
+
+/// The in-process solo pool.
+pub struct SoloPool {
+    server: Arc<ServerHandle>,
+    feed: NodeFeedHandle,
+}
+
+impl SoloPool {
+    pub async fn start(
+        rpc: RpcClient,
+        payout: PayoutScript,
+        coinbase_tag: Vec<u8>,
+    ) -> Result<Self> {
+        let template = rpc
+            .get_block_template()
+            .await
+            .context("first getblocktemplate")?;
+        let difficulty = Target::from_le_bytes(&template.target_le()).difficulty();
+        let config = ServerConfig {
+            start_difficulty: difficulty,
+            min_difficulty: difficulty,
+            max_difficulty: difficulty.max(ServerConfig::default().max_difficulty),
+            vardiff: None,
+            ..ServerConfig::default()
+        };
+        let (server, events) = Server::bind("127.0.0.1:0".parse()?, config)
+            .await
+            .context("starting the local solo pool")?;
+        let server = Arc::new(server);
+        let options = NodeFeedOptions {
+            coinbase_tag,
+            ..NodeFeedOptions::default()
+        };
+        let feed = NodeFeed::start(rpc, payout, options, server.clone(), events).await?;
+        Ok(SoloPool { server, feed })
+    }
+
+    /// The URL the miner connects to.
+    pub fn url(&self) -> String {
+        format!("stratum+tcp://{}", self.server.local_addr())
+    }
+
+    /// Templates received and blocks found, submitted, accepted.
+    pub fn stats(&self) -> FeedStats {
+        self.feed.stats()
+    }
+
+    pub async fn shutdown(self) {
+        self.feed.stop().await;
+        self.server.shutdown().await;
+    }
+}

@@ -1,0 +1,619 @@
+//! [`NodeFeed`]: keeps a Stratum server supplied with work from a Bitcoin Core node and
+//! submits the blocks its workers find.
+//!
+//! Two tasks run per feed:
+//!
+//! - the *poller* asks the node for templates with a [`TemplatePoller`] (long polling, falling
+//!   back to interval polling) and retries every failure with exponential backoff, one log line
+//!   per failure;
+//! - the *feed* turns each changed template into a [`BlockBuilder`] and a Stratum [`Template`]
+//!   (pushed with `clean_jobs` on a new previous block, as a plain update at most every
+//!   [`NodeFeedOptions::update_interval`] on new transactions), and on
+//!   [`ServerEvent::BlockFound`] assembles the block, submits it at once, logs the node's answer
+//!   and asks for a fresh template right away.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bitcoin::hashes::Hash;
+use bitcoin::{BlockHash, Txid};
+use hashforge_stratum::{FoundBlock, ServerEvent, ServerHandle, Target as StratumTarget, Template};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::{debug, error, info, warn};
+
+use crate::node::{
+    BlockBuilder, BlockError, BlockTemplate, CoinbaseOptions, PayoutScript, RpcClient, RpcError,
+    SubmitOutcome, TemplatePoller,
+};
+
+/// Builders kept for blocks found on recent templates.
+const MAX_BUILDERS: usize = 32;
+/// Block reports kept in [`FeedStats::recent_blocks`].
+const MAX_REPORTS: usize = 64;
+
+/// Settings of a [`NodeFeed`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeFeedOptions {
+    /// Bytes pushed in the coinbase scriptSig after the extranonce (`--coinbase-tag`); empty for
+    /// none.
+    pub coinbase_tag: Vec<u8>,
+    /// Polling period when long polling is unavailable (and the minimum wait after a long poll
+    /// that answered at once with an unchanged template).
+    pub poll_interval: Duration,
+    /// How long to poll by interval after a failed long poll before long polling again.
+    pub longpoll_retry: Duration,
+    /// Shortest time between two non-clean updates (same previous block, new transactions).
+    /// A new previous block is always pushed at once.
+    pub update_interval: Duration,
+    /// First delay before retrying a failed `getblocktemplate`; doubles on each failure.
+    pub retry_initial: Duration,
+    /// Longest delay between retries.
+    pub retry_max: Duration,
+    /// Attempts at `submitblock` for one block before giving up (at least 1).
+    pub submit_attempts: u32,
+}
+
+impl Default for NodeFeedOptions {
+    /// Tag `/hashforge/`, poll every 5 s without long polling, retry long polling after 60 s,
+    /// non-clean updates at most every 30 s, retries from 1 s up to 30 s, 5 submit attempts.
+    fn default() -> Self {
+        NodeFeedOptions {
+            coinbase_tag: b"/hashforge/".to_vec(),
+            poll_interval: Duration::from_secs(5),
+            longpoll_retry: Duration::from_secs(60),
+            update_interval: Duration::from_secs(30),
+            retry_initial: Duration::from_secs(1),
+            retry_max: Duration::from_secs(30),
+            submit_attempts: 5,
+        }
+    }
+}
+
+/// Why a [`NodeFeed`] could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    /// The first `getblocktemplate` failed (node unreachable, bad credentials, syncing…).
+    #[error("cannot get a block template from the node: {0}")]
+    Node(RpcError),
+    /// The node's template cannot be turned into work (e.g. the coinbase tag is too long).
+    #[error("cannot build work from the node's block template: {0}")]
+    Block(BlockError),
+}
+
+impl From<RpcError> for FeedError {
+    fn from(e: RpcError) -> Self {
+        FeedError::Node(e)
+    }
+}
+
+impl From<BlockError> for FeedError {
+    fn from(e: BlockError) -> Self {
+        FeedError::Block(e)
+    }
+}
+
+/// What became of a block a worker found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlockOutcome {
+    /// `submitblock` accepted it.
+    Accepted,
+    /// `submitblock` rejected it with this BIP 22 reason.
+    Rejected(String),
+    /// It could not be assembled or submitted (the error, one line).
+    Failed(String),
+}
+
+/// One block found by a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockReport {
+    /// Block hash.
+    pub hash: BlockHash,
+    /// Height of the block (0 when its template was unknown).
+    pub height: u32,
+    /// Worker that found it.
+    pub worker: String,
+    /// Server template id it was found on.
+    pub template_id: u64,
+    /// What the node said.
+    pub outcome: BlockOutcome,
+}
+
+/// Counters of a running [`NodeFeed`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedStats {
+    /// Templates pushed to the server.
+    pub templates: u64,
+    /// Of those, pushed with `clean_jobs` (new previous block).
+    pub clean_templates: u64,
+    /// Height of the block being worked on.
+    pub height: Option<u32>,
+    /// Previous block of the current work.
+    pub previous_block: Option<BlockHash>,
+    /// Transactions (besides the coinbase) in the current work.
+    pub transactions: usize,
+    /// Server template id of the current work.
+    pub template_id: Option<u64>,
+    /// Blocks found by workers.
+    pub blocks_found: u64,
+    /// Blocks sent to the node with `submitblock` (answered).
+    pub blocks_submitted: u64,
+    /// Blocks the node accepted.
+    pub blocks_accepted: u64,
+    /// Blocks the node rejected.
+    pub blocks_rejected: u64,
+    /// Blocks that could not be assembled or submitted.
+    pub blocks_failed: u64,
+    /// Failed RPC calls to the node (each was logged and retried).
+    pub node_errors: u64,
+    /// Templates that could not be turned into work.
+    pub template_errors: u64,
+    /// The last node or template error, one line.
+    pub last_error: Option<String>,
+    /// The most recent blocks found, oldest first (at most 64).
+    pub recent_blocks: Vec<BlockReport>,
+}
+
+/// Feeds a Stratum server with work from a node; see the [module docs](crate::pool).
+#[derive(Debug)]
+pub struct NodeFeed;
+
+impl NodeFeed {
+    /// Fetches a first template from `rpc`, pushes it to `server` (clean jobs) and starts the
+    /// feed in the background on the current Tokio runtime.
+    ///
+    /// The coinbase pays `payout` (see [`RpcClient::check_ready`]) and leaves an extranonce
+    /// area of [`ServerHandle::extranonce_size`] bytes (extranonce1 ‖ extranonce2).
+    /// `events` must be the event stream returned with `server` by
+    /// [`hashforge_stratum::Server::bind`]: the feed consumes it.
+    ///
+    /// Fails when the first `getblocktemplate` fails (node unreachable, bad credentials,
+    /// initial block download…) or its template cannot be turned into work; after that, every
+    /// error is logged and retried and the feed runs until [`NodeFeedHandle::stop`] (or the
+    /// server's event stream ends).
+    pub async fn start(
+        rpc: RpcClient,
+        payout: PayoutScript,
+        options: NodeFeedOptions,
+        server: Arc<ServerHandle>,
+        events: mpsc::Receiver<ServerEvent>,
+    ) -> Result<NodeFeedHandle, FeedError> {
+        let mut poller = TemplatePoller::new(rpc.clone(), options.poll_interval)
+            .with_longpoll_retry(options.longpoll_retry);
+        let first = poller.next().await?;
+        let extranonce_size = server.extranonce_size();
+        let coinbase = CoinbaseOptions {
+            extranonce_len: extranonce_size,
+            tag: options.coinbase_tag.clone(),
+        };
+
+        let (stats_tx, stats_rx) = watch::channel(FeedStats::default());
+        let stats = Arc::new(stats_tx);
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let (template_tx, template_rx) = mpsc::channel(8);
+
+        let mut feed = Feed {
+            rpc,
+            payout,
+            options: options.clone(),
+            server,
+            coinbase,
+            extranonce_size,
+            builders: VecDeque::new(),
+            current: None,
+            last_push: Instant::now(),
+            pending: None,
+            stats: stats.clone(),
+        };
+        let key = TemplateKey::of(&first);
+        feed.push(first, key, true)?;
+        let poller = tokio::spawn(poll_templates(poller, template_tx, stats, options));
+        let main = tokio::spawn(feed.run(events, template_rx, shutdown_rx));
+        Ok(NodeFeedHandle {
+            stats: stats_rx,
+            shutdown: shutdown_tx,
+            main: Some(main),
+            poller: Some(poller),
+        })
+    }
+}
+
+/// Controls a running [`NodeFeed`]; dropping it stops the feed abruptly, [`stop`](Self::stop)
+/// stops it cleanly.
+#[derive(Debug)]
+pub struct NodeFeedHandle {
+    stats: watch::Receiver<FeedStats>,
+    shutdown: watch::Sender<bool>,
+    main: Option<JoinHandle<()>>,
+    poller: Option<JoinHandle<()>>,
+}
+
+impl NodeFeedHandle {
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> FeedStats {
+        self.stats.borrow().clone()
+    }
+
+    /// A receiver that sees every change of the counters (e.g. to wait for a block with
+    /// [`watch::Receiver::wait_for`]).
+    pub fn subscribe(&self) -> watch::Receiver<FeedStats> {
+        self.stats.clone()
+    }
+
+    /// Whether the feed is still running (it ends on [`stop`](Self::stop) or when the server's
+    /// event stream closes).
+    pub fn is_running(&self) -> bool {
+        self.main.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Stops the feed: any block submission under way completes, a pending long poll is
+    /// abandoned. The server keeps running.
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(p) = self.poller.take() {
+            p.abort();
+            let _ = p.await;
+        }
+        if let Some(m) = self.main.take() {
+            let _ = m.await;
+        }
+    }
+}
+
+impl Drop for NodeFeedHandle {
+    fn drop(&mut self) {
+        for task in [self.poller.take(), self.main.take()].into_iter().flatten() {
+            task.abort();
+        }
+    }
+}
+
+/// The Stratum template for a block builder: the coinbase split around an extranonce area of
+/// `extranonce_size` bytes (the server's extranonce1 size + extranonce2 size), the merkle
+/// branch, the header fields and the network target.
+pub fn stratum_template(
+    builder: &BlockBuilder,
+    extranonce_size: usize,
+) -> Result<Template, BlockError> {
+    let (coinb1, coinb2) = builder.coinbase_parts(extranonce_size)?;
+    Ok(Template {
+        prev_hash: builder.prev_hash_bytes(),
+        version: builder.version(),
+        nbits: builder.bits(),
+        ntime: builder.time(),
+        coinb1,
+        coinb2,
+        merkle_branch: builder.merkle_branch().to_vec(),
+        network_target: StratumTarget(builder.target_le()),
+    })
+}
+
+/// What makes two templates the same work (the time is left out: it changes on every call).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TemplateKey {
+    prev: BlockHash,
+    height: u32,
+    version: u32,
+    bits: u32,
+    coinbase_value: u64,
+    txids: Vec<Txid>,
+}
+
+impl TemplateKey {
+    fn of(t: &BlockTemplate) -> Self {
+        TemplateKey {
+            prev: t.previous_block_hash,
+            height: t.height,
+            version: t.version,
+            bits: t.bits.to_consensus(),
+            coinbase_value: t.coinbase_value,
+            txids: t.txids(),
+        }
+    }
+}
+
+fn record_error(stats: &watch::Sender<FeedStats>, line: String, node: bool) {
+    stats.send_modify(|s| {
+        if node {
+            s.node_errors += 1;
+        } else {
+            s.template_errors += 1;
+        }
+        s.last_error = Some(line);
+    });
+}
+
+/// Asks the node for templates forever, forwarding each to the feed.
+async fn poll_templates(
+    mut poller: TemplatePoller,
+    templates: mpsc::Sender<BlockTemplate>,
+    stats: Arc<watch::Sender<FeedStats>>,
+    options: NodeFeedOptions,
+) {
+    let mut delay = options.retry_initial;
+    let mut last_id: Option<String> = None;
+    loop {
+        let asked = Instant::now();
+        match poller.next().await {
+            Ok(t) => {
+                delay = options.retry_initial;
+                let unchanged = t.longpoll_id.is_some() && t.longpoll_id == last_id;
+                last_id.clone_from(&t.longpoll_id);
+                if templates.send(t).await.is_err() {
+                    return;
+                }
+                // A node that answers long polls at once without a change must not make us
+                // spin.
+                if unchanged && asked.elapsed() < Duration::from_secs(1) {
+                    tokio::time::sleep(options.poll_interval).await;
+                }
+            }
+            Err(e) => {
+                warn!("node: getblocktemplate failed: {e}; retrying in {delay:?}");
+                record_error(&stats, format!("getblocktemplate: {e}"), true);
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(options.retry_max.max(options.retry_initial));
+            }
+        }
+    }
+}
+
+/// State of the feed task.
+struct Feed {
+    rpc: RpcClient,
+    payout: PayoutScript,
+    options: NodeFeedOptions,
+    server: Arc<ServerHandle>,
+    coinbase: CoinbaseOptions,
+    extranonce_size: usize,
+    /// Builders of recent templates, by server template id, oldest first.
+    builders: VecDeque<(u64, Arc<BlockBuilder>)>,
+    /// The work the server hands out now.
+    current: Option<TemplateKey>,
+    /// When work was last pushed.
+    last_push: Instant,
+    /// A non-clean update waiting for `update_interval` to pass.
+    pending: Option<BlockTemplate>,
+    stats: Arc<watch::Sender<FeedStats>>,
+}
+
+impl Feed {
+    async fn run(
+        mut self,
+        mut events: mpsc::Receiver<ServerEvent>,
+        mut templates: mpsc::Receiver<BlockTemplate>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        loop {
+            let due = self
+                .pending
+                .as_ref()
+                .map(|_| self.last_push + self.options.update_interval);
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => break,
+                ev = events.recv() => match ev {
+                    Some(ServerEvent::BlockFound(b)) => self.on_block(b).await,
+                    Some(ServerEvent::ShareRejected { worker, code, reason }) => {
+                        debug!("share from {worker} rejected ({code}): {reason}");
+                    }
+                    Some(ServerEvent::ShareAccepted { .. }) => {}
+                    None => {
+                        debug!("server event stream closed; node feed stops");
+                        break;
+                    }
+                },
+                t = templates.recv() => match t {
+                    Some(t) => self.offer(t),
+                    None => break,
+                },
+                _ = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+                    if let Some(t) = self.pending.take() {
+                        let key = TemplateKey::of(&t);
+                        self.push_or_log(t, key, false);
+                    }
+                }
+            }
+        }
+        debug!("node feed stopped");
+    }
+
+    /// Considers a template from the node: pushes it if it is new work (at once on a new
+    /// previous block, otherwise once `update_interval` has passed since the last push).
+    fn offer(&mut self, t: BlockTemplate) {
+        let key = TemplateKey::of(&t);
+        if self.current.as_ref() == Some(&key) {
+            // The node is back to (or still at) what the workers have.
+            self.pending = None;
+            return;
+        }
+        let clean = self.current.as_ref().map_or(true, |c| c.prev != key.prev);
+        if !clean && Instant::now() < self.last_push + self.options.update_interval {
+            debug!(
+                "template with new transactions at height {} held until the update interval passes",
+                t.height
+            );
+            self.pending = Some(t);
+            return;
+        }
+        self.push_or_log(t, key, clean);
+    }
+
+    /// [`push`](Self::push), logging a template that cannot be used.
+    fn push_or_log(&mut self, t: BlockTemplate, key: TemplateKey, clean: bool) {
+        let height = t.height;
+        if let Err(e) = self.push(t, key, clean) {
+            error!("cannot build work from the template at height {height}: {e}; keeping the previous work");
+            record_error(&self.stats, format!("template: {e}"), false);
+        }
+    }
+
+    /// Builds and pushes a template to the server.
+    fn push(&mut self, t: BlockTemplate, key: TemplateKey, clean: bool) -> Result<(), BlockError> {
+        let builder = BlockBuilder::new(&t, &self.payout, &self.coinbase)?;
+        let template = stratum_template(&builder, self.extranonce_size)?;
+        let id = self.server.new_template(template, clean);
+        self.pending = None;
+        self.current = Some(key);
+        self.last_push = Instant::now();
+        info!(
+            "new work: height {}, {} transactions, reward {:.8} BTC, previous block {}{}",
+            t.height,
+            t.transactions.len(),
+            t.coinbase_value as f64 / 1e8,
+            t.previous_block_hash,
+            if clean {
+                " (clean jobs)"
+            } else {
+                " (updated transactions)"
+            }
+        );
+        self.builders.push_back((id, Arc::new(builder)));
+        while self.builders.len() > MAX_BUILDERS {
+            self.builders.pop_front();
+        }
+        self.stats.send_modify(|s| {
+            s.templates += 1;
+            if clean {
+                s.clean_templates += 1;
+            }
+            s.height = Some(t.height);
+            s.previous_block = Some(t.previous_block_hash);
+            s.transactions = t.transactions.len();
+            s.template_id = Some(id);
+        });
+        Ok(())
+    }
+
+    /// Assembles and submits a found block, then asks for fresh work.
+    async fn on_block(&mut self, found: FoundBlock) {
+        let hash = BlockHash::from_byte_array(found.hash);
+        let builder = self
+            .builders
+            .iter()
+            .find(|(id, _)| *id == found.template_id)
+            .map(|(_, b)| b.clone());
+        let height = builder.as_ref().map_or(0, |b| b.height());
+        let outcome = match builder {
+            None => {
+                let why = format!("template {} is no longer known", found.template_id);
+                error!(
+                    "block {hash} found by {}: cannot submit: {why}",
+                    found.worker
+                );
+                BlockOutcome::Failed(why)
+            }
+            Some(builder) => match assemble(&builder, &found) {
+                Err(why) => {
+                    error!(
+                        "block {hash} at height {height} found by {}: cannot assemble: {why}",
+                        found.worker
+                    );
+                    BlockOutcome::Failed(why)
+                }
+                Ok(block) => {
+                    info!(
+                        "block {hash} at height {height} found by {}: submitting",
+                        found.worker
+                    );
+                    let outcome = self.submit(&block).await;
+                    match &outcome {
+                        BlockOutcome::Accepted => info!(
+                            "block {hash} at height {height} found by {}: accepted by the node",
+                            found.worker
+                        ),
+                        BlockOutcome::Rejected(reason) => warn!(
+                            "block {hash} at height {height} found by {}: rejected by the node: {reason}",
+                            found.worker
+                        ),
+                        BlockOutcome::Failed(e) => error!(
+                            "block {hash} at height {height} found by {}: submitblock failed: {e}",
+                            found.worker
+                        ),
+                    }
+                    outcome
+                }
+            },
+        };
+        let report = BlockReport {
+            hash,
+            height,
+            worker: found.worker.clone(),
+            template_id: found.template_id,
+            outcome: outcome.clone(),
+        };
+        self.stats.send_modify(|s| {
+            s.blocks_found += 1;
+            match &outcome {
+                BlockOutcome::Accepted => {
+                    s.blocks_submitted += 1;
+                    s.blocks_accepted += 1;
+                }
+                BlockOutcome::Rejected(_) => {
+                    s.blocks_submitted += 1;
+                    s.blocks_rejected += 1;
+                }
+                BlockOutcome::Failed(_) => s.blocks_failed += 1,
+            }
+            s.recent_blocks.push(report);
+            if s.recent_blocks.len() > MAX_REPORTS {
+                s.recent_blocks.remove(0);
+            }
+        });
+        // The tip has (probably) moved: fresh work right away rather than when the long poll
+        // answers.
+        match self.rpc.get_block_template().await {
+            Ok(t) => self.offer(t),
+            Err(e) => {
+                warn!("node: getblocktemplate after a block failed: {e}; waiting for the poller");
+                record_error(&self.stats, format!("getblocktemplate: {e}"), true);
+            }
+        }
+    }
+
+    /// `submitblock`, retried on errors (not on a reject) up to `submit_attempts` times.
+    async fn submit(&self, block: &[u8]) -> BlockOutcome {
+        let attempts = self.options.submit_attempts.max(1);
+        let mut delay = Duration::from_millis(250);
+        let mut attempt = 1;
+        loop {
+            match self.rpc.submit_block(block).await {
+                Ok(SubmitOutcome::Accepted) => return BlockOutcome::Accepted,
+                // An earlier attempt got through but its answer was lost.
+                Ok(SubmitOutcome::Rejected(r)) if attempt > 1 && r == "duplicate" => {
+                    return BlockOutcome::Accepted
+                }
+                Ok(SubmitOutcome::Rejected(r)) => return BlockOutcome::Rejected(r),
+                Err(e) => {
+                    record_error(&self.stats, format!("submitblock: {e}"), true);
+                    if attempt == attempts {
+                        return BlockOutcome::Failed(e.to_string());
+                    }
+                    warn!(
+                        "node: submitblock failed (attempt {attempt} of {attempts}): {e}; retrying in {delay:?}"
+                    );
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(self.options.retry_max.max(delay));
+                    attempt += 1;
+                }
+            }
+        }
+    }
+}
+
+/// The full block for a found share: the builder's coinbase with `extranonce1 ‖ extranonce2`
+/// must be the very coinbase the server hashed, else the header's merkle root is wrong.
+fn assemble(builder: &BlockBuilder, found: &FoundBlock) -> Result<Vec<u8>, String> {
+    let extranonce = [found.extranonce1.as_slice(), found.extranonce2.as_slice()].concat();
+    let coinbase = builder
+        .coinbase_tx_base(&extranonce)
+        .map_err(|e| e.to_string())?;
+    if coinbase != found.coinbase {
+        return Err("the server's coinbase differs from the template's".into());
+    }
+    builder
+        .assemble_block(found.header, &extranonce)
+        .map_err(|e| e.to_string())
+}

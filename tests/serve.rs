@@ -1,0 +1,1027 @@
+//! The solo pool end to end: a replay node serving real Bitcoin Core 30.3 regtest templates,
+//! the Stratum server fed by [`NodeFeed`], and miners made of the Stratum client and a CPU
+//! kernel. Regtest bits `207fffff` make every share a block, so the blocks workers find are
+//! submitted to the replay node, which validates them like Bitcoin Core.
+//!
+//! Everything listens on 127.0.0.1 only, every wait is bounded, and every server stops when
+//! its test ends.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bitcoin::blockdata::script::Instruction;
+use bitcoin::Network;
+use hashforge::cpu::Kernel;
+use hashforge::node::replay::{Fault, ReplayConfig, ReplayNode};
+use hashforge::node::{BlockError, RpcError};
+use hashforge::node::{PayoutScript, RpcAuth, RpcClient, RpcConfig};
+use hashforge::pool::{
+    BlockOutcome, FeedError, FeedStats, NodeFeed, NodeFeedHandle, NodeFeedOptions,
+};
+use hashforge::{Header, Target, WorkUnit};
+use hashforge_stratum::{
+    Client, ClientOptions, Event, Job, PoolConfig, Server, ServerConfig, ServerHandle, Share,
+};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// A regtest address (P2WPKH).
+const ADDRESS: &str = "bcrt1q92v6550wrjqhldxwc2cvqlqm77wmzufv4dq433";
+/// A mainnet address: wrong for a regtest node.
+const MAINNET_ADDRESS: &str = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq";
+const TAG: &str = "/serve-test/";
+/// Share difficulty of the test miners: about 430 000 hashes per share.
+const SHARE_DIFFICULTY: f64 = 1e-4;
+
+const FIXTURES: [&str; 6] = [
+    "gbt-regtest-empty.json",
+    "gbt-regtest-6tx.json",
+    "gbt-regtest-60tx.json",
+    "gbt-regtest-h201-empty.json",
+    "gbt-regtest-h203-7tx.json",
+    "gbt-regtest-h204-60tx.json",
+];
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// `n` templates with distinct previous blocks: the real fixtures, then copies of them on
+/// made-up previous blocks.
+fn distinct_templates(n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            let mut t = fixture(FIXTURES[i % FIXTURES.len()]);
+            if i >= FIXTURES.len() {
+                let prev = hex::encode(hashforge::node::sha256d(&(i as u64).to_le_bytes()));
+                t["longpollid"] = json!(format!("{prev}{i}"));
+                t["previousblockhash"] = json!(prev);
+            }
+            t
+        })
+        .collect()
+}
+
+/// The same work as `t` minus its last transaction (same previous block): "new transactions".
+fn without_last_transaction(t: &Value) -> Value {
+    let mut t = t.clone();
+    let txs = t["transactions"].as_array_mut().unwrap();
+    let last = txs.pop().unwrap();
+    let fee = last["fee"].as_u64().unwrap();
+    t["coinbasevalue"] = json!(t["coinbasevalue"].as_u64().unwrap() - fee);
+    // Let the builder compute the witness commitment of the smaller set.
+    t.as_object_mut()
+        .unwrap()
+        .remove("default_witness_commitment");
+    t["longpollid"] = json!(format!("{}-fewer", t["longpollid"].as_str().unwrap()));
+    t
+}
+
+fn localhost() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+fn payout() -> PayoutScript {
+    PayoutScript::from_address(ADDRESS, Network::Regtest).unwrap()
+}
+
+fn test_server_config() -> ServerConfig {
+    ServerConfig {
+        start_difficulty: SHARE_DIFFICULTY,
+        min_difficulty: 1e-6,
+        vardiff: None,
+        ..ServerConfig::default()
+    }
+}
+
+/// Server on 127.0.0.1:0 plus a feed from `node`.
+async fn start_pool(
+    node: &ReplayNode,
+    auth: RpcAuth,
+    options: NodeFeedOptions,
+) -> (Arc<ServerHandle>, NodeFeedHandle) {
+    let rpc = RpcClient::new(RpcConfig::new(&node.url(), auth).unwrap());
+    let (_, payout) = rpc.check_ready(ADDRESS).await.unwrap();
+    let (server, events) = Server::bind(localhost(), test_server_config())
+        .await
+        .unwrap();
+    let server = Arc::new(server);
+    let feed = NodeFeed::start(rpc, payout, options, server.clone(), events)
+        .await
+        .unwrap();
+    (server, feed)
+}
+
+fn fast_options() -> NodeFeedOptions {
+    NodeFeedOptions {
+        coinbase_tag: TAG.as_bytes().to_vec(),
+        poll_interval: Duration::from_millis(100),
+        retry_initial: Duration::from_millis(100),
+        retry_max: Duration::from_millis(400),
+        update_interval: Duration::ZERO,
+        ..NodeFeedOptions::default()
+    }
+}
+
+/// Waits (at most `secs`) until the feed's counters satisfy `pred`.
+async fn wait_stats(feed: &NodeFeedHandle, secs: u64, pred: impl FnMut(&FeedStats) -> bool) {
+    let mut rx = feed.subscribe();
+    let waited = tokio::time::timeout(Duration::from_secs(secs), rx.wait_for(pred)).await;
+    assert!(
+        waited.is_ok_and(|r| r.is_ok()),
+        "feed never got there: {:#?}",
+        feed.stats()
+    );
+}
+
+/// The first nonce (scanning from 0) whose header meets the job's share target, as a share.
+fn find_share(job: &Job) -> Option<Share> {
+    let extranonce2 = vec![0u8; job.extranonce2_size];
+    let version = job.roll_version(0);
+    let ntime = job.notify.ntime;
+    let header = job.header(&extranonce2, ntime, 0, version).ok()?;
+    let work = WorkUnit::new(
+        Header::from_bytes(&header),
+        Target::from_le_bytes(&job.share_target().0),
+    );
+    let kernel = Kernel::best();
+    let chunk = 1u32 << 16;
+    let mut start = 0u32;
+    loop {
+        let mut found = Vec::new();
+        kernel.scan(&work, start, chunk, &mut found);
+        for nonce in found {
+            let h = job.header(&extranonce2, ntime, nonce, version).ok()?;
+            if job.check_share(&h).1 {
+                return Some(Share {
+                    job_id: job.id().to_string(),
+                    extranonce2,
+                    ntime,
+                    nonce,
+                    version,
+                });
+            }
+        }
+        start = start.checked_add(chunk)?;
+    }
+}
+
+/// A test miner: the Stratum client plus a CPU kernel; one share per job.
+struct Miner {
+    extranonce1: Vec<u8>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Miner {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn start_miner(addr: SocketAddr, worker: &str) -> Miner {
+    let pool = PoolConfig::new(format!("stratum+tcp://{addr}"), worker, "x");
+    let (client, mut events) = Client::connect(pool, ClientOptions::default())
+        .await
+        .unwrap();
+    let extranonce1 = match events.recv().await {
+        Some(Event::Connected { extranonce1, .. }) => extranonce1,
+        other => panic!("expected Connected, got {other:?}"),
+    };
+    let task = tokio::spawn(async move {
+        while let Some(ev) = events.recv().await {
+            match ev {
+                Event::Job(job) => {
+                    let share = tokio::task::spawn_blocking(move || find_share(&job))
+                        .await
+                        .unwrap();
+                    if let Some(share) = share {
+                        if client.submit(share).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+                Event::Disconnected { .. } => break,
+                _ => {}
+            }
+        }
+        client.shutdown().await;
+    });
+    Miner { extranonce1, task }
+}
+
+/// A client that only watches jobs.
+async fn watch_jobs(addr: SocketAddr) -> (Client, mpsc::Receiver<Event>) {
+    let pool = PoolConfig::new(format!("stratum+tcp://{addr}"), "watcher", "x");
+    Client::connect(pool, ClientOptions::default())
+        .await
+        .unwrap()
+}
+
+async fn next_job(events: &mut mpsc::Receiver<Event>) -> Job {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(Event::Job(job))) => return job,
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("client closed"),
+            Err(_) => panic!("no job within 20 s"),
+        }
+    }
+}
+
+/// The pushes of a coinbase scriptSig: the BIP 34 height, the extranonce, the tag.
+fn script_sig_pushes(block: &bitcoin::Block) -> Vec<Vec<u8>> {
+    block.txdata[0].input[0]
+        .script_sig
+        .instructions()
+        .map(|i| match i.unwrap() {
+            Instruction::PushBytes(b) => b.as_bytes().to_vec(),
+            Instruction::Op(op) => vec![op.to_u8()],
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_workers_find_blocks_that_the_node_accepts() {
+    tokio::time::timeout(Duration::from_secs(120), async {
+        let mut config = ReplayConfig::new(distinct_templates(24)).with_credentials("alice", "pw");
+        config.advance_on_submit = true;
+        config.longpoll_hold = Duration::from_secs(5);
+        let node = ReplayNode::start(config).await.unwrap();
+        let auth = RpcAuth::UserPass {
+            user: "alice".into(),
+            password: "pw".into(),
+        };
+        let (server, feed) = start_pool(&node, auth, fast_options()).await;
+        let addr = server.local_addr();
+        assert!(addr.ip().is_loopback());
+
+        let miners = [
+            ("worker1", start_miner(addr, "worker1").await),
+            ("worker2", start_miner(addr, "worker2").await),
+        ];
+        assert_ne!(miners[0].1.extranonce1, miners[1].1.extranonce1);
+
+        // Every round both race for the block; wait until each has had one accepted.
+        wait_stats(&feed, 90, |s| {
+            ["worker1", "worker2"].iter().all(|w| {
+                s.recent_blocks
+                    .iter()
+                    .any(|b| b.worker == *w && b.outcome == BlockOutcome::Accepted)
+            })
+        })
+        .await;
+        let extranonce1: HashMap<&str, Vec<u8>> = miners
+            .iter()
+            .map(|(w, m)| (*w, m.extranonce1.clone()))
+            .collect();
+        drop(miners);
+        let counters = feed.subscribe();
+        feed.stop().await;
+        let stats = counters.borrow().clone();
+        server.shutdown().await;
+
+        let accepted = node.accepted_blocks();
+        assert!(accepted.len() >= 2, "accepted: {accepted:?}");
+        assert_eq!(stats.blocks_accepted as usize, accepted.len());
+        let payout = payout();
+        let mut checked = 0;
+        for hex in node.submitted_blocks() {
+            let bytes = hex::decode(&hex).unwrap();
+            let block: bitcoin::Block = bitcoin::consensus::deserialize(&bytes).unwrap();
+            let hash = block.block_hash();
+            let report = stats
+                .recent_blocks
+                .iter()
+                .find(|b| b.hash == hash)
+                .expect("every submitted block is reported");
+            if !accepted.contains(&hash) {
+                assert!(matches!(report.outcome, BlockOutcome::Rejected(_)));
+                continue;
+            }
+            assert_eq!(report.outcome, BlockOutcome::Accepted);
+            let coinbase = &block.txdata[0];
+            assert!(coinbase.is_coinbase());
+            assert_eq!(
+                coinbase.output[0].script_pubkey.as_bytes(),
+                payout.as_bytes()
+            );
+            assert!(block.check_merkle_root() && block.check_witness_commitment());
+            assert_eq!(
+                block.bip34_block_height().unwrap(),
+                u64::from(report.height)
+            );
+            let pushes = script_sig_pushes(&block);
+            assert_eq!(pushes.len(), 3, "height, extranonce, tag: {pushes:?}");
+            assert_eq!(pushes[1].len(), server.extranonce_size());
+            assert_eq!(pushes[2], TAG.as_bytes());
+            // The extranonce1 of the worker that found it.
+            assert_eq!(
+                &pushes[1][..4],
+                extranonce1[report.worker.as_str()].as_slice(),
+                "block {hash} by {}",
+                report.worker
+            );
+            checked += 1;
+        }
+        assert_eq!(checked, accepted.len());
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_previous_block_is_clean_new_transactions_are_not() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let mut config = ReplayConfig::new(vec![fixture("gbt-regtest-6tx.json")]);
+        config.longpoll_hold = Duration::from_secs(5);
+        let node = ReplayNode::start(config).await.unwrap();
+        let update_interval = Duration::from_millis(1500);
+        let options = NodeFeedOptions {
+            update_interval,
+            ..fast_options()
+        };
+        let (server, feed) = start_pool(&node, RpcAuth::None, options).await;
+        let (client, mut events) = watch_jobs(server.local_addr()).await;
+        let first = next_job(&mut events).await;
+        assert!(first.notify.clean_jobs);
+
+        // New previous block: clean jobs at once.
+        let next_block = fixture("gbt-regtest-h203-7tx.json");
+        let pushed = Instant::now();
+        node.push_template(next_block.clone());
+        let job = next_job(&mut events).await;
+        assert!(
+            job.notify.clean_jobs,
+            "a new previous block must clean jobs"
+        );
+        assert_ne!(job.prev_hash(), first.prev_hash());
+        assert!(
+            pushed.elapsed() < update_interval,
+            "clean jobs are not held"
+        );
+        assert_eq!(job.notify.merkle_branch.len(), 3); // 7 transactions + coinbase
+
+        // Same previous block, new transactions: an update without clean_jobs, not before
+        // the update interval has passed since the last push.
+        let fewer = without_last_transaction(&next_block);
+        node.push_template(fewer);
+        let update = next_job(&mut events).await;
+        assert!(
+            !update.notify.clean_jobs,
+            "new transactions must not clean jobs"
+        );
+        assert_eq!(update.prev_hash(), job.prev_hash());
+        assert_ne!(update.notify.merkle_branch, job.notify.merkle_branch);
+        assert_ne!(update.notify.coinb2, job.notify.coinb2); // amount and witness commitment
+        assert!(
+            pushed.elapsed() >= update_interval,
+            "update after {:?}",
+            pushed.elapsed()
+        );
+
+        // The same template again (a long poll timing out, a poll): nothing new is sent.
+        node.push_template(without_last_transaction(&next_block));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let stats = feed.stats();
+        assert_eq!((stats.templates, stats.clean_templates), (3, 2));
+        assert_eq!(stats.height, Some(203));
+        assert_eq!(stats.transactions, 6);
+        while let Ok(ev) = events.try_recv() {
+            assert!(!matches!(ev, Event::Job(_)), "unexpected job {ev:?}");
+        }
+
+        client.shutdown().await;
+        feed.stop().await;
+        server.shutdown().await;
+    })
+    .await
+    .expect("test timed out");
+}
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = LogBuffer;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+// Single-threaded runtime: every task runs on this thread, so the thread-local subscriber
+// sees their logs.
+#[tokio::test]
+async fn node_errors_are_logged_and_retried() {
+    let logs = LogBuffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let templates = distinct_templates(9);
+        let mut config = ReplayConfig::new(vec![templates[0].clone()]);
+        config.longpoll_hold = Duration::from_secs(40);
+        let node = ReplayNode::start(config).await.unwrap();
+        let options = NodeFeedOptions {
+            longpoll_retry: Duration::from_millis(300),
+            ..fast_options()
+        };
+        let (server, feed) = start_pool(&node, RpcAuth::None, options).await;
+        assert_eq!(feed.stats().templates, 1);
+        wait_for_long_poll(&node).await;
+
+        // The long poll under way answers the next push; the next long poll then fails (the
+        // poller falls back to plain polling), and so does that plain poll, and the next.
+        node.fail_next(Fault::RpcError {
+            code: -1,
+            message: "simulated failure".into(),
+        });
+        node.fail_next(Fault::Close);
+        node.fail_next(Fault::HttpStatus(503));
+        node.push_template(templates[1].clone());
+        wait_stats(&feed, 20, |s| s.node_errors >= 2).await;
+
+        // The feed keeps going: new work is picked up.
+        node.push_template(templates[7].clone());
+        let prev: bitcoin::BlockHash = templates[7]["previousblockhash"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        wait_stats(&feed, 20, |s| s.previous_block == Some(prev)).await;
+        assert_eq!(feed.stats().templates, 3);
+        let stats = feed.stats();
+        assert_eq!(stats.node_errors, 2, "{stats:#?}");
+        assert!(stats.last_error.unwrap().contains("503"));
+
+        // And a block found now is still submitted: a submitblock failure is retried. (Once
+        // the poller is back to a held long poll, the next request is the submitblock.)
+        wait_for_long_poll(&node).await;
+        node.fail_next(Fault::TruncatedBody);
+        let miner = start_miner(server.local_addr(), "worker1").await;
+        wait_stats(&feed, 30, |s| s.blocks_accepted >= 1).await;
+        drop(miner);
+        assert_eq!(node.accepted_blocks().len(), 1);
+        let submits = node
+            .requests()
+            .iter()
+            .filter(|r| r.method == "submitblock")
+            .count();
+        assert_eq!(submits, 2, "the block was sent again");
+
+        feed.stop().await;
+        server.shutdown().await;
+    })
+    .await
+    .expect("test timed out");
+
+    let text = logs.text();
+    let failed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("getblocktemplate failed"))
+        .collect();
+    assert_eq!(failed.len(), 2, "one line per failure:\n{text}");
+    assert!(failed[0].contains("WARN") && failed[0].contains("retrying in"));
+    assert!(
+        text.contains("submitblock failed (attempt 1 of 5)"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.contains("accepted by the node")),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_start_errors_are_typed() {
+    let (server, events) = Server::bind(localhost(), test_server_config())
+        .await
+        .unwrap();
+    let server = Arc::new(server);
+
+    // Nothing listens at the node's address.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let rpc =
+        RpcClient::new(RpcConfig::new(&format!("http://127.0.0.1:{port}"), RpcAuth::None).unwrap());
+    let err = NodeFeed::start(rpc, payout(), fast_options(), server.clone(), events)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, FeedError::Node(RpcError::ConnectionRefused { .. })),
+        "{err}"
+    );
+    assert!(err.to_string().contains("refused"), "{err}");
+
+    // A coinbase tag that does not fit in the scriptSig.
+    let node = ReplayNode::start(ReplayConfig::new(distinct_templates(1)))
+        .await
+        .unwrap();
+    let rpc = RpcClient::new(RpcConfig::new(&node.url(), RpcAuth::None).unwrap());
+    let (_, events) = mpsc::channel(1);
+    let options = NodeFeedOptions {
+        coinbase_tag: vec![b'x'; 90],
+        ..fast_options()
+    };
+    let err = NodeFeed::start(rpc, payout(), options, server.clone(), events)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, FeedError::Block(BlockError::ScriptSigLength { .. })),
+        "{err}"
+    );
+    server.shutdown().await;
+}
+
+/// Waits until the last request the node received is a long poll (then held).
+async fn wait_for_long_poll(node: &ReplayNode) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let held = node.requests().last().is_some_and(|r| {
+            r.method == "getblocktemplate" && r.params[0].get("longpollid").is_some()
+        });
+        if held {
+            // Let it settle: no other request may follow it.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if node
+                .requests()
+                .last()
+                .is_some_and(|r| r.params[0].get("longpollid").is_some())
+            {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "no long poll");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Runs the `hashforge` binary (at most 30 s) and returns its exit code, stdout and stderr.
+fn run_hashforge(args: &[&str]) -> (Option<i32>, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hashforge"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn serve_error(node_url: &str, address: &str) -> String {
+    let args: Vec<String> = [
+        "serve",
+        "--node",
+        node_url,
+        "--rpc-user",
+        "u",
+        "--rpc-pass",
+        "p",
+        "--address",
+        address,
+        "--listen",
+        "127.0.0.1:0",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_hashforge(&args)
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(2), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_startup_errors_are_one_line() {
+    // Unreachable node: a port nothing listens on any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = serve_error(&format!("http://127.0.0.1:{port}"), ADDRESS).await;
+    assert!(err.contains("refused"), "{err}");
+
+    // An address of another network than the node's.
+    let node = ReplayNode::start(ReplayConfig::new(distinct_templates(1)))
+        .await
+        .unwrap();
+    let err = serve_error(&node.url(), MAINNET_ADDRESS).await;
+    assert!(
+        err.contains("not valid on the node's network regtest"),
+        "{err}"
+    );
+
+    // A node still in initial block download.
+    node.set_initial_block_download(true);
+    let err = serve_error(&node.url(), ADDRESS).await;
+    assert!(err.contains("initial block download"), "{err}");
+
+    // Neither a cookie nor a user.
+    let (code, _, stderr) = tokio::task::spawn_blocking(|| {
+        run_hashforge(&[
+            "serve",
+            "--node",
+            "http://127.0.0.1:1",
+            "--address",
+            ADDRESS,
+        ])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(2));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_a_pool_and_stops_on_ctrl_c() {
+    let node =
+        ReplayNode::start(ReplayConfig::new(distinct_templates(1)).with_credentials("u", "p"))
+            .await
+            .unwrap();
+    let cookie = std::env::temp_dir().join(format!(
+        "hashforge-serve-test-{}.cookie",
+        std::process::id()
+    ));
+    node.write_cookie(&cookie).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hashforge"))
+        .args(["serve", "--node", &node.url(), "--rpc-cookie"])
+        .arg(&cookie)
+        .args([
+            "--address",
+            ADDRESS,
+            "--listen",
+            "127.0.0.1:0",
+            "--coinbase-tag",
+            TAG,
+            "--start-difficulty",
+            "0.0001",
+            "--status-interval",
+            "0.3",
+            "--log-level",
+            "info",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Whatever happens below, the child goes away with the test (killed only while it is
+    // still our unreaped child, so its pid cannot have been reused).
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            if let Ok(None) = self.0.try_wait() {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+    }
+    let pid = child.id();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut child = KillOnDrop(child);
+
+    let (line_tx, mut lines) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let stderr_text = Arc::new(Mutex::new(String::new()));
+    let sink = stderr_text.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let mut s = sink.lock().unwrap();
+            s.push_str(&line);
+            s.push('\n');
+        }
+    });
+
+    let result = tokio::time::timeout(Duration::from_secs(60), async {
+        let first = lines.recv().await.expect("a first stdout line");
+        let addr: SocketAddr = first
+            .split("stratum+tcp://")
+            .nth(1)
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {first:?}"));
+        assert!(addr.ip().is_loopback());
+        let miner = start_miner(addr, "rig1").await;
+        let accepted = node.wait_for_submissions(1, Duration::from_secs(30)).await;
+        assert_eq!(accepted.len(), 1);
+        assert_eq!(node.accepted_blocks().len(), 1);
+        // A status block shows the worker and its block.
+        let mut saw = false;
+        while let Some(line) = lines.recv().await {
+            if line.starts_with("rig1") && line.trim_end().ends_with(" 1") {
+                saw = true;
+                break;
+            }
+        }
+        assert!(saw, "status block with rig1's block");
+        drop(miner);
+
+        let status = Command::new("kill")
+            .arg("-INT")
+            .arg(pid.to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let exit = loop {
+            if let Some(exit) = child.0.try_wait().unwrap() {
+                break exit;
+            }
+            assert!(Instant::now() < deadline, "no exit within 20 s of SIGINT");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(exit.code(), Some(0), "clean exit on Ctrl-C");
+        let mut rest = Vec::new();
+        while let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(10), lines.recv()).await
+        {
+            rest.push(line);
+        }
+        assert!(
+            rest.iter().any(|l| l.starts_with("total")),
+            "final status: {rest:?}"
+        );
+    })
+    .await;
+    drop(child);
+    let _ = std::fs::remove_file(&cookie);
+    let logs = stderr_text.lock().unwrap().clone();
+    result.unwrap_or_else(|_| panic!("test timed out; stderr:\n{logs}"));
+    assert!(logs.contains("accepted by the node"), "{logs}");
+}
+
+/// Checks a block the replay node accepted: it decodes, pays [`ADDRESS`], carries `tag`.
+fn check_accepted_block(hex_block: &str, tag: &str) {
+    let bytes = hex::decode(hex_block).unwrap();
+    let block: bitcoin::Block = bitcoin::consensus::deserialize(&bytes).unwrap();
+    assert!(block.check_merkle_root(), "merkle root");
+    assert!(block.check_witness_commitment(), "witness commitment");
+    let pays = block.txdata[0].output[0].script_pubkey.clone();
+    assert_eq!(pays.as_bytes(), payout().as_bytes(), "payout script");
+    assert!(
+        script_sig_pushes(&block)
+            .iter()
+            .any(|p| p == tag.as_bytes()),
+        "coinbase tag"
+    );
+}
+
+/// Runs the `hashforge` binary in the background; killed when dropped.
+struct Bin(Option<std::process::Child>);
+
+impl Bin {
+    fn spawn(args: &[&str]) -> Bin {
+        Bin(Some(
+            Command::new(env!("CARGO_BIN_EXE_hashforge"))
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        ))
+    }
+
+    fn child(&mut self) -> &mut std::process::Child {
+        self.0.as_mut().unwrap()
+    }
+
+    /// Waits for the exit while draining its output (off the runtime); returns (code, stdout,
+    /// stderr). Killed if it outlives `within`.
+    async fn finish(mut self, within: Duration) -> (Option<i32>, String, String) {
+        let child = self.0.take().unwrap();
+        let pid = child.id();
+        let waiting = tokio::task::spawn_blocking(move || child.wait_with_output());
+        let out = match tokio::time::timeout(within, waiting).await {
+            Ok(out) => out.unwrap().unwrap(),
+            Err(_) => {
+                let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+                panic!("hashforge did not exit within {within:?}");
+            }
+        };
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    }
+}
+
+impl Drop for Bin {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            if let Ok(None) = child.try_wait() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// `hashforge mine --node`: solo mining on the replayed node; every block it finds is submitted
+/// at once and accepted by the node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mine_node_solo_mines_blocks_the_node_accepts() {
+    let mut config = ReplayConfig::new(distinct_templates(12)).with_credentials("u", "p");
+    config.advance_on_submit = true;
+    let node = ReplayNode::start(config).await.unwrap();
+    let url = node.url();
+    let miner = Bin::spawn(&[
+        "mine",
+        "--node",
+        &url,
+        "--rpc-user",
+        "u",
+        "--rpc-pass",
+        "p",
+        "--address",
+        ADDRESS,
+        "--coinbase-tag",
+        TAG,
+        "-t",
+        "1",
+        "--duration",
+        "6",
+        "--status-interval",
+        "1",
+    ]);
+    let (code, stdout, stderr) = miner.finish(Duration::from_secs(60)).await;
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let accepted = node.accepted_blocks();
+    assert!(
+        !accepted.is_empty(),
+        "no block accepted\n{stdout}\n{stderr}"
+    );
+    let submitted = node.submitted_blocks();
+    for block in &submitted {
+        check_accepted_block(block, TAG);
+    }
+    assert!(stdout.contains("solo mining on"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("accepted {}", accepted.len())),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("accepted by the node") || stderr.contains("accepted"),
+        "{stderr}"
+    );
+}
+
+/// `hashforge serve` on the replayed node with two `hashforge mine` workers: both find blocks,
+/// every block is submitted, and each accepted block is valid and pays the address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_two_mine_workers_end_to_end() {
+    let mut config = ReplayConfig::new(distinct_templates(40)).with_credentials("u", "p");
+    config.advance_on_submit = true;
+    let node = ReplayNode::start(config).await.unwrap();
+    let url = node.url();
+    let mut serve = Bin::spawn(&[
+        "serve",
+        "--node",
+        &url,
+        "--rpc-user",
+        "u",
+        "--rpc-pass",
+        "p",
+        "--address",
+        ADDRESS,
+        "--listen",
+        "127.0.0.1:0",
+        "--coinbase-tag",
+        TAG,
+        "--start-difficulty",
+        "0.0001",
+        "--status-interval",
+        "1",
+    ]);
+    let stdout = serve.child().stdout.take().unwrap();
+    let (tx, mut lines) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = tokio::time::timeout(Duration::from_secs(30), lines.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let addr = first
+        .split("stratum+tcp://")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .unwrap()
+        .to_string();
+    let pool = format!("stratum+tcp://{addr}");
+    let workers: Vec<Bin> = ["w1", "w2"]
+        .iter()
+        .map(|w| {
+            Bin::spawn(&[
+                "mine",
+                "-o",
+                &pool,
+                "-u",
+                w,
+                "-p",
+                "x",
+                "-t",
+                "1",
+                "--duration",
+                "6",
+            ])
+        })
+        .collect();
+    let mut outputs = Vec::new();
+    for w in workers {
+        outputs.push(w.finish(Duration::from_secs(60)).await);
+    }
+    for (code, out, err) in &outputs {
+        assert_eq!(*code, Some(0), "{out}\n{err}");
+        let accepted = out.lines().last().unwrap_or_default();
+        assert!(accepted.contains("| A "), "{out}");
+    }
+    // The serve status block lists each worker with its block count in the last column.
+    let mut blocks: HashMap<String, u64> = HashMap::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline && !(blocks.get("w1") > Some(&0) && blocks.get("w2") > Some(&0))
+    {
+        let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(2), lines.recv()).await
+        else {
+            break;
+        };
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if let (Some(&name), Some(n)) = (
+            cols.first(),
+            cols.last().and_then(|c| c.parse::<u64>().ok()),
+        ) {
+            if name == "w1" || name == "w2" {
+                blocks.insert(name.to_string(), n);
+            }
+        }
+    }
+    assert!(
+        blocks.get("w1") > Some(&0) && blocks.get("w2") > Some(&0),
+        "blocks per worker: {blocks:?}"
+    );
+    let accepted = node.accepted_blocks();
+    assert!(accepted.len() >= 2, "{accepted:?}");
+    for block in node.submitted_blocks() {
+        check_accepted_block(&block, TAG);
+    }
+    drop(serve);
+}
