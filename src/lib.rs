@@ -3,12 +3,14 @@
 //! - [`Header`], [`Target`], [`CompactTarget`], [`Hash256`]: the domain types.
 //! - [`WorkUnit`]: a header prepared for scanning (midstate and precomputed rounds).
 //! - [`cpu`]: the SHA-NI, AVX2 and scalar kernels and the multi-threaded CPU backend.
+//! - [`gpu`]: the WGSL compute shader through wgpu, its feeder, and CPU + GPU together.
 //! - [`pool`]: a solo pool: a Stratum server fed with work from a Bitcoin Core node.
 
 pub mod app;
 pub mod backend;
 pub mod cpu;
 mod error;
+pub mod gpu;
 mod hash;
 mod header;
 pub mod hexbytes;

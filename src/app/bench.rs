@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use super::cli::BenchArgs;
+use super::cli::{BackendChoice, BenchArgs};
 use crate::cpu::{CpuBackend, Kernel, WhenIdle};
+use crate::gpu::GpuBackend;
 use crate::scheduler::{Chunk, Scheduler};
 use crate::units::format_rate;
 use crate::{Header, Target, WorkUnit};
@@ -23,9 +24,12 @@ pub struct Measurement {
     pub seconds: f64,
     /// Hashes per second.
     pub hashrate: f64,
-    /// Rate per thread ÷ the reference rate, when the reference was measured.
+    /// Rate per thread ÷ the reference rate, when the reference was measured (CPU only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ratio: Option<f64>,
+    /// The GPU adapter's name (GPU and `all` measurements).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
@@ -37,7 +41,16 @@ pub fn run(args: BenchArgs) -> Result<()> {
     } else {
         vec![super::choose_kernel(Some(&args.kernel))?]
     };
-    let threads = super::choose_threads(args.threads)?;
+    // With `all`, the GPU feeder keeps one core busy.
+    let threads = match args.backend {
+        BackendChoice::All => super::choose_threads_beside_gpu(args.threads)?,
+        _ => super::choose_threads(args.threads)?,
+    };
+    // Set the GPU up (adapter, shader, batch tuning) before printing anything.
+    let gpu = match args.backend {
+        BackendChoice::Cpu => None,
+        BackendChoice::Gpu | BackendChoice::All => Some(super::gpu_backend(&args.gpu)?),
+    };
     let seconds = Duration::from_secs_f64(args.seconds);
 
     let reference = if args.reference {
@@ -60,6 +73,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
             seconds: 3.0,
             hashrate: r,
             ratio: Some(1.0),
+            device: None,
         };
         println!("{}", serde_json::to_string(&line)?);
     }
@@ -69,9 +83,22 @@ pub fn run(args: BenchArgs) -> Result<()> {
             "backend", "kernel", "threads", "rate", "per thread"
         );
     }
-    for kernel in kernels {
-        let mut m = measure_cpu(&CpuBackend::new(kernel, threads), seconds);
-        m.ratio = reference.map(|r| m.hashrate / m.threads as f64 / r);
+    let measurements = match args.backend {
+        BackendChoice::Cpu => kernels
+            .into_iter()
+            .map(|kernel| {
+                let mut m = measure_cpu(&CpuBackend::new(kernel, threads), seconds);
+                m.ratio = reference.map(|r| m.hashrate / m.threads as f64 / r);
+                m
+            })
+            .collect(),
+        BackendChoice::Gpu => vec![measure_gpu(gpu.as_ref().expect("set up above"), seconds)?],
+        BackendChoice::All => {
+            let cpu = CpuBackend::new(kernels[0], threads);
+            measure_all(&cpu, gpu.as_ref().expect("set up above"), seconds)?
+        }
+    };
+    for m in measurements {
         if args.json {
             println!("{}", serde_json::to_string(&m)?);
         } else {
@@ -79,8 +106,13 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 .ratio
                 .map(|r| format!("  {r:.2}× reference"))
                 .unwrap_or_default();
+            let device = m
+                .device
+                .as_ref()
+                .map(|d| format!("  on {d}"))
+                .unwrap_or_default();
             println!(
-                "{:<8} {:<8} {:>7} {:>14} {:>16}{ratio}",
+                "{:<8} {:<8} {:>7} {:>14} {:>16}{ratio}{device}",
                 m.backend,
                 m.kernel,
                 m.threads,
@@ -121,6 +153,97 @@ pub fn measure_cpu(backend: &CpuBackend, duration: Duration) -> Measurement {
         seconds,
         hashrate: hashes as f64 / seconds,
         ratio: None,
+        device: None,
+    }
+}
+
+/// Runs the GPU backend on the benchmark work for `duration`.
+pub fn measure_gpu(backend: &GpuBackend, duration: Duration) -> Result<Measurement> {
+    let scheduler = Scheduler::new();
+    scheduler.set_source(Box::new(|| Some((bench_work(), None))));
+    let stop = AtomicBool::new(false);
+    let before = backend.hashes.load(Ordering::Relaxed);
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(duration);
+            stop.store(true, Ordering::Relaxed);
+        });
+        backend.run(&scheduler, &stop, WhenIdle::Finish, &|_: &Chunk, _| {})
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    let hashes = backend.hashes.load(Ordering::Relaxed) - before;
+    Ok(gpu_measurement(backend, hashes, seconds))
+}
+
+/// Runs the CPU workers and the GPU together on the benchmark work (one scheduler) for
+/// `duration`: one measurement per backend, then the total as backend `all`.
+pub fn measure_all(
+    cpu: &CpuBackend,
+    gpu: &GpuBackend,
+    duration: Duration,
+) -> Result<Vec<Measurement>> {
+    let scheduler = Scheduler::new();
+    scheduler.set_source(Box::new(|| Some((bench_work(), None))));
+    let stop = AtomicBool::new(false);
+    let (cpu_before, gpu_before) = (
+        cpu.hashes.load(Ordering::Relaxed),
+        gpu.hashes.load(Ordering::Relaxed),
+    );
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(duration);
+            stop.store(true, Ordering::Relaxed);
+        });
+        crate::gpu::run_all(
+            cpu,
+            gpu,
+            &scheduler,
+            &stop,
+            WhenIdle::Finish,
+            &|_: &Chunk, _| {},
+        )
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu_hashes = cpu.hashes.load(Ordering::Relaxed) - cpu_before;
+    let gpu_hashes = gpu.hashes.load(Ordering::Relaxed) - gpu_before;
+    let cpu_m = Measurement {
+        backend: "cpu",
+        kernel: cpu.kernel.name().to_string(),
+        threads: cpu.threads,
+        hashes: cpu_hashes,
+        seconds,
+        hashrate: cpu_hashes as f64 / seconds,
+        ratio: None,
+        device: None,
+    };
+    let gpu_m = gpu_measurement(gpu, gpu_hashes, seconds);
+    let total = cpu_hashes + gpu_hashes;
+    let all = Measurement {
+        backend: "all",
+        kernel: format!("{}+wgsl", cpu.kernel.name()),
+        threads: cpu.threads + 1,
+        hashes: total,
+        seconds,
+        hashrate: total as f64 / seconds,
+        ratio: None,
+        device: Some(gpu.device_name.clone()),
+    };
+    Ok(vec![cpu_m, gpu_m, all])
+}
+
+/// A GPU measurement: kernel `wgsl`, one (feeder) thread, the adapter's name.
+fn gpu_measurement(backend: &GpuBackend, hashes: u64, seconds: f64) -> Measurement {
+    Measurement {
+        backend: "gpu",
+        kernel: "wgsl".into(),
+        threads: 1,
+        hashes,
+        seconds,
+        hashrate: hashes as f64 / seconds,
+        ratio: None,
+        device: Some(backend.device_name.clone()),
     }
 }
 

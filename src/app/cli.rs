@@ -25,6 +25,8 @@ pub enum Command {
     Scan(ScanArgs),
     /// Measure hash rates on a fixed work unit
     Bench(BenchArgs),
+    /// List the GPU adapters (index, name, backend, device type) that --gpu can choose
+    Devices,
     /// Mine on a Stratum pool, solo on a node (--node), or on the embedded pool
     Mine(MineArgs),
     /// Solo pool: a Stratum server for a fleet of miners, with work from a Bitcoin Core node
@@ -34,7 +36,24 @@ pub enum Command {
 /// Which hashing backend(s) to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BackendChoice {
+    /// CPU worker threads
     Cpu,
+    /// The WGSL compute shader on one GPU adapter
+    Gpu,
+    /// CPU workers and the GPU at once, from one scheduler (CPU threads default to cores - 1)
+    All,
+}
+
+/// Options for the GPU backend.
+#[derive(Args, Debug, Clone, Default)]
+pub struct GpuArgs {
+    /// GPU adapter by index or (part of its) name, as `hashforge devices` lists them
+    /// (default: the first discrete GPU, else integrated, else any, e.g. lavapipe)
+    #[arg(long)]
+    pub gpu: Option<String>,
+    /// Nonces per GPU dispatch (default: tuned at start so a dispatch takes about 20 ms)
+    #[arg(long)]
+    pub gpu_batch: Option<u32>,
 }
 
 /// Options shared by every command that hashes on the CPU.
@@ -43,7 +62,7 @@ pub struct CpuArgs {
     /// CPU kernel: scalar, avx2 or sha-ni (default: the fastest this CPU supports)
     #[arg(long)]
     pub kernel: Option<String>,
-    /// CPU worker threads (default: all cores)
+    /// CPU worker threads (default: all cores; cores - 1 with `--backend all`)
     #[arg(short = 't', long)]
     pub threads: Option<usize>,
 }
@@ -73,6 +92,8 @@ pub struct ScanArgs {
     pub backend: BackendChoice,
     #[command(flatten)]
     pub cpu: CpuArgs,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
     /// Print one JSON object
     #[arg(long)]
     pub json: bool,
@@ -82,12 +103,15 @@ pub struct ScanArgs {
 pub struct BenchArgs {
     #[arg(long, value_enum, default_value = "cpu")]
     pub backend: BackendChoice,
-    /// CPU kernel to measure, or `all` (default: every kernel this CPU supports)
+    /// CPU kernel to measure, or `all` (default: every kernel this CPU supports; with
+    /// `--backend all`, the fastest)
     #[arg(long, default_value = "all")]
     pub kernel: String,
-    /// CPU worker threads (default: all cores)
+    /// CPU worker threads (default: all cores; cores - 1 with `--backend all`)
     #[arg(short = 't', long)]
     pub threads: Option<usize>,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
     /// Seconds per measurement
     #[arg(long, default_value_t = 3.0)]
     pub seconds: f64,
@@ -118,6 +142,8 @@ pub struct MineArgs {
     pub backend: BackendChoice,
     #[command(flatten)]
     pub cpu: CpuArgs,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
     /// Accept self-signed TLS certificates from the pool
     #[arg(long)]
     pub tls_insecure: bool,

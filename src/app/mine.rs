@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use hashforge_stratum::{ClientOptions, FailoverOptions, PoolConfig};
 
-use super::cli::MineArgs;
+use super::cli::{BackendChoice, MineArgs};
 use crate::backend::Backend;
 use crate::mining::embedded::EmbeddedPool;
 use crate::mining::solo::SoloPool;
@@ -28,7 +28,19 @@ pub fn run(args: MineArgs) -> Result<()> {
 }
 
 fn backends(args: &MineArgs) -> Result<Vec<Arc<dyn Backend>>> {
-    Ok(vec![Arc::new(super::cpu_backend(&args.cpu)?)])
+    Ok(match args.backend {
+        BackendChoice::Cpu => vec![Arc::new(super::cpu_backend(&args.cpu)?)],
+        BackendChoice::Gpu => vec![Arc::new(super::gpu_backend(&args.gpu)?)],
+        BackendChoice::All => {
+            // The GPU feeder keeps one core busy: the CPU workers default to one thread fewer.
+            let kernel = super::choose_kernel(args.cpu.kernel.as_deref())?;
+            let threads = super::choose_threads_beside_gpu(args.cpu.threads)?;
+            vec![
+                Arc::new(crate::cpu::CpuBackend::new(kernel, threads)),
+                Arc::new(super::gpu_backend(&args.gpu)?),
+            ]
+        }
+    })
 }
 
 /// Pairs every URL with its user and password (one each, or one shared).

@@ -2,6 +2,7 @@
 
 mod bench;
 pub mod cli;
+mod devices;
 mod hash;
 mod logging;
 mod mine;
@@ -15,7 +16,7 @@ use anyhow::{bail, Result};
 use clap::Parser;
 
 use crate::cpu::Kernel;
-use cli::{Cli, Command, CpuArgs};
+use cli::{Cli, Command, CpuArgs, GpuArgs};
 
 /// Runs the command line; every error is printed as one line and gives exit status 2.
 pub fn main() -> ExitCode {
@@ -45,6 +46,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Hash { hex } => hash::run(&hex),
         Command::Scan(args) => scan::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Devices => devices::run(),
         Command::Mine(args) => mine::run(args),
         Command::Serve(args) => serve::run(args),
     }
@@ -67,9 +69,31 @@ pub(crate) fn choose_threads(threads: Option<usize>) -> Result<usize> {
     }
 }
 
+/// The thread count asked for, or every core but the one the GPU feeder keeps busy.
+pub(crate) fn choose_threads_beside_gpu(threads: Option<usize>) -> Result<usize> {
+    match threads {
+        Some(_) => choose_threads(threads),
+        None => Ok(choose_threads(None)?.saturating_sub(1).max(1)),
+    }
+}
+
 pub(crate) fn cpu_backend(args: &CpuArgs) -> Result<crate::cpu::CpuBackend> {
     Ok(crate::cpu::CpuBackend::new(
         choose_kernel(args.kernel.as_deref())?,
         choose_threads(args.threads)?,
     ))
+}
+
+/// Opens the chosen adapter and builds the GPU backend (tuning the batch unless given).
+pub(crate) fn gpu_backend(args: &GpuArgs) -> Result<crate::gpu::GpuBackend> {
+    let choice = match &args.gpu {
+        Some(s) => s.parse().unwrap_or_default(),
+        None => crate::gpu::AdapterChoice::Preferred,
+    };
+    let gpu = crate::gpu::Gpu::open(&choice)?;
+    let batch = match args.gpu_batch {
+        Some(n) => crate::gpu::Batch::Fixed(n),
+        None => crate::gpu::Batch::default(),
+    };
+    Ok(crate::gpu::GpuBackend::new(&gpu, batch)?)
 }

@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 
-use super::cli::ScanArgs;
-use crate::cpu::WhenIdle;
+use super::cli::{BackendChoice, ScanArgs};
+use crate::cpu::{CpuBackend, WhenIdle};
+use crate::gpu::GpuBackend;
 use crate::scheduler::{Chunk, Scheduler};
 use crate::{Header, Target, WorkUnit};
 
@@ -31,19 +32,48 @@ pub fn run(args: ScanArgs) -> Result<()> {
             args.start + args.count
         );
     }
-    let backend = super::cpu_backend(&args.cpu)?;
-
     let scheduler = Scheduler::new();
     scheduler.set_range(WorkUnit::new(header, target), args.start as u32, args.count);
     let found = Mutex::new(Vec::new());
-    let started = Instant::now();
-    backend.run(
-        &scheduler,
-        &AtomicBool::new(false),
-        WhenIdle::Finish,
-        &|_: &Chunk, n: u32| found.lock().unwrap().push(n),
-    );
-    let seconds = started.elapsed().as_secs_f64();
+    let sink = |_: &Chunk, n: u32| found.lock().unwrap().push(n);
+    let stop = AtomicBool::new(false);
+    // Backends are set up (GPU: shader compiled, batch tuned) before the clock starts.
+    let (seconds, label) = match args.backend {
+        BackendChoice::Cpu => {
+            let cpu = super::cpu_backend(&args.cpu)?;
+            let started = Instant::now();
+            cpu.run(&scheduler, &stop, WhenIdle::Finish, &sink);
+            (
+                started.elapsed(),
+                format!("{} × {}", cpu.kernel, cpu.threads),
+            )
+        }
+        BackendChoice::Gpu => {
+            let gpu = super::gpu_backend(&args.gpu)?;
+            let started = Instant::now();
+            gpu.run(&scheduler, &stop, WhenIdle::Finish, &sink)?;
+            let took = started.elapsed();
+            warn_hw_errors(&gpu);
+            (took, format!("wgsl on {}", gpu.device_name))
+        }
+        BackendChoice::All => {
+            let kernel = super::choose_kernel(args.cpu.kernel.as_deref())?;
+            let cpu = CpuBackend::new(kernel, super::choose_threads_beside_gpu(args.cpu.threads)?);
+            let gpu = super::gpu_backend(&args.gpu)?;
+            let started = Instant::now();
+            crate::gpu::run_all(&cpu, &gpu, &scheduler, &stop, WhenIdle::Finish, &sink)?;
+            let took = started.elapsed();
+            warn_hw_errors(&gpu);
+            (
+                took,
+                format!(
+                    "{} × {} + wgsl on {}",
+                    cpu.kernel, cpu.threads, gpu.device_name
+                ),
+            )
+        }
+    };
+    let seconds = seconds.as_secs_f64();
     let mut nonces = found.into_inner().unwrap();
     nonces.sort_unstable();
 
@@ -55,14 +85,21 @@ pub fn run(args: ScanArgs) -> Result<()> {
             println!("{n} {}", header.with_nonce(n).hash());
         }
         println!(
-            "{} found in {} nonces, {:.3} s, {} ({} × {})",
+            "{} found in {} nonces, {:.3} s, {} ({label})",
             nonces.len(),
             args.count,
             seconds,
             crate::units::format_rate(args.count as f64 / seconds),
-            backend.kernel,
-            backend.threads
         );
     }
     Ok(())
+}
+
+/// GPU candidates the CPU contradicted were never reported; say so, since it means a faulty
+/// device or driver.
+fn warn_hw_errors(gpu: &GpuBackend) {
+    let errors = gpu.hw_errors.load(std::sync::atomic::Ordering::Relaxed);
+    if errors > 0 {
+        eprintln!("warning: {errors} GPU hardware errors (candidates the CPU re-hash contradicts; not reported)");
+    }
 }

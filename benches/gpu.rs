@@ -1,0 +1,36 @@
+//! Criterion throughput of the GPU kernel: one dispatch of `BATCH` nonces on the preferred
+//! adapter, with a target nothing meets. Prints a message and measures nothing without an adapter.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use hashforge::gpu::{AdapterChoice, Gpu, Sha256dKernel};
+use hashforge::{Header, Target, WorkUnit};
+
+/// About 20–40 ms on lavapipe, well under a millisecond on a real GPU.
+const BATCH: u32 = 1 << 18;
+
+fn gpu(c: &mut Criterion) {
+    let gpu = match Gpu::open(&AdapterChoice::Preferred) {
+        Ok(gpu) => gpu,
+        Err(e) => {
+            eprintln!("no GPU adapter, GPU benchmark skipped: {e}");
+            return;
+        }
+    };
+    let mut kernel = Sha256dKernel::new(&gpu);
+    let work = WorkUnit::new(Header::genesis(), Target::from_limbs([0; 4]));
+    let mut group = c.benchmark_group("gpu");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.sample_size(20);
+    let mut start = 0u32;
+    group.bench_function(format!("wgsl/{}", gpu.name()), |b| {
+        b.iter(|| {
+            let found = kernel.scan(&work, start, BATCH).unwrap();
+            start = start.wrapping_add(BATCH) % (u32::MAX - BATCH);
+            found
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, gpu);
+criterion_main!(benches);

@@ -1,0 +1,314 @@
+#!/usr/bin/env python3
+"""Writes shaders/sha256d.wgsl: the GPU SHA-256d kernel, unrolled round by round.
+
+Run it from anywhere after editing (`python3 shaders/gen_sha256d.py`) and commit both files.
+The Rust side embeds the .wgsl with `include_str!` (src/gpu/kernel.rs); `--stdout` prints the
+shader instead of writing it, which a test uses to check the committed file is up to date.
+
+The algorithm is exactly `src/cpu/tail.rs`: the first hash starts at round 3 from the
+precomputed state (`Precomputed` in `src/work.rs`), with the nonce as W3; constant message
+words are folded into the round constants; the second hash stops after round 60, whose new
+`e` becomes the final `h`, the only word the early test reads.
+
+Why a generator: WGSL has no loops that compilers reliably unroll with the schedule kept in
+registers. On lavapipe a loop with a `W[64]` array ran ~35x slower than straight-line code.
+Every value gets its own `let` (SSA form), and anything that is known while generating
+(rounds 0-1 of the second hash start from the constant IV, padding words are constants) is
+folded here into one literal.
+"""
+
+import os
+import sys
+
+MASK = 0xFFFFFFFF
+WORKGROUP_SIZE = 64
+FOUND_CAPACITY = 64
+
+K = [
+    0x428A2F98, 0x71374491, 0xB5C0FBCF, 0xE9B5DBA5, 0x3956C25B, 0x59F111F1, 0x923F82A4, 0xAB1C5ED5,
+    0xD807AA98, 0x12835B01, 0x243185BE, 0x550C7DC3, 0x72BE5D74, 0x80DEB1FE, 0x9BDC06A7, 0xC19BF174,
+    0xE49B69C1, 0xEFBE4786, 0x0FC19DC6, 0x240CA1CC, 0x2DE92C6F, 0x4A7484AA, 0x5CB0A9DC, 0x76F988DA,
+    0x983E5152, 0xA831C66D, 0xB00327C8, 0xBF597FC7, 0xC6E00BF3, 0xD5A79147, 0x06CA6351, 0x14292967,
+    0x27B70A85, 0x2E1B2138, 0x4D2C6DFC, 0x53380D13, 0x650A7354, 0x766A0ABB, 0x81C2C92E, 0x92722C85,
+    0xA2BFE8A1, 0xA81A664B, 0xC24B8B70, 0xC76C51A3, 0xD192E819, 0xD6990624, 0xF40E3585, 0x106AA070,
+    0x19A4C116, 0x1E376C08, 0x2748774C, 0x34B0BCB5, 0x391C0CB3, 0x4ED8AA4A, 0x5B9CCA4F, 0x682E6FF3,
+    0x748F82EE, 0x78A5636F, 0x84C87814, 0x8CC70208, 0x90BEFFFA, 0xA4506CEB, 0xBEF9A3F7, 0xC67178F2,
+]
+IV = [0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19]
+
+PAD_W4 = 0x80000000  # first hash, second chunk: the padding bit after the 80 header bytes
+LEN_W15 = 640  # first hash: message length in bits
+PAD_X8 = 0x80000000  # second hash: the padding bit after the 32-byte digest
+LEN_X15 = 256  # second hash: message length in bits
+
+
+def rotr(x, n):
+    return ((x >> n) | (x << (32 - n))) & MASK
+
+
+# The σ/Σ functions on constants, for folding.
+CONST_FN = {
+    "bsig0": lambda x: rotr(x, 2) ^ rotr(x, 13) ^ rotr(x, 22),
+    "bsig1": lambda x: rotr(x, 6) ^ rotr(x, 11) ^ rotr(x, 25),
+    "ssig0": lambda x: rotr(x, 7) ^ rotr(x, 18) ^ (x >> 3),
+    "ssig1": lambda x: rotr(x, 17) ^ rotr(x, 19) ^ (x >> 10),
+}
+
+
+class Gen:
+    """Emits SSA `let`s. A value is an int (known now) or a str (a WGSL expression/name)."""
+
+    def __init__(self):
+        self.lines = []
+
+    def let(self, name, value):
+        if isinstance(value, int):
+            return value & MASK
+        self.lines.append(f"    let {name} = {value};")  # str() of a name or a Sum
+        return name
+
+    def comment(self, text):
+        self.lines.append(f"    // {text}")
+
+
+def lit(v):
+    return f"0x{v & MASK:08x}u"
+
+
+class Sum:
+    """A sum of WGSL expressions plus one folded constant (kept apart so sums of sums fold)."""
+
+    def __init__(self, names, const):
+        self.names, self.const = names, const & MASK
+
+    def __str__(self):
+        return " + ".join(self.names + ([lit(self.const)] if self.const else []))
+
+
+def add(*terms):
+    """A sum: constants fold into one literal, placed last. Returns an int when all are known."""
+    const, names = 0, []
+    for t in terms:
+        if isinstance(t, int):
+            const += t
+        elif isinstance(t, Sum):
+            const += t.const
+            names += t.names
+        else:
+            names.append(t)
+    if not names:
+        return const & MASK
+    if len(names) == 1 and not const & MASK:
+        return names[0]
+    return Sum(names, const)
+
+
+def fn(name, x):
+    return CONST_FN[name](x) if isinstance(x, int) else f"{name}({val(x)})"
+
+
+def ch(e, f, g):
+    if all(isinstance(v, int) for v in (e, f, g)):
+        return (g ^ (e & (f ^ g))) & MASK
+    return f"ch({val(e)}, {val(f)}, {val(g)})"
+
+
+def maj(a, b, c):
+    if all(isinstance(v, int) for v in (a, b, c)):
+        return (b ^ ((a ^ b) & (b ^ c))) & MASK
+    return f"maj({val(a)}, {val(b)}, {val(c)})"
+
+
+def val(v):
+    return lit(v) if isinstance(v, int) else str(v)
+
+
+class Hash:
+    """The working variables in SSA form: a new `a` and `e` per round, the rest are renames."""
+
+    def __init__(self, g, prefix, a, e):
+        # a = [a_r, a_{r-1}, a_{r-2}, a_{r-3}] (a, b, c, d); e likewise (e, f, g, h).
+        self.g, self.prefix, self.a, self.e = g, prefix, list(a), list(e)
+
+    def round(self, i, kw):
+        """Round i with `kw` = K[i] + W[i] (already folded where constant)."""
+        g, p = self.g, self.prefix
+        a, b, c, d = self.a
+        e, f, gg, h = self.e
+        t1 = g.let(f"{p}t1_{i}", add(h, fn("bsig1", e), ch(e, f, gg), kw))
+        t2 = add(fn("bsig0", a), maj(a, b, c))
+        new_e = g.let(f"{p}e{i}", add(d, t1))
+        new_a = g.let(f"{p}a{i}", add(t1, t2))
+        self.a = [new_a, a, b, c]
+        self.e = [new_e, e, f, gg]
+
+
+def schedule(g, prefix, w, i):
+    """W[i] = σ1(W[i-2]) + W[i-7] + σ0(W[i-15]) + W[i-16], folding constants and zeros."""
+    w[i] = g.let(f"{prefix}{i}", add(fn("ssig1", w[i - 2]), w[i - 7], fn("ssig0", w[i - 15]), w[i - 16]))
+
+
+def generate():
+    g = Gen()
+
+    # ---- First hash, second chunk, from round 3 (mirrors src/cpu/tail.rs). ----
+    g.comment("First hash, second chunk. Rounds 0-2 and the nonce-free words come precomputed.")
+    g.comment("Round 3: T1 = t1_3 + W3, T2 = t2_3 (both precomputed without the nonce).")
+    g.let("t1_3", "p.t1_3 + w3")
+    e3 = g.let("e3", "p.s3_d + t1_3")
+    a3 = g.let("a3", "t1_3 + p.t2_3")
+    h1 = Hash(g, "", [a3, "p.s3_a", "p.s3_b", "p.s3_c"], [e3, "p.s3_e", "p.s3_f", "p.s3_g"])
+
+    # Message words: W3 is the nonce, W4 the padding bit, W5..W14 zero, W15 the length.
+    w = [None] * 64
+    w[3] = "w3"
+    w[4] = PAD_W4
+    for i in range(5, 15):
+        w[i] = 0
+    w[15] = LEN_W15
+    w[16] = "p.w16"
+    w[17] = "p.w17"
+    for i in range(4, 18):
+        h1.round(i, add(K[i], w[i]))
+    # W18, W19 come partly precomputed; W20..W32 fold their constant terms.
+    w[18] = g.let("w18", add("p.w18_base", fn("ssig0", "w3")))
+    h1.round(18, add(K[18], w[18]))
+    w[19] = g.let("w19", add("p.w19_base", "w3"))
+    h1.round(19, add(K[19], w[19]))
+    for i in range(20, 31):
+        # W[i-15] and W[i-16] are W4..W15 here: constants, folded.
+        schedule(g, "w", w, i)
+        h1.round(i, add(K[i], w[i]))
+    # W31 = σ1(W29) + W24 + σ0(W16) + W15 and W32 = σ1(W30) + W25 + σ0(W17) + W16: the last two
+    # terms are nonce-free and precomputed as w31_base / w32_base.
+    w[31] = g.let("w31", add(fn("ssig1", w[29]), w[24], "p.w31_base"))
+    h1.round(31, add(K[31], w[31]))
+    w[32] = g.let("w32", add(fn("ssig1", w[30]), w[25], "p.w32_base"))
+    h1.round(32, add(K[32], w[32]))
+    for i in range(33, 64):
+        schedule(g, "w", w, i)
+        h1.round(i, add(K[i], w[i]))
+    g.comment("The first hash: midstate + final working variables.")
+    a, b, c, d = h1.a
+    e, f, gg, h = h1.e
+    digest = [
+        g.let(f"h1_{j}", add(f"p.midstate{j}", v)) for j, v in enumerate([a, b, c, d, e, f, gg, h])
+    ]
+
+    # ---- Second hash: one chunk, the 32-byte digest then constant padding. ----
+    g.comment("Second hash: the digest, then padding; constant words fold into the constants.")
+    x = [None] * 64
+    x[:8] = digest
+    x[8] = PAD_X8
+    for i in range(9, 15):
+        x[i] = 0
+    x[15] = LEN_X15
+    h2 = Hash(g, "s", [IV[0], IV[1], IV[2], IV[3]], [IV[4], IV[5], IV[6], IV[7]])
+    for i in range(0, 16):
+        h2.round(i, add(K[i], x[i]))
+    for i in range(16, 60):
+        schedule(g, "x", x, i)
+        h2.round(i, add(K[i], x[i]))
+    g.comment("Round 60 only as far as its new e, which is h after rounds 61-63: H7 = IV7 + e.")
+    schedule(g, "x", x, 60)
+    _, _, _, d = h2.a
+    e, f, gg, h = h2.e
+    t1 = add(h, fn("bsig1", e), ch(e, f, gg), add(K[60], x[60]))
+    g.let("h7", add(d, t1, IV[7]))
+    return "\n".join(g.lines)
+
+
+HEADER = """\
+// SHA-256d of a block header's second chunk for one nonce per invocation, with an early
+// test on the last state word. GENERATED by shaders/gen_sha256d.py: edit that and rerun it.
+//
+// The algorithm is src/cpu/tail.rs: the first hash starts at round 3 from values precomputed
+// on the host (`Precomputed`, nonce-free), the nonce enters as W3 = byte-swap(nonce), and the
+// second hash stops after round 60. A nonce is a candidate when byte-swap(H7), the top 32 bits
+// of the hash read as a little-endian number, is <= the target's top word; the host then
+// re-hashes each candidate on the CPU and compares all 256 bits.
+
+// Must match `Params` in src/gpu/kernel.rs word for word.
+struct Params {
+    midstate0: u32, midstate1: u32, midstate2: u32, midstate3: u32,
+    midstate4: u32, midstate5: u32, midstate6: u32, midstate7: u32,
+    tail0: u32, tail1: u32, tail2: u32,
+    // Working variables a..h after rounds 0-2 of the second chunk.
+    s3_a: u32, s3_b: u32, s3_c: u32, s3_d: u32, s3_e: u32, s3_f: u32, s3_g: u32, s3_h: u32,
+    t1_3: u32, t2_3: u32,
+    w16: u32, w17: u32, w18_base: u32, w19_base: u32, w31_base: u32, w32_base: u32,
+    // Candidates have byte-swap(H7) <= target_top.
+    target_top: u32,
+    // This dispatch scans nonce_base .. nonce_base + count - 1 (never past 0xffffffff).
+    nonce_base: u32,
+    count: u32,
+    pad0: u32,
+    pad1: u32,
+}
+
+const FOUND_CAPACITY: u32 = {capacity}u;
+
+// The candidates: `count` may exceed the capacity; the host then rescans the range on the CPU.
+struct Found {
+    count: atomic<u32>,
+    nonces: array<u32, {capacity}>,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> found: Found;
+
+fn rotr(x: u32, n: u32) -> u32 { return (x >> n) | (x << (32u - n)); }
+fn bsig0(x: u32) -> u32 { return rotr(x, 2u) ^ rotr(x, 13u) ^ rotr(x, 22u); }
+fn bsig1(x: u32) -> u32 { return rotr(x, 6u) ^ rotr(x, 11u) ^ rotr(x, 25u); }
+fn ssig0(x: u32) -> u32 { return rotr(x, 7u) ^ rotr(x, 18u) ^ (x >> 3u); }
+fn ssig1(x: u32) -> u32 { return rotr(x, 17u) ^ rotr(x, 19u) ^ (x >> 10u); }
+fn ch(e: u32, f: u32, g: u32) -> u32 { return g ^ (e & (f ^ g)); }
+fn maj(a: u32, b: u32, c: u32) -> u32 { return b ^ ((a ^ b) & (b ^ c)); }
+fn bswap(x: u32) -> u32 {
+    return (x << 24u) | ((x & 0xff00u) << 8u) | ((x >> 8u) & 0xff00u) | (x >> 24u);
+}
+
+// One nonce per invocation. The grid is 2D (x: up to 65535 workgroups): the linear index is
+// row-major, and invocations past `count` (the ragged last workgroup) do nothing.
+@compute @workgroup_size({wg})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = gid.y * (groups.x * {wg}u) + gid.x;
+    if (index >= p.count) {
+        return;
+    }
+    // index < count <= 2^32 - nonce_base, so this never wraps.
+    let nonce = p.nonce_base + index;
+    let w3 = bswap(nonce);
+
+"""
+
+FOOTER = """
+
+    if (bswap(h7) <= p.target_top) {
+        let slot = atomicAdd(&found.count, 1u);
+        if (slot < FOUND_CAPACITY) {
+            found.nonces[slot] = nonce;
+        }
+    }
+}
+"""
+
+
+def main():
+    body = generate()
+    text = (
+        HEADER.replace("{capacity}", str(FOUND_CAPACITY)).replace("{wg}", str(WORKGROUP_SIZE))
+        + body
+        + FOOTER
+    )
+    if "--stdout" in sys.argv[1:]:
+        sys.stdout.write(text)
+        return
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sha256d.wgsl")
+    with open(out, "w") as f:
+        f.write(text)
+    print(f"wrote {out}: {text.count(chr(10))} lines")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,336 @@
+//! The GPU feeder: takes nonce ranges from the scheduler, keeps the GPU busy with two
+//! dispatches in flight, and checks every candidate on the CPU before reporting it.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::kernel::{
+    Candidates, Sha256dKernel, Ticket, FOUND_CAPACITY, MAX_BATCH, SLOTS, WORKGROUP_SIZE,
+};
+use super::{Gpu, GpuError};
+use crate::backend::Backend;
+use crate::cpu::{FoundSink, Kernel, WhenIdle};
+use crate::scheduler::{Chunk, Scheduler};
+use crate::work::WorkUnit;
+use crate::{Header, Target};
+
+/// The dispatch time the batch size is tuned to: short enough that with two dispatches queued a
+/// new job preempts the GPU within ~50 ms, long enough to hide the per-dispatch overhead.
+pub const DEFAULT_DISPATCH_TIME: Duration = Duration::from_millis(20);
+
+/// How many nonces each dispatch gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Batch {
+    /// Measured at start: doubled until one dispatch takes about this long.
+    Auto(Duration),
+    /// Exactly this many (at most [`MAX_BATCH`]).
+    Fixed(u32),
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch::Auto(DEFAULT_DISPATCH_TIME)
+    }
+}
+
+/// The GPU backend: one feeder thread driving one device.
+pub struct GpuBackend {
+    kernel: Mutex<Sha256dKernel>,
+    /// The adapter's name.
+    pub device_name: String,
+    /// Nonces per dispatch (tuned or given).
+    pub batch: u32,
+    /// Hashes done, for rates.
+    pub hashes: Arc<AtomicU64>,
+    /// GPU candidates that the CPU re-hash contradicts (wrong early test, out of range or
+    /// duplicated): a sign of a faulty device or driver. Never reported as found.
+    pub hw_errors: Arc<AtomicU64>,
+    /// Dispatches whose candidates overflowed the result buffer and were rescanned on the CPU.
+    pub rescans: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for GpuBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuBackend")
+            .field("device_name", &self.device_name)
+            .field("batch", &self.batch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GpuBackend {
+    /// Builds the kernel on `gpu` and sizes the batch (with [`Batch::Auto`], by running a few
+    /// dispatches on a work unit nothing meets: about 0.1–0.5 s).
+    pub fn new(gpu: &Gpu, batch: Batch) -> Result<Self, GpuError> {
+        let mut kernel = Sha256dKernel::new(gpu);
+        let batch = match batch {
+            Batch::Fixed(n) if (1..=MAX_BATCH).contains(&n) => n,
+            Batch::Fixed(n) => return Err(GpuError::Batch(n as u64)),
+            Batch::Auto(target) => autotune(&mut kernel, target)?,
+        };
+        Ok(GpuBackend {
+            kernel: Mutex::new(kernel),
+            device_name: gpu.name().to_string(),
+            batch,
+            hashes: Arc::default(),
+            hw_errors: Arc::default(),
+            rescans: Arc::default(),
+        })
+    }
+
+    /// Feeds the GPU from `scheduler` until `stop` is set (or, with `WhenIdle::Finish`, until the
+    /// scheduler runs dry), reporting verified nonces to `sink`. Runs on the calling thread.
+    ///
+    /// Dispatches already queued when the work changes or `stop` is set are finished and
+    /// reported. On a GPU error the ranges still in flight are rescanned on the CPU, so nothing
+    /// taken from the scheduler goes unscanned, and the error is returned.
+    ///
+    /// One device runs one feeder: a second `run` on the same backend waits for the first.
+    pub fn run(
+        &self,
+        scheduler: &Scheduler,
+        stop: &AtomicBool,
+        idle: WhenIdle,
+        sink: &dyn FoundSink,
+    ) -> Result<(), GpuError> {
+        let mut kernel = self.kernel.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = None;
+        // Ranges taken from the scheduler but not yet dispatched (a chunk split for an easy target).
+        let mut pending: VecDeque<Chunk> = VecDeque::new();
+        let mut in_flight: VecDeque<(Chunk, Ticket)> = VecDeque::with_capacity(SLOTS);
+        loop {
+            while in_flight.len() < SLOTS && !stop.load(Ordering::Relaxed) {
+                pending.retain(|c| scheduler.is_current(&c.unit));
+                let chunk = match pending.pop_front() {
+                    Some(chunk) => chunk,
+                    None => match scheduler.next_chunk(&mut cache, self.batch) {
+                        Some(chunk) => {
+                            pending.extend(split(chunk));
+                            continue;
+                        }
+                        None => break,
+                    },
+                };
+                let ticket = kernel.submit(chunk.work(), chunk.start, chunk.count);
+                in_flight.push_back((chunk, ticket));
+            }
+            if let Some((chunk, ticket)) = in_flight.pop_front() {
+                match kernel.wait(ticket) {
+                    Ok(candidates) => self.report(&chunk, candidates, sink),
+                    Err(e) => {
+                        self.rescan(&chunk, sink);
+                        for (chunk, ticket) in in_flight.drain(..) {
+                            let _ = kernel.wait(ticket);
+                            self.rescan(&chunk, sink);
+                        }
+                        for chunk in pending.drain(..) {
+                            self.rescan(&chunk, sink);
+                        }
+                        return Err(e);
+                    }
+                }
+                continue;
+            }
+            if stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            match idle {
+                WhenIdle::Finish => return Ok(()),
+                WhenIdle::Wait => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
+    }
+
+    /// Verifies one dispatch's candidates on the CPU and reports those that meet the target.
+    fn report(&self, chunk: &Chunk, candidates: Candidates, sink: &dyn FoundSink) {
+        if candidates.overflowed() {
+            self.rescans.fetch_add(1, Ordering::Relaxed);
+            self.rescan(chunk, sink);
+            return;
+        }
+        let work = chunk.work();
+        let mut nonces = candidates.nonces;
+        nonces.sort_unstable();
+        let listed = nonces.len();
+        nonces.dedup();
+        let mut errors = (listed - nonces.len()) as u64;
+        for nonce in nonces {
+            match check(work, chunk, nonce) {
+                Check::Meets => sink.found(chunk, nonce),
+                Check::NearMiss => {}
+                Check::Wrong => errors += 1,
+            }
+        }
+        if errors > 0 {
+            self.hw_errors.fetch_add(errors, Ordering::Relaxed);
+            tracing::warn!(
+                errors,
+                start = chunk.start,
+                count = chunk.count,
+                device = %self.device_name,
+                "GPU candidates contradicted by the CPU re-hash (hardware errors, not reported)"
+            );
+        }
+        self.hashes.fetch_add(chunk.count as u64, Ordering::Relaxed);
+    }
+
+    /// Scans a chunk on the CPU with the scalar kernel (result overflow, or the GPU failed).
+    fn rescan(&self, chunk: &Chunk, sink: &dyn FoundSink) {
+        let mut found = Vec::new();
+        Kernel::Scalar.scan(chunk.work(), chunk.start, chunk.count, &mut found);
+        for nonce in found {
+            sink.found(chunk, nonce);
+        }
+        self.hashes.fetch_add(chunk.count as u64, Ordering::Relaxed);
+    }
+}
+
+impl Backend for GpuBackend {
+    fn name(&self) -> &'static str {
+        "gpu"
+    }
+    fn describe(&self) -> String {
+        format!(
+            "wgsl on {}, {} nonces per dispatch",
+            self.device_name, self.batch
+        )
+    }
+    fn hash_counter(&self) -> Arc<AtomicU64> {
+        self.hashes.clone()
+    }
+    fn hw_errors(&self) -> u64 {
+        self.hw_errors.load(Ordering::Relaxed)
+    }
+    /// As [`GpuBackend::run`]; a GPU error is logged and ends this backend (its ranges in
+    /// flight were rescanned on the CPU), leaving the work to the other backends.
+    fn run(&self, scheduler: &Scheduler, stop: &AtomicBool, idle: WhenIdle, sink: &dyn FoundSink) {
+        if let Err(e) = GpuBackend::run(self, scheduler, stop, idle, sink) {
+            tracing::error!(device = %self.device_name, "GPU backend stopped: {}", crate::gpu::error_chain(&e));
+        }
+    }
+}
+
+/// What the CPU makes of a GPU candidate.
+enum Check {
+    /// Meets the full 256-bit target: report it.
+    Meets,
+    /// Passes the early test (top 32 bits) but not the full compare: a legitimate candidate.
+    NearMiss,
+    /// Out of the dispatch's range or fails the early test: the GPU computed it wrong.
+    Wrong,
+}
+
+fn check(work: &WorkUnit, chunk: &Chunk, nonce: u32) -> Check {
+    if nonce.wrapping_sub(chunk.start) >= chunk.count {
+        return Check::Wrong;
+    }
+    let hash = work.hash(nonce);
+    if work.target().is_met_by(&hash) {
+        Check::Meets
+    } else if (hash.to_limbs()[3] >> 32) as u32 <= work.target().top_word() {
+        Check::NearMiss
+    } else {
+        Check::Wrong
+    }
+}
+
+/// Expected early-test candidates per dispatch that [`split`] aims at: a quarter of the result
+/// buffer, so an overflow (and its CPU rescan) is very rare.
+const EXPECTED_CANDIDATES: u64 = FOUND_CAPACITY as u64 / 4;
+/// The smallest dispatch [`split`] makes, however easy the target: below this the per-dispatch
+/// overhead dominates, and with targets this easy the CPU rescan is the cheaper path anyway.
+const MIN_SPLIT: u64 = 4096;
+
+/// Splits a chunk so each piece expects at most [`EXPECTED_CANDIDATES`] early-test candidates
+/// (pieces of at least [`MIN_SPLIT`] nonces). Hard targets leave the chunk whole.
+fn split(chunk: Chunk) -> Vec<Chunk> {
+    // A nonce passes the early test with probability (top + 1) / 2^32.
+    let top = chunk.work().target().top_word() as u64;
+    let size = (EXPECTED_CANDIDATES * (1u64 << 32) / (top + 1)).max(MIN_SPLIT);
+    let end = chunk.start as u64 + chunk.count as u64;
+    (chunk.start as u64..end)
+        .step_by(size as usize)
+        .map(|start| Chunk {
+            unit: chunk.unit.clone(),
+            start: start as u32,
+            count: (end - start).min(size) as u32,
+        })
+        .collect()
+}
+
+/// Doubles the batch from 2^14 nonces until a dispatch takes at least half of `target`, then
+/// scales it to `target`. Uses a work unit whose target nothing meets.
+fn autotune(kernel: &mut Sha256dKernel, target: Duration) -> Result<u32, GpuError> {
+    let work = WorkUnit::new(Header::genesis(), Target::from_limbs([0; 4]));
+    // The first dispatch includes the driver's shader compilation on some drivers.
+    kernel.scan(&work, 0, WORKGROUP_SIZE * 256)?;
+    let mut batch: u32 = 1 << 14;
+    loop {
+        let started = Instant::now();
+        kernel.scan(&work, 0, batch)?;
+        let took = started.elapsed();
+        if took * 2 >= target || batch >= MAX_BATCH / 2 {
+            let scaled = batch as f64 * target.as_secs_f64() / took.as_secs_f64().max(1e-6);
+            let rounded = (scaled as u64).div_ceil(WORKGROUP_SIZE as u64) * WORKGROUP_SIZE as u64;
+            return Ok(rounded.clamp(WORKGROUP_SIZE as u64, MAX_BATCH as u64) as u32);
+        }
+        batch *= 2;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(work: WorkUnit, start: u32, count: u32) -> Chunk {
+        let scheduler = Scheduler::new();
+        scheduler.set_range(work, start, count as u64);
+        scheduler.next_chunk(&mut None, count).unwrap()
+    }
+
+    #[test]
+    fn candidates_are_checked_on_the_cpu() {
+        // Genesis: nonce 2083236893 meets its own target; its neighbours fail the early test.
+        let header = Header::genesis();
+        let work = WorkUnit::new(header, Target::from_compact(header.bits).unwrap());
+        let c = chunk(work.clone(), 2_083_236_000, 1000);
+        assert!(matches!(check(&work, &c, 2_083_236_893), Check::Meets));
+        assert!(matches!(check(&work, &c, 2_083_236_894), Check::Wrong));
+        assert!(
+            matches!(check(&work, &c, 2_083_235_999), Check::Wrong),
+            "out of range"
+        );
+        assert!(
+            matches!(check(&work, &c, 2_083_237_000), Check::Wrong),
+            "out of range"
+        );
+        // A target whose top word the genesis hash meets but whose lower bits it does not.
+        let near = WorkUnit::new(header, Target::from_limbs([0, 0, 0, 0]));
+        let c = chunk(near.clone(), 2_083_236_000, 1000);
+        assert!(matches!(check(&near, &c, 2_083_236_893), Check::NearMiss));
+    }
+
+    #[test]
+    fn split_keeps_expected_candidates_low() {
+        let easy = Target::from_limbs([u64::MAX, u64::MAX, u64::MAX, 0x00ff_ffff_ffff_ffff]);
+        let pieces = split(chunk(WorkUnit::new(Header::genesis(), easy), 10, 100_000));
+        assert_eq!(pieces.first().map(|c| c.start), Some(10));
+        assert!(pieces.iter().all(|c| c.count as u64 <= 4096));
+        assert!(pieces
+            .windows(2)
+            .all(|w| w[0].start + w[0].count == w[1].start));
+        assert_eq!(pieces.iter().map(|c| c.count as u64).sum::<u64>(), 100_000);
+        // A real target leaves the chunk whole, also at the top of the nonce space.
+        let hard = WorkUnit::new(Header::genesis(), Target::DIFF1);
+        let pieces = split(chunk(hard, u32::MAX - 999, 1000));
+        assert_eq!(
+            pieces
+                .iter()
+                .map(|c| (c.start, c.count))
+                .collect::<Vec<_>>(),
+            [(u32::MAX - 999, 1000)]
+        );
+    }
+}

@@ -1,0 +1,474 @@
+//! The GPU backend through wgpu on whatever adapter exists (lavapipe in CI): the real shader
+//! against the scalar CPU kernel, ragged ranges, the top of the nonce space, the result-buffer
+//! overflow path, and CPU + GPU sharing one scheduler.
+//!
+//! Without an adapter these tests print a message and pass, except when `CI` is set: there
+//! they fail, so a CI machine without its Vulkan driver cannot pass silently.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use hashforge::cpu::{CpuBackend, Kernel, WhenIdle};
+use hashforge::gpu::kernel::FOUND_CAPACITY;
+use hashforge::gpu::{self, AdapterChoice, Batch, Gpu, GpuBackend, GpuError, Sha256dKernel};
+use hashforge::scheduler::{Chunk, Scheduler};
+use hashforge::{Header, Target, WorkUnit};
+use rand::{Rng, SeedableRng};
+
+/// Nonces per dispatch for the shared backend: small enough that the CPU workers get chunks
+/// too in the `all` test.
+const TEST_BATCH: u32 = 1 << 15;
+
+struct Shared {
+    gpu: Gpu,
+    backend: GpuBackend,
+    kernel: Mutex<Sha256dKernel>,
+}
+
+/// The device, backend and kernel every test shares (compiling the shader once), and a lock
+/// that runs the GPU tests one at a time so the backend's counters can be read as deltas.
+fn shared() -> Option<(&'static Shared, MutexGuard<'static, ()>)> {
+    static SHARED: OnceLock<Option<Shared>> = OnceLock::new();
+    static SERIAL: Mutex<()> = Mutex::new(());
+    let shared = SHARED.get_or_init(|| match Gpu::open(&AdapterChoice::Preferred) {
+        Ok(gpu) => {
+            let backend =
+                GpuBackend::new(&gpu, Batch::Fixed(TEST_BATCH)).expect("building the GPU backend");
+            let kernel = Mutex::new(Sha256dKernel::new(&gpu));
+            Some(Shared {
+                gpu,
+                backend,
+                kernel,
+            })
+        }
+        Err(e) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but there is no GPU adapter: {e}"
+            );
+            eprintln!("no GPU adapter, GPU test skipped: {e}");
+            None
+        }
+    });
+    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    shared.as_ref().map(|s| (s, guard))
+}
+
+fn random_header(rng: &mut impl Rng) -> Header {
+    let mut b = [0u8; 80];
+    rng.fill(&mut b[..]);
+    Header::from_bytes(&b)
+}
+
+/// A target whose top byte is zero: about one nonce in 256 meets it.
+fn easy_target() -> Target {
+    Target::from_limbs([u64::MAX, u64::MAX, u64::MAX, 0x00ff_ffff_ffff_ffff])
+}
+
+fn scalar(work: &WorkUnit, start: u32, count: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    Kernel::Scalar.scan(work, start, count, &mut found);
+    found
+}
+
+/// Scans a range through the GPU backend and the scheduler; every reported nonce, sorted.
+fn gpu_scan(backend: &GpuBackend, work: WorkUnit, start: u32, count: u64) -> Vec<u32> {
+    let scheduler = Scheduler::new();
+    scheduler.set_range(work, start, count);
+    let found = Mutex::new(Vec::new());
+    backend
+        .run(
+            &scheduler,
+            &AtomicBool::new(false),
+            WhenIdle::Finish,
+            &|_: &Chunk, n: u32| found.lock().unwrap().push(n),
+        )
+        .expect("GPU scan");
+    let mut found = found.into_inner().unwrap();
+    found.sort_unstable();
+    found
+}
+
+/// Counter snapshot: (hashes, hardware errors, rescans).
+fn counters(b: &GpuBackend) -> (u64, u64, u64) {
+    (
+        b.hashes.load(Ordering::Relaxed),
+        b.hw_errors.load(Ordering::Relaxed),
+        b.rescans.load(Ordering::Relaxed),
+    )
+}
+
+#[test]
+fn finds_the_genesis_nonce() {
+    let Some((s, _serial)) = shared() else { return };
+    let header = Header::genesis();
+    let target = Target::from_compact(header.bits).unwrap();
+    let nonce = 2_083_236_893u32;
+    let found = gpu_scan(
+        &s.backend,
+        WorkUnit::new(header.with_nonce(0), target),
+        nonce - 100_000,
+        200_001,
+    );
+    assert_eq!(found, vec![nonce]);
+    // One dispatch over the same range straight through the kernel: exactly one candidate.
+    let work = WorkUnit::new(header, target);
+    let c = s
+        .kernel
+        .lock()
+        .unwrap()
+        .scan(&work, nonce - 100_000, 200_001)
+        .unwrap();
+    assert_eq!((c.total, c.nonces), (1, vec![nonce]));
+}
+
+#[test]
+fn same_nonces_as_scalar_on_random_headers() {
+    let Some((s, _serial)) = shared() else { return };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x6770_7521);
+    let (_, errors_before, rescans_before) = counters(&s.backend);
+    let mut total = 0;
+    for _ in 0..4 {
+        let work = WorkUnit::new(random_header(&mut rng), easy_target());
+        let count = 1u32 << 18;
+        let start = rng.gen_range(0..=u32::MAX - count);
+        let expected = scalar(&work, start, count);
+        assert_eq!(
+            gpu_scan(&s.backend, work.clone(), start, count as u64),
+            expected,
+            "start {start}"
+        );
+        total += expected.len();
+    }
+    // ~1/256 of 4 × 2^18 nonces meet the target.
+    assert!((3000..5200).contains(&total), "{total} found");
+    let (_, errors, rescans) = counters(&s.backend);
+    assert_eq!(errors, errors_before, "hardware errors");
+    assert_eq!(
+        rescans, rescans_before,
+        "the split batches should never overflow at 1/256"
+    );
+}
+
+#[test]
+fn ragged_ranges_match_scalar() {
+    let Some((s, _serial)) = shared() else { return };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x7261_6767);
+    let work = WorkUnit::new(random_header(&mut rng), easy_target());
+    let mut kernel = s.kernel.lock().unwrap();
+    // Single dispatches, none a multiple of the 64-wide workgroup except 64 itself.
+    for count in [1u32, 2, 63, 64, 65, 127, 1000, 4097, 12_345] {
+        let start = rng.gen::<u32>() / 2;
+        let c = kernel.scan(&work, start, count).unwrap();
+        let mut gpu: Vec<u32> = c
+            .nonces
+            .iter()
+            .copied()
+            .filter(|&n| work.meets_target(n))
+            .collect();
+        gpu.sort_unstable();
+        assert!(!c.overflowed(), "count {count}");
+        assert_eq!(gpu, scalar(&work, start, count), "count {count}");
+    }
+    // With the easiest target every invocation in range reports, and none outside it.
+    let max = WorkUnit::new(*work.header(), Target::MAX);
+    for count in [1u32, 5, 63, 64, 65, 100, 129, 5000] {
+        let c = kernel.scan(&max, 1000, count).unwrap();
+        assert_eq!(c.total, count, "count {count}");
+        assert!(
+            c.nonces.iter().all(|n| (1000..1000 + count).contains(n)),
+            "count {count}"
+        );
+        if count as usize <= FOUND_CAPACITY {
+            let set: BTreeSet<u32> = c.nonces.iter().copied().collect();
+            assert_eq!(set, (1000..1000 + count).collect(), "count {count}");
+        }
+    }
+    drop(kernel);
+    // And through the backend: a range that is no multiple of anything.
+    let start = 77_777;
+    assert_eq!(
+        gpu_scan(&s.backend, work.clone(), start, 100_003),
+        scalar(&work, start, 100_003)
+    );
+}
+
+#[test]
+fn two_dimensional_dispatch() {
+    let Some((s, _serial)) = shared() else { return };
+    // More than 65535 workgroups of 64: the grid needs a second row.
+    let count = 65_535 * 64 + 12_345;
+    // Lower limbs all ones: a nonce meets this exactly when it passes the early test, about 24
+    // times here, so the GPU's candidates must be exactly the CPU's found set.
+    let target = Target::from_limbs([u64::MAX, u64::MAX, u64::MAX, (24_000 << 32) | 0xffff_ffff]);
+    let work = WorkUnit::new(Header::genesis(), target);
+    let c = s.kernel.lock().unwrap().scan(&work, 123, count).unwrap();
+    assert!(!c.overflowed(), "{} candidates", c.total);
+    let mut gpu = c.nonces;
+    gpu.sort_unstable();
+    let mut cpu = Vec::new();
+    Kernel::best().scan(&work, 123, count, &mut cpu);
+    assert!(!cpu.is_empty());
+    assert_eq!(gpu, cpu);
+}
+
+#[test]
+fn top_of_the_nonce_space() {
+    let Some((s, _serial)) = shared() else { return };
+    let start = u32::MAX - 1000;
+    let max = WorkUnit::new(Header::genesis(), Target::MAX);
+    // One dispatch: all 1001 nonces pass, none wraps to 0.
+    let c = s.kernel.lock().unwrap().scan(&max, start, 1001).unwrap();
+    assert_eq!(c.total, 1001);
+    assert!(c.nonces.iter().all(|&n| n >= start), "{:?}", c.nonces);
+    // Through the backend: every nonce up to 0xffffffff reported once.
+    assert_eq!(
+        gpu_scan(&s.backend, max, start, 1001),
+        (start..=u32::MAX).collect::<Vec<_>>()
+    );
+    // A target that fits the result buffer: the GPU path itself, against scalar.
+    let work = WorkUnit::new(
+        Header::genesis(),
+        Target::from_limbs([u64::MAX, u64::MAX, u64::MAX, 0x03ff_ffff_ffff_ffff]),
+    );
+    let c = s.kernel.lock().unwrap().scan(&work, start, 1001).unwrap();
+    assert!(!c.overflowed());
+    let mut gpu: Vec<u32> = c
+        .nonces
+        .into_iter()
+        .filter(|&n| work.meets_target(n))
+        .collect();
+    gpu.sort_unstable();
+    assert_eq!(gpu, scalar(&work, start, 1001));
+    assert_eq!(
+        gpu_scan(&s.backend, work.clone(), start, 1001),
+        scalar(&work, start, 1001)
+    );
+}
+
+#[test]
+fn result_overflow_rescans_on_the_cpu() {
+    let Some((s, _serial)) = shared() else { return };
+    let (hashes, errors, rescans) = counters(&s.backend);
+    let work = WorkUnit::new(Header::genesis(), Target::MAX);
+    let found = gpu_scan(&s.backend, work, 5_000_000, 20_000);
+    assert_eq!(found, (5_000_000..5_020_000).collect::<Vec<_>>());
+    let after = counters(&s.backend);
+    assert_eq!(after.0 - hashes, 20_000, "hashes counted once");
+    assert_eq!(after.1, errors, "hardware errors");
+    assert!(after.2 > rescans, "the overflow path was not taken");
+}
+
+#[test]
+fn cpu_and_gpu_tile_one_range() {
+    let Some((s, _serial)) = shared() else { return };
+    let cpu = CpuBackend::new(Kernel::best(), 1);
+    let (start, count) = (3_000_000u32, 1u64 << 18);
+    let scheduler = Scheduler::new();
+    // Every nonce meets Target::MAX, so each chunk taken shows up in its sink.
+    scheduler.set_range(WorkUnit::new(Header::genesis(), Target::MAX), start, count);
+    let seen = Mutex::new(Vec::new());
+    let gpu_hashes = s.backend.hashes.load(Ordering::Relaxed);
+    gpu::run_all(
+        &cpu,
+        &s.backend,
+        &scheduler,
+        &AtomicBool::new(false),
+        WhenIdle::Finish,
+        &|c: &Chunk, n: u32| seen.lock().unwrap().push((c.start, c.count, n)),
+    )
+    .expect("run_all");
+    let seen = seen.into_inner().unwrap();
+    let chunks: BTreeSet<(u32, u32)> = seen.iter().map(|&(s, c, _)| (s, c)).collect();
+    let mut next = start as u64;
+    for &(s, c) in &chunks {
+        assert_eq!(s as u64, next, "gap or overlap at {s}");
+        next += c as u64;
+    }
+    assert_eq!(
+        next,
+        start as u64 + count,
+        "the chunks do not reach the end"
+    );
+    let mut nonces: Vec<u32> = seen.iter().map(|&(_, _, n)| n).collect();
+    nonces.sort_unstable();
+    assert_eq!(
+        nonces,
+        (start..start + count as u32).collect::<Vec<_>>(),
+        "each nonce once"
+    );
+    let gpu_done = s.backend.hashes.load(Ordering::Relaxed) - gpu_hashes;
+    let cpu_done = cpu.hashes.load(Ordering::Relaxed);
+    assert!(
+        gpu_done > 0 && cpu_done > 0,
+        "gpu {gpu_done}, cpu {cpu_done}"
+    );
+    assert_eq!(gpu_done + cpu_done, count);
+}
+
+#[test]
+fn new_work_preempts_a_waiting_feeder() {
+    let Some((s, _serial)) = shared() else { return };
+    let scheduler = Scheduler::new();
+    // Endless work nothing meets, as when mining.
+    scheduler.set_source(Box::new(|| {
+        Some((
+            WorkUnit::new(Header::genesis(), Target::from_limbs([0; 4])),
+            None,
+        ))
+    }));
+    let stop = AtomicBool::new(false);
+    let found = Mutex::new(None);
+    let header = Header::genesis();
+    let target = Target::from_compact(header.bits).unwrap();
+    std::thread::scope(|scope| {
+        let feeder = scope.spawn(|| {
+            s.backend
+                .run(&scheduler, &stop, WhenIdle::Wait, &|c: &Chunk, n: u32| {
+                    *found.lock().unwrap() = Some((c.unit.generation, n, std::time::Instant::now()))
+                })
+        });
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let replaced = std::time::Instant::now();
+        scheduler.set_range(WorkUnit::new(header, target), 2_083_236_893 - 1000, 2001);
+        let generation = scheduler.generation();
+        while found.lock().unwrap().is_none() && replaced.elapsed().as_secs() < 20 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        // The range is used up: the feeder now idles until stopped.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        stop.store(true, Ordering::Relaxed);
+        feeder.join().unwrap().unwrap();
+        let (gen, nonce, at) = found
+            .lock()
+            .unwrap()
+            .expect("the new work's nonce was not found");
+        assert_eq!((gen, nonce), (generation, 2_083_236_893));
+        // Two dispatches of the old work at most are ahead of it (generous on a busy CI machine).
+        let latency = at - replaced;
+        assert!(latency.as_millis() < 2000, "{latency:?}");
+    });
+}
+
+#[test]
+fn adapters_are_listed_and_a_missing_one_is_named() {
+    let Some((s, _serial)) = shared() else { return };
+    let list = gpu::device::list();
+    assert!(list.iter().any(|a| a.name == s.gpu.name()), "{list:?}");
+    match Gpu::open(&AdapterChoice::Name("no such adapter".into())) {
+        Err(e @ GpuError::NoSuchAdapter { .. }) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("no such adapter") && text.contains(s.gpu.name()),
+                "{text}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        Gpu::open(&AdapterChoice::Index(list.len())),
+        Err(GpuError::NoSuchAdapter { .. })
+    ));
+    assert_eq!(
+        "1".parse::<AdapterChoice>().unwrap(),
+        AdapterChoice::Index(1)
+    );
+    assert_eq!(
+        "llvm".parse::<AdapterChoice>().unwrap(),
+        AdapterChoice::Name("llvm".into())
+    );
+}
+
+#[test]
+fn autotuned_batch_is_sane() {
+    let Some((s, _serial)) = shared() else { return };
+    let backend =
+        GpuBackend::new(&s.gpu, Batch::Auto(std::time::Duration::from_millis(5))).unwrap();
+    assert!(
+        backend.batch >= 64 && backend.batch % 64 == 0,
+        "{}",
+        backend.batch
+    );
+    assert!(matches!(
+        GpuBackend::new(&s.gpu, Batch::Fixed(0)),
+        Err(GpuError::Batch(0))
+    ));
+}
+
+#[test]
+fn scan_command_gpu_matches_cpu() {
+    let Some((_, _serial)) = shared() else { return };
+    let header = hex::encode(Header::genesis().to_bytes());
+    let run = |backend: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hashforge"))
+            .args([
+                "scan",
+                "--header",
+                &header,
+                "--start",
+                "2083200000",
+                "--count",
+                "100000",
+            ])
+            .args([
+                "--difficulty",
+                "1",
+                "--json",
+                "--backend",
+                backend,
+                "--threads",
+                "1",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{backend}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["nonces"].clone()
+    };
+    let cpu = run("cpu");
+    assert_eq!(cpu, serde_json::json!([2083236893u32]));
+    assert_eq!(run("gpu"), cpu);
+    assert_eq!(run("all"), cpu);
+}
+
+#[test]
+fn mine_command_on_the_gpu_gets_accepted_shares() {
+    let Some((_, _serial)) = shared() else { return };
+    // The embedded pool, at a difficulty lavapipe meets several times a second.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hashforge"))
+        .args([
+            "mine",
+            "--backend",
+            "gpu",
+            "--duration",
+            "5",
+            "--status-interval",
+            "1",
+        ])
+        .args(["--json-status", "--suggest-difficulty", "0.0005"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last: serde_json::Value = stdout
+        .lines()
+        .rfind(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .expect("no status line");
+    assert!(last["accepted"].as_u64().unwrap() > 0, "{stdout}");
+    assert_eq!(
+        (&last["rejected"], &last["hw_errors"]),
+        (&0.into(), &0.into()),
+        "{stdout}"
+    );
+    assert_eq!(last["backends"][0]["name"], "gpu", "{stdout}");
+}
