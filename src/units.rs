@@ -6,8 +6,10 @@ pub fn format_difficulty(d: f64) -> String {
         format!("{d:.0}")
     } else if d >= 1.0 {
         format!("{d:.3}")
+    } else if d >= 0.001 {
+        format!("{d:.4}")
     } else {
-        format!("{d:.6e}")
+        format!("{d:.3e}")
     }
 }
 

@@ -79,7 +79,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     if !args.json {
         println!(
-            "{:<8} {:<8} {:>7} {:>14} {:>16}",
+            "{:<8} {:<12} {:>7} {:>14} {:>16}",
             "backend", "kernel", "threads", "rate", "per thread"
         );
     }
@@ -112,7 +112,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 .map(|d| format!("  on {d}"))
                 .unwrap_or_default();
             println!(
-                "{:<8} {:<8} {:>7} {:>14} {:>16}{ratio}{device}",
+                "{:<8} {:<12} {:>7} {:>14} {:>16}{ratio}{device}",
                 m.backend,
                 m.kernel,
                 m.threads,
