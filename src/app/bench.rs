@@ -129,49 +129,44 @@ pub fn bench_work() -> WorkUnit {
     WorkUnit::new(Header::genesis(), Target::from_limbs([0; 4]))
 }
 
-/// Runs the CPU backend on the benchmark work for `duration`.
-pub fn measure_cpu(backend: &CpuBackend, duration: Duration) -> Measurement {
+/// Runs `run` on the benchmark work (a fresh scheduler) until `duration` has passed; returns the
+/// seconds it took.
+fn timed<E>(
+    duration: Duration,
+    run: impl FnOnce(&Scheduler, &AtomicBool) -> Result<(), E>,
+) -> Result<f64, E> {
     let scheduler = Scheduler::new();
     scheduler.set_source(Box::new(|| Some((bench_work(), None))));
     let stop = AtomicBool::new(false);
-    let before = backend.hashes.load(Ordering::Relaxed);
     let started = Instant::now();
     std::thread::scope(|s| {
         s.spawn(|| {
             std::thread::sleep(duration);
             stop.store(true, Ordering::Relaxed);
         });
-        backend.run(&scheduler, &stop, WhenIdle::Finish, &|_: &Chunk, _| {});
-    });
-    let seconds = started.elapsed().as_secs_f64();
+        run(&scheduler, &stop)
+    })?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Runs the CPU backend on the benchmark work for `duration`.
+pub fn measure_cpu(backend: &CpuBackend, duration: Duration) -> Measurement {
+    let before = backend.hashes.load(Ordering::Relaxed);
+    let seconds = timed(duration, |scheduler, stop| {
+        backend.run(scheduler, stop, WhenIdle::Finish, &|_: &Chunk, _| {});
+        Ok::<(), std::convert::Infallible>(())
+    })
+    .unwrap_or_else(|never| match never {});
     let hashes = backend.hashes.load(Ordering::Relaxed) - before;
-    Measurement {
-        backend: "cpu",
-        kernel: backend.kernel.name().to_string(),
-        threads: backend.threads,
-        hashes,
-        seconds,
-        hashrate: hashes as f64 / seconds,
-        ratio: None,
-        device: None,
-    }
+    cpu_measurement(backend, hashes, seconds)
 }
 
 /// Runs the GPU backend on the benchmark work for `duration`.
 pub fn measure_gpu(backend: &GpuBackend, duration: Duration) -> Result<Measurement> {
-    let scheduler = Scheduler::new();
-    scheduler.set_source(Box::new(|| Some((bench_work(), None))));
-    let stop = AtomicBool::new(false);
     let before = backend.hashes.load(Ordering::Relaxed);
-    let started = Instant::now();
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            std::thread::sleep(duration);
-            stop.store(true, Ordering::Relaxed);
-        });
-        backend.run(&scheduler, &stop, WhenIdle::Finish, &|_: &Chunk, _| {})
+    let seconds = timed(duration, |scheduler, stop| {
+        backend.run(scheduler, stop, WhenIdle::Finish, &|_: &Chunk, _| {})
     })?;
-    let seconds = started.elapsed().as_secs_f64();
     let hashes = backend.hashes.load(Ordering::Relaxed) - before;
     Ok(gpu_measurement(backend, hashes, seconds))
 }
@@ -183,42 +178,22 @@ pub fn measure_all(
     gpu: &GpuBackend,
     duration: Duration,
 ) -> Result<Vec<Measurement>> {
-    let scheduler = Scheduler::new();
-    scheduler.set_source(Box::new(|| Some((bench_work(), None))));
-    let stop = AtomicBool::new(false);
     let (cpu_before, gpu_before) = (
         cpu.hashes.load(Ordering::Relaxed),
         gpu.hashes.load(Ordering::Relaxed),
     );
-    let started = Instant::now();
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            std::thread::sleep(duration);
-            stop.store(true, Ordering::Relaxed);
-        });
+    let seconds = timed(duration, |scheduler, stop| {
         crate::gpu::run_all(
             cpu,
             gpu,
-            &scheduler,
-            &stop,
+            scheduler,
+            stop,
             WhenIdle::Finish,
             &|_: &Chunk, _| {},
         )
     })?;
-    let seconds = started.elapsed().as_secs_f64();
     let cpu_hashes = cpu.hashes.load(Ordering::Relaxed) - cpu_before;
     let gpu_hashes = gpu.hashes.load(Ordering::Relaxed) - gpu_before;
-    let cpu_m = Measurement {
-        backend: "cpu",
-        kernel: cpu.kernel.name().to_string(),
-        threads: cpu.threads,
-        hashes: cpu_hashes,
-        seconds,
-        hashrate: cpu_hashes as f64 / seconds,
-        ratio: None,
-        device: None,
-    };
-    let gpu_m = gpu_measurement(gpu, gpu_hashes, seconds);
     let total = cpu_hashes + gpu_hashes;
     let all = Measurement {
         backend: "all",
@@ -230,7 +205,25 @@ pub fn measure_all(
         ratio: None,
         device: Some(gpu.device_name.clone()),
     };
-    Ok(vec![cpu_m, gpu_m, all])
+    Ok(vec![
+        cpu_measurement(cpu, cpu_hashes, seconds),
+        gpu_measurement(gpu, gpu_hashes, seconds),
+        all,
+    ])
+}
+
+/// A CPU measurement: the kernel and thread count.
+fn cpu_measurement(backend: &CpuBackend, hashes: u64, seconds: f64) -> Measurement {
+    Measurement {
+        backend: "cpu",
+        kernel: backend.kernel.name().to_string(),
+        threads: backend.threads,
+        hashes,
+        seconds,
+        hashrate: hashes as f64 / seconds,
+        ratio: None,
+        device: None,
+    }
 }
 
 /// A GPU measurement: kernel `wgsl`, one (feeder) thread, the adapter's name.

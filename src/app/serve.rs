@@ -172,15 +172,7 @@ fn status_text(
         "{:<24} {:>12} {:>10} {:>10} {:>8} {:>7}",
         "worker", "hashrate", "accepted", "rejected", "stale", "blocks"
     );
-    let mut total = WorkerStats {
-        worker: "total".into(),
-        accepted: 0,
-        rejected: 0,
-        stale: 0,
-        accepted_difficulty: 0.0,
-        blocks: 0,
-        hashrate: 0.0,
-    };
+    let mut total = WorkerStats::new("total");
     for w in workers {
         row(&mut s, w);
         total.accepted += w.accepted;

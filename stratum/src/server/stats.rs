@@ -27,18 +27,25 @@ pub(crate) struct WorkerEntry {
     pub since: Instant,
 }
 
+impl WorkerStats {
+    /// All counters zero.
+    pub fn new(worker: &str) -> Self {
+        WorkerStats {
+            worker: worker.to_string(),
+            accepted: 0,
+            rejected: 0,
+            stale: 0,
+            accepted_difficulty: 0.0,
+            blocks: 0,
+            hashrate: 0.0,
+        }
+    }
+}
+
 impl WorkerEntry {
     pub(crate) fn new(worker: &str) -> Self {
         Self {
-            stats: WorkerStats {
-                worker: worker.to_string(),
-                accepted: 0,
-                rejected: 0,
-                stale: 0,
-                accepted_difficulty: 0.0,
-                blocks: 0,
-                hashrate: 0.0,
-            },
+            stats: WorkerStats::new(worker),
             since: Instant::now(),
         }
     }
