@@ -240,9 +240,23 @@ pub(crate) struct SessionCtx<'a> {
     pub opts: &'a ClientOptions,
     pub events: &'a mpsc::Sender<Event>,
     pub cmds: &'a mut mpsc::Receiver<Command>,
-    pub resume: &'a mut Option<String>,
+    pub resume: &'a mut Resume,
     pub stats: &'a mut SubmitStats,
     pub ready: Option<oneshot::Sender<()>>,
+}
+
+/// What a connection leaves for the next one to the same pool, so a resumed session (the pool
+/// gives back the same extranonce1 for our session id) keeps its jobs valid.
+#[derive(Debug, Default)]
+pub(crate) struct Resume {
+    /// The session id the pool gave (subscription id), sent to resume.
+    pub session_id: Option<String>,
+    /// Where the last connection went (a redirect is another server: nothing carries over).
+    pub url: String,
+    /// Extranonce1 of the last connection.
+    pub extranonce1: Vec<u8>,
+    /// Jobs the last connection received.
+    pub jobs: VecDeque<String>,
 }
 
 enum Pending {
@@ -335,7 +349,8 @@ pub(crate) async fn run_session(mut ctx: SessionCtx<'_>, mut stop: StopFuture<'_
                     Err(lost_or_failed(s.authorized, ClientError::Codec(e)))
                 }
             },
-            cmd = s.ctx.cmds.recv() => match cmd {
+            // Shares wait for the handshake: only then is it known which jobs are valid here.
+            cmd = s.ctx.cmds.recv(), if s.authorized => match cmd {
                 Some(Command::Submit(share)) => s.submit(share).await,
                 Some(Command::Shutdown) | None => Err(SessionEnd::Shutdown),
             },
@@ -400,21 +415,24 @@ impl Session<'_, '_> {
         }
         let req = ClientRequest::Subscribe {
             user_agent: Some(opts.user_agent.clone()),
-            session_id: self.ctx.resume.clone(),
+            session_id: self.ctx.resume.session_id.clone(),
         };
         self.send(req, Pending::Subscribe).await
     }
 
     async fn submit(&mut self, share: Share) -> Step {
         if !self.known_jobs.contains(&share.job_id) {
-            // Work from an earlier connection (other extranonce1 or pool): never valid here.
+            // Work from an earlier connection whose session was not resumed (another
+            // extranonce1, or another pool): never valid here.
             self.ctx.stats.lost += 1;
-            debug!(url = %self.ctx.url, job = %share.job_id, "share for a job not sent on this connection");
+            let reason =
+                "its job belongs to an earlier connection whose session the pool did not resume";
+            warn!(url = %self.ctx.url, job = %share.job_id, "share lost: {reason}");
             let stats = *self.ctx.stats;
             return self
                 .emit(Event::ShareResult {
                     share,
-                    outcome: ShareOutcome::Lost("job not sent on this connection".into()),
+                    outcome: ShareOutcome::Lost(reason.into()),
                     stats,
                 })
                 .await;
@@ -485,6 +503,7 @@ impl Session<'_, '_> {
                     self.known_jobs.pop_front();
                 }
                 self.known_jobs.push_back(n.job_id.clone());
+                self.ctx.resume.jobs.clone_from(&self.known_jobs);
                 let job = Job {
                     notify: n,
                     extranonce1: self.extranonce1.clone(),
@@ -613,7 +632,7 @@ impl Session<'_, '_> {
             Pending::Subscribe => {
                 let r = outcome.map_err(|reason| {
                     // A pool may refuse to resume: start afresh next time.
-                    *self.ctx.resume = None;
+                    *self.ctx.resume = Resume::default();
                     SessionEnd::Failed(ClientError::Rejected {
                         request: "mining.subscribe",
                         reason,
@@ -623,6 +642,20 @@ impl Session<'_, '_> {
                     warn!(url = %self.ctx.url, "malformed subscribe answer: {e}");
                     SessionEnd::Failed(ClientError::Message(e))
                 })?;
+                let resume = &mut *self.ctx.resume;
+                let url = self.ctx.url.to_string();
+                let resumed = resume.session_id.is_some()
+                    && resume.url == url
+                    && resume.extranonce1 == sub.extranonce1;
+                if resumed {
+                    // Same session: the previous connection's jobs are still the pool's.
+                    self.known_jobs = std::mem::take(&mut resume.jobs);
+                    debug!(url = %self.ctx.url, "session resumed with the same extranonce1");
+                } else {
+                    resume.jobs.clear();
+                }
+                resume.extranonce1 = sub.extranonce1.clone();
+                resume.url = url;
                 self.extranonce1 = sub.extranonce1;
                 self.extranonce2_size = sub.extranonce2_size;
                 if let Some(job) = self.held_job.as_mut() {
@@ -630,7 +663,7 @@ impl Session<'_, '_> {
                     job.extranonce2_size = self.extranonce2_size;
                 }
                 if sub.session_id.is_some() {
-                    *self.ctx.resume = sub.session_id;
+                    self.ctx.resume.session_id = sub.session_id;
                 }
                 self.subscribed = true;
                 let req = ClientRequest::Authorize {
@@ -773,7 +806,7 @@ impl Client {
         let (ready_tx, ready_rx) = oneshot::channel();
         let (end_tx, end_rx) = oneshot::channel();
         let task = tokio::spawn(async move {
-            let mut resume = None;
+            let mut resume = Resume::default();
             let mut stats = SubmitStats::default();
             let ctx = SessionCtx {
                 pool_index: 0,

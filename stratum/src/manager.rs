@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 use tracing::info;
 
 use crate::client::{
-    describe_end, drain_lost, run_session, ClientOptions, Command, Event, PoolConfig, SessionCtx,
+    describe_end, run_session, ClientOptions, Command, Event, PoolConfig, Resume, SessionCtx,
     SessionEnd, Share, StopFuture, SubmitStats,
 };
 use crate::error::ClientError;
@@ -142,7 +142,7 @@ async fn manage(
     let mut current = 0usize;
     let mut failures = 0u32; // consecutive failures on `current`
     let mut attempt = 0u32; // consecutive failures overall (backoff)
-    let mut resume: Vec<Option<String>> = vec![None; pools.len()];
+    let mut resume: Vec<Resume> = pools.iter().map(|_| Resume::default()).collect();
     let mut redirect: Option<PoolUrl> = None;
     let mut stats = SubmitStats::default();
     loop {
@@ -199,9 +199,8 @@ async fn manage(
         {
             return;
         }
-        if !drain_lost(&mut cmds, &events, &mut stats, &reason).await {
-            return;
-        }
+        // Shares queued now wait for the next connection: if the pool resumes the session their
+        // jobs are still valid and they are sent; otherwise they are reported lost, with why.
         let delay = match end {
             SessionEnd::Shutdown => return,
             SessionEnd::Stopped(_) => {

@@ -1,0 +1,123 @@
+//! Shares found while the pool connection is down: sent after reconnecting when the pool resumes
+//! the session (same extranonce1, so the job is still valid), otherwise reported lost with the
+//! reason. Scripted pools on 127.0.0.1.
+
+mod common;
+
+use common::*;
+use hashforge_stratum::{Event, PoolConfig, PoolManager, Share, ShareOutcome, Template};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+
+/// Answers subscribe (session id "s1", extranonce1 `en1`) and authorize, sends job `job`;
+/// returns the subscribe request's params.
+async fn handshake(p: &mut RawPeer, en1: &str, job: &str) -> Value {
+    let mut subscribe = Value::Null;
+    loop {
+        let v = p.recv().await.expect("client line");
+        let id = v["id"].clone();
+        match v["method"].as_str().unwrap_or_default() {
+            "mining.configure" => {
+                p.send(json!({"id": id, "result": {"version-rolling": false}, "error": null}))
+                    .await
+            }
+            "mining.subscribe" => {
+                subscribe = v["params"].clone();
+                p.send(
+                    json!({"id": id, "result": [[["mining.notify", "s1"]], en1, 4], "error": null}),
+                )
+                .await;
+                let n = Template::synthetic(8).notify(job.into(), true);
+                p.send(json!({"id": null, "method": "mining.notify", "params": n.to_params()}))
+                    .await;
+            }
+            "mining.authorize" => {
+                p.send(json!({"id": id, "result": true, "error": null}))
+                    .await;
+                return subscribe;
+            }
+            _ => {}
+        }
+    }
+}
+
+fn share(job: &str, nonce: u32) -> Share {
+    Share {
+        job_id: job.into(),
+        extranonce2: vec![0; 4],
+        ntime: 0x6470_25b5,
+        nonce,
+        version: 0x2000_0000,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_shares_follow_a_resumed_session_or_are_reported_lost() {
+    let listener = TcpListener::bind(localhost0()).await.unwrap();
+    let url = url(listener.local_addr().unwrap());
+    let (pool, mut rx) = PoolManager::start(
+        vec![PoolConfig::new(&url, "w", "x")],
+        fast_options(),
+        fast_failover(),
+    )
+    .unwrap();
+    let accept = || async { RawPeer::new(listener.accept().await.unwrap().0) };
+
+    // Connection 1 hands out job j1, then the pool goes away.
+    let mut p = accept().await;
+    handshake(&mut p, "aabbccdd", "j1").await;
+    wait_for(&mut rx, |e| matches!(e, Event::Job(_))).await;
+    drop(p);
+    wait_for(&mut rx, |e| matches!(e, Event::Disconnected { .. })).await;
+
+    // Found while disconnected; the pool comes back and resumes the session.
+    pool.submit(share("j1", 7)).await.unwrap();
+    let mut p = accept().await;
+    let params = handshake(&mut p, "aabbccdd", "j2").await;
+    assert_eq!(
+        params[1], "s1",
+        "the client asks to resume its session: {params}"
+    );
+    let submit = p.recv_method("mining.submit").await;
+    assert_eq!(
+        (submit["params"][1].as_str(), submit["params"][4].as_str()),
+        (Some("j1"), Some("00000007"))
+    );
+    p.send(json!({"id": submit["id"], "result": true, "error": null}))
+        .await;
+    let ev = wait_for(&mut rx, |e| matches!(e, Event::ShareResult { .. })).await;
+    assert!(
+        matches!(
+            ev,
+            Event::ShareResult {
+                outcome: ShareOutcome::Accepted,
+                ..
+            }
+        ),
+        "{ev:?}"
+    );
+    drop(p);
+    wait_for(&mut rx, |e| matches!(e, Event::Disconnected { .. })).await;
+
+    // Found while disconnected again; this time the pool starts a new session (other
+    // extranonce1): the share is not sent, and the miner is told why.
+    pool.submit(share("j2", 8)).await.unwrap();
+    let mut p = accept().await;
+    handshake(&mut p, "11223344", "j3").await;
+    let ev = wait_for(&mut rx, |e| matches!(e, Event::ShareResult { .. })).await;
+    match ev {
+        Event::ShareResult {
+            outcome: ShareOutcome::Lost(reason),
+            share,
+            ..
+        } => {
+            assert_eq!(share.job_id, "j2");
+            assert!(reason.contains("did not resume"), "{reason}");
+        }
+        ev => panic!("{ev:?}"),
+    }
+    // Nothing was submitted to the new session.
+    let next = tokio::time::timeout(std::time::Duration::from_millis(300), p.recv()).await;
+    assert!(next.is_err(), "unexpected line: {next:?}");
+    pool.shutdown().await;
+}
