@@ -89,7 +89,7 @@ pub async fn run(
             Some(f) = found.recv() => {
                 if let Some(share) = st.on_found(f) {
                     st.pending += 1;
-                    if let Err(e) = pool.submit(share).await {
+                    if let Err(e) = pool.try_submit(share) {
                         st.pending -= 1;
                         st.counters.lost += 1;
                         warn!("share lost: {e}");

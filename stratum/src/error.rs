@@ -200,6 +200,9 @@ pub enum ClientError {
     /// A submitted share got no answer in time: the connection is presumed dead.
     #[error("no answer to a submit for {0:?}")]
     SubmitTimeout(std::time::Duration),
+    /// Too many shares are waiting for a connection to the pool.
+    #[error("too many shares waiting for the pool (no connection for a while)")]
+    QueueFull,
     /// The client task is gone (shut down).
     #[error("client is shut down")]
     ShutDown,

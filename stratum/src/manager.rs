@@ -106,6 +106,18 @@ impl PoolManager {
             .map_err(|_| ClientError::ShutDown)
     }
 
+    /// Queues a share without waiting: for a miner's event loop, which must never block on a
+    /// pool that is away. Fails with [`ClientError::QueueFull`] when shares have piled up (no
+    /// connection for a while) and [`ClientError::ShutDown`] after shutdown.
+    pub fn try_submit(&self, share: Share) -> Result<(), ClientError> {
+        self.cmds
+            .try_send(Command::Submit(share))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => ClientError::QueueFull,
+                mpsc::error::TrySendError::Closed(_) => ClientError::ShutDown,
+            })
+    }
+
     /// Stops the loop and closes the connection.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);

@@ -121,3 +121,32 @@ async fn queued_shares_follow_a_resumed_session_or_are_reported_lost() {
     assert!(next.is_err(), "unexpected line: {next:?}");
     pool.shutdown().await;
 }
+
+/// With no pool reachable, shares queue up to a bound; past it `try_submit` says so at once
+/// instead of blocking the miner.
+#[tokio::test]
+async fn try_submit_never_blocks_when_the_pool_is_away() {
+    let dead = std::net::TcpListener::bind(localhost0()).unwrap();
+    let dead_url = url(dead.local_addr().unwrap());
+    drop(dead);
+    let (pool, _rx) = PoolManager::start(
+        vec![PoolConfig::new(&dead_url, "w", "x")],
+        fast_options(),
+        fast_failover(),
+    )
+    .unwrap();
+    let mut queued = 0;
+    let result = loop {
+        match pool.try_submit(share("j", queued)) {
+            Ok(()) => queued += 1,
+            Err(e) => break e,
+        }
+        assert!(queued < 10_000, "the queue has no bound");
+    };
+    assert!(
+        matches!(result, hashforge_stratum::ClientError::QueueFull),
+        "{result}"
+    );
+    assert!(queued >= 16, "{queued}");
+    pool.shutdown().await;
+}
