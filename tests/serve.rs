@@ -910,6 +910,10 @@ async fn mine_node_solo_mines_blocks_the_node_accepts() {
     for block in &submitted {
         check_accepted_block(block, TAG);
     }
+    // No stale blocks: after each accepted block the miner moves to the new tip, and nothing
+    // found on the old one is sent.
+    assert_eq!(submitted.len(), accepted.len(), "{stderr}");
+    assert!(stdout.contains("rejected 0"), "{stdout}");
     assert!(stdout.contains("solo mining on"), "{stdout}");
     assert!(
         stdout.contains(&format!("accepted {}", accepted.len())),

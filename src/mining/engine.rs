@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
@@ -17,6 +18,10 @@ pub struct Found {
     pub nonce: u32,
 }
 
+/// Found nonces waiting for the mining loop. Shares come seconds apart at any sane difficulty;
+/// the bound only matters when a pool sets an absurdly low one.
+const FOUND_QUEUE: usize = 4096;
+
 /// The running backends.
 pub struct Engine {
     scheduler: Arc<Scheduler>,
@@ -27,10 +32,10 @@ pub struct Engine {
 
 impl Engine {
     /// Starts every backend, idle until work is set on [`Engine::scheduler`].
-    pub fn start(backends: Vec<Arc<dyn Backend>>) -> (Engine, mpsc::UnboundedReceiver<Found>) {
+    pub fn start(backends: Vec<Arc<dyn Backend>>) -> (Engine, mpsc::Receiver<Found>) {
         let scheduler = Arc::new(Scheduler::new());
         let stop = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(FOUND_QUEUE);
         let threads = backends
             .iter()
             .map(|backend| {
@@ -39,11 +44,13 @@ impl Engine {
                 std::thread::Builder::new()
                     .name(format!("{}-backend", backend.name()))
                     .spawn(move || {
+                        let halt = stop.clone();
                         let sink = move |chunk: &Chunk, nonce: u32| {
-                            let _ = tx.send(Found {
+                            let found = Found {
                                 unit: chunk.unit.clone(),
                                 nonce,
-                            });
+                            };
+                            send_or_wait(&tx, found, &halt);
                         };
                         backend.run(&scheduler, &stop, WhenIdle::Wait, &sink);
                     })
@@ -79,6 +86,23 @@ impl Engine {
         self.stop.store(true, Ordering::Relaxed);
         for t in self.threads.drain(..) {
             let _ = t.join();
+        }
+    }
+}
+
+/// Queues a found nonce; while the queue is full the backend waits (never dropping a share),
+/// unless the engine is stopping.
+fn send_or_wait(tx: &mpsc::Sender<Found>, mut found: Found, stop: &AtomicBool) {
+    loop {
+        match tx.try_send(found) {
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => return,
+            Err(mpsc::error::TrySendError::Full(back)) => {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                found = back;
+                std::thread::sleep(Duration::from_micros(200));
+            }
         }
     }
 }

@@ -49,7 +49,7 @@ struct Loop {
 pub async fn run(
     config: MinerConfig,
     engine: Engine,
-    mut found: mpsc::UnboundedReceiver<Found>,
+    mut found: mpsc::Receiver<Found>,
     mut on_status: StatusSink,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<Status> {
@@ -102,6 +102,7 @@ pub async fn run(
     }
 
     // Stop hashing, then give in-flight shares a moment for their answers.
+    drop(found);
     st.sample();
     st.engine.scheduler().clear();
     let deadline = tokio::time::sleep(config.drain_timeout);

@@ -1,15 +1,19 @@
 //! Solo mining: our Stratum server on 127.0.0.1 fed with the node's templates (the same
-//! [`NodeFeed`] as `hashforge serve`), at the network difficulty, so every share the miner
-//! sends is a block, submitted to the node at once.
+//! [`NodeFeed`] as `hashforge serve`), with share difficulty never below the network's, so
+//! every share the miner sends is a block, submitted to the node at once.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
-use hashforge_stratum::{Server, ServerConfig, ServerHandle};
+use hashforge_stratum::{Server, ServerConfig, ServerHandle, VardiffConfig};
 
 use crate::node::{PayoutScript, RpcClient};
 use crate::pool::{FeedStats, NodeFeed, NodeFeedHandle, NodeFeedOptions};
 use crate::Target;
+
+/// Where solo shares start on a chain whose network difficulty is lower (test chains).
+const SOLO_START_DIFFICULTY: f64 = 0.01;
 
 /// The in-process solo pool.
 pub struct SoloPool {
@@ -27,12 +31,17 @@ impl SoloPool {
             .get_block_template()
             .await
             .context("first getblocktemplate")?;
-        let difficulty = Target::from_le_bytes(&template.target_le()).difficulty();
+        let network = Target::from_le_bytes(&template.target_le()).difficulty();
+        // Shares never easier than the network target, so each one is a block; on a test chain
+        // (regtest: about every second hash is a block) vardiff raises it to a sane share rate.
         let config = ServerConfig {
-            start_difficulty: difficulty,
-            min_difficulty: difficulty,
-            max_difficulty: difficulty.max(ServerConfig::default().max_difficulty),
-            vardiff: None,
+            start_difficulty: network.max(SOLO_START_DIFFICULTY),
+            min_difficulty: network,
+            max_difficulty: network.max(ServerConfig::default().max_difficulty),
+            vardiff: Some(VardiffConfig {
+                target_interval: Duration::from_secs(2),
+                retarget_interval: Duration::from_secs(6),
+            }),
             ..ServerConfig::default()
         };
         let (server, events) = Server::bind("127.0.0.1:0".parse()?, config)

@@ -146,6 +146,9 @@ pub struct FeedStats {
     pub blocks_rejected: u64,
     /// Blocks that could not be assembled or submitted.
     pub blocks_failed: u64,
+    /// Blocks found on a previous block that the node already has one of ours on (a second
+    /// block at the same height can only be an orphan): not submitted.
+    pub blocks_superseded: u64,
     /// Failed RPC calls to the node (each was logged and retried).
     pub node_errors: u64,
     /// Templates that could not be turned into work.
@@ -205,6 +208,7 @@ impl NodeFeed {
             current: None,
             last_push: Instant::now(),
             pending: None,
+            won_on: None,
             stats: stats.clone(),
         };
         let key = TemplateKey::of(&first);
@@ -376,6 +380,8 @@ struct Feed {
     last_push: Instant,
     /// A non-clean update waiting for `update_interval` to pass.
     pending: Option<BlockTemplate>,
+    /// The previous-block hash (header order) of the last block of ours the node accepted.
+    won_on: Option<[u8; 32]>,
     stats: Arc<watch::Sender<FeedStats>>,
 }
 
@@ -490,6 +496,18 @@ impl Feed {
     /// Assembles and submits a found block, then asks for fresh work.
     async fn on_block(&mut self, found: FoundBlock) {
         let hash = BlockHash::from_byte_array(found.hash);
+        if self.won_on == Some(found.template.prev_hash) {
+            // Found before the miners switched to the new tip: it would only be an orphan.
+            debug!(
+                "block {hash} found by {}: not submitted, we already have a block at this height",
+                found.worker
+            );
+            self.stats.send_modify(|s| {
+                s.blocks_found += 1;
+                s.blocks_superseded += 1;
+            });
+            return;
+        }
         let builder = self
             .builders
             .iter()
@@ -519,6 +537,9 @@ impl Feed {
                         found.worker
                     );
                     let outcome = self.submit(&block).await;
+                    if outcome == BlockOutcome::Accepted {
+                        self.won_on = Some(found.template.prev_hash);
+                    }
                     match &outcome {
                         BlockOutcome::Accepted => info!(
                             "block {hash} at height {height} found by {}: accepted by the node",
