@@ -31,15 +31,10 @@ fn backends(args: &MineArgs) -> Result<Vec<Arc<dyn Backend>>> {
     Ok(match args.backend {
         BackendChoice::Cpu => vec![Arc::new(super::cpu_backend(&args.cpu)?)],
         BackendChoice::Gpu => vec![Arc::new(super::gpu_backend(&args.gpu)?)],
-        BackendChoice::All => {
-            // The GPU feeder keeps one core busy: the CPU workers default to one thread fewer.
-            let kernel = super::choose_kernel(args.cpu.kernel.as_deref())?;
-            let threads = super::choose_threads_beside_gpu(args.cpu.threads)?;
-            vec![
-                Arc::new(crate::cpu::CpuBackend::new(kernel, threads)),
-                Arc::new(super::gpu_backend(&args.gpu)?),
-            ]
-        }
+        BackendChoice::All => vec![
+            Arc::new(super::cpu_backend_beside_gpu(&args.cpu)?),
+            Arc::new(super::gpu_backend(&args.gpu)?),
+        ],
     })
 }
 

@@ -84,6 +84,14 @@ pub(crate) fn cpu_backend(args: &CpuArgs) -> Result<crate::cpu::CpuBackend> {
     ))
 }
 
+/// The CPU workers that run beside the GPU feeder (`--backend all`): one thread fewer by default.
+pub(crate) fn cpu_backend_beside_gpu(args: &CpuArgs) -> Result<crate::cpu::CpuBackend> {
+    Ok(crate::cpu::CpuBackend::new(
+        choose_kernel(args.kernel.as_deref())?,
+        choose_threads_beside_gpu(args.threads)?,
+    ))
+}
+
 /// Opens the chosen adapter and builds the GPU backend (tuning the batch unless given).
 pub(crate) fn gpu_backend(args: &GpuArgs) -> Result<crate::gpu::GpuBackend> {
     let choice = match &args.gpu {

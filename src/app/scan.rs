@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 
 use super::cli::{BackendChoice, ScanArgs};
-use crate::cpu::{CpuBackend, WhenIdle};
+use crate::cpu::WhenIdle;
 use crate::gpu::GpuBackend;
 use crate::scheduler::{Chunk, Scheduler};
 use crate::{Header, Target, WorkUnit};
@@ -57,8 +57,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
             (took, format!("wgsl on {}", gpu.device_name))
         }
         BackendChoice::All => {
-            let kernel = super::choose_kernel(args.cpu.kernel.as_deref())?;
-            let cpu = CpuBackend::new(kernel, super::choose_threads_beside_gpu(args.cpu.threads)?);
+            let cpu = super::cpu_backend_beside_gpu(&args.cpu)?;
             let gpu = super::gpu_backend(&args.gpu)?;
             let started = Instant::now();
             crate::gpu::run_all(&cpu, &gpu, &scheduler, &stop, WhenIdle::Finish, &sink)?;
