@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,7 +28,7 @@ use hashforge_stratum::{
     Client, ClientOptions, Event, Job, PoolConfig, Server, ServerConfig, ServerHandle, Share,
 };
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 /// A regtest address (P2WPKH).
@@ -140,8 +141,9 @@ async fn wait_stats(feed: &NodeFeedHandle, secs: u64, pred: impl FnMut(&FeedStat
     );
 }
 
-/// The first nonce (scanning from 0) whose header meets the job's share target, as a share.
-fn find_share(job: &Job) -> Option<Share> {
+/// The first nonce (scanning from 0) whose header meets the job's share target, as a share;
+/// `None` once `superseded()` says a newer job has come.
+fn find_share(job: &Job, superseded: impl Fn() -> bool) -> Option<Share> {
     let extranonce2 = vec![0u8; job.extranonce2_size];
     let version = job.roll_version(0);
     let ntime = job.notify.ntime;
@@ -154,6 +156,9 @@ fn find_share(job: &Job) -> Option<Share> {
     let chunk = 1u32 << 16;
     let mut start = 0u32;
     loop {
+        if superseded() {
+            return None;
+        }
         let mut found = Vec::new();
         kernel.scan(&work, start, chunk, &mut found);
         for nonce in found {
@@ -172,15 +177,20 @@ fn find_share(job: &Job) -> Option<Share> {
     }
 }
 
-/// A test miner: the Stratum client plus a CPU kernel; one share per job.
+/// A test miner: the Stratum client plus a CPU kernel; one share per job. Like a real miner
+/// it always works on the newest job: a new job stops the scan of the old one, and jobs that
+/// queued up meanwhile are skipped (otherwise a worker that lost one race would scan every
+/// stale job in turn and never catch up).
 struct Miner {
     extranonce1: Vec<u8>,
-    task: JoinHandle<()>,
+    tasks: [JoinHandle<()>; 2],
 }
 
 impl Drop for Miner {
     fn drop(&mut self) {
-        self.task.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 
@@ -193,26 +203,48 @@ async fn start_miner(addr: SocketAddr, worker: &str) -> Miner {
         Some(Event::Connected { extranonce1, .. }) => extranonce1,
         other => panic!("expected Connected, got {other:?}"),
     };
-    let task = tokio::spawn(async move {
-        while let Some(ev) = events.recv().await {
-            match ev {
-                Event::Job(job) => {
-                    let share = tokio::task::spawn_blocking(move || find_share(&job))
-                        .await
-                        .unwrap();
-                    if let Some(share) = share {
-                        if client.submit(share).await.is_err() {
-                            break;
-                        }
+    // Counts jobs received; a scan stops when it moves on.
+    let jobs_seen = Arc::new(AtomicU64::new(0));
+    let (latest_tx, mut latest) = watch::channel::<Option<(u64, Job)>>(None);
+    let listener = {
+        let jobs_seen = jobs_seen.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = events.recv().await {
+                match ev {
+                    Event::Job(job) => {
+                        let generation = jobs_seen.fetch_add(1, Ordering::SeqCst) + 1;
+                        latest_tx.send_replace(Some((generation, job)));
                     }
+                    Event::Disconnected { .. } => break,
+                    _ => {}
                 }
-                Event::Disconnected { .. } => break,
-                _ => {}
+            }
+            // Dropping `latest_tx` ends the scanner.
+        })
+    };
+    let scanner = tokio::spawn(async move {
+        while latest.changed().await.is_ok() {
+            let Some((generation, job)) = latest.borrow_and_update().clone() else {
+                continue;
+            };
+            let jobs_seen = jobs_seen.clone();
+            let share = tokio::task::spawn_blocking(move || {
+                find_share(&job, || jobs_seen.load(Ordering::SeqCst) != generation)
+            })
+            .await
+            .unwrap();
+            if let Some(share) = share {
+                if client.submit(share).await.is_err() {
+                    break;
+                }
             }
         }
         client.shutdown().await;
     });
-    Miner { extranonce1, task }
+    Miner {
+        extranonce1,
+        tasks: [listener, scanner],
+    }
 }
 
 /// A client that only watches jobs.
