@@ -961,7 +961,9 @@ async fn mine_node_solo_mines_blocks_the_node_accepts() {
 /// every block is submitted, and each accepted block is valid and pays the address.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_with_two_mine_workers_end_to_end() {
-    let mut config = ReplayConfig::new(distinct_templates(40)).with_credentials("u", "p");
+    // More templates than the workers use in their 6 s (about 100 here), so the race for
+    // blocks lasts the whole run and a worker that starts late still gets its turns.
+    let mut config = ReplayConfig::new(distinct_templates(400)).with_credentials("u", "p");
     config.advance_on_submit = true;
     let node = ReplayNode::start(config).await.unwrap();
     let url = node.url();
