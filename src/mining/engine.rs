@@ -20,7 +20,7 @@ pub struct Found {
 
 /// Found nonces waiting for the mining loop. Shares come seconds apart at any sane difficulty;
 /// the bound only matters when a pool sets an absurdly low one.
-const FOUND_QUEUE: usize = 4096;
+pub const FOUND_QUEUE: usize = 4096;
 
 /// The running backends.
 pub struct Engine {
