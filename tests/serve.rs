@@ -644,6 +644,10 @@ fn run_hashforge(args: &[&str]) -> (Option<i32>, String, String) {
 }
 
 async fn serve_error(node_url: &str, address: &str) -> String {
+    serve_error_with(node_url, address, &[]).await
+}
+
+async fn serve_error_with(node_url: &str, address: &str, extra: &[&str]) -> String {
     let args: Vec<String> = [
         "serve",
         "--node",
@@ -658,6 +662,7 @@ async fn serve_error(node_url: &str, address: &str) -> String {
         "127.0.0.1:0",
     ]
     .iter()
+    .chain(extra)
     .map(|s| s.to_string())
     .collect();
     let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
@@ -693,6 +698,24 @@ async fn serve_startup_errors_are_one_line() {
         err.contains("not valid on the node's network regtest"),
         "{err}"
     );
+
+    // TLS files that are missing, or hold no certificate.
+    let missing = std::env::temp_dir().join("hashforge-no-such-cert.pem");
+    let missing = missing.to_str().unwrap();
+    let err = serve_error_with(
+        &node.url(),
+        ADDRESS,
+        &["--tls-cert", missing, "--tls-key", missing],
+    )
+    .await;
+    assert!(
+        err.contains("cannot use the TLS certificate") && err.contains(missing),
+        "{err}"
+    );
+    let (_, key) = self_signed_pem("startup");
+    let key = key.to_str().unwrap();
+    let err = serve_error_with(&node.url(), ADDRESS, &["--tls-cert", key, "--tls-key", key]).await;
+    assert!(err.contains("no CERTIFICATE block"), "{err}");
 
     // A node still in initial block download.
     node.set_initial_block_download(true);
@@ -966,46 +989,7 @@ async fn serve_with_two_mine_workers_end_to_end() {
     let mut config = ReplayConfig::new(distinct_templates(400)).with_credentials("u", "p");
     config.advance_on_submit = true;
     let node = ReplayNode::start(config).await.unwrap();
-    let url = node.url();
-    let mut serve = Bin::spawn(&[
-        "serve",
-        "--node",
-        &url,
-        "--rpc-user",
-        "u",
-        "--rpc-pass",
-        "p",
-        "--address",
-        ADDRESS,
-        "--listen",
-        "127.0.0.1:0",
-        "--coinbase-tag",
-        TAG,
-        "--start-difficulty",
-        "0.0001",
-        "--status-interval",
-        "1",
-    ]);
-    let stdout = serve.child().stdout.take().unwrap();
-    let (tx, mut lines) = mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let first = tokio::time::timeout(Duration::from_secs(30), lines.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    let addr = first
-        .split("stratum+tcp://")
-        .nth(1)
-        .and_then(|r| r.split(',').next())
-        .unwrap()
-        .to_string();
-    let pool = format!("stratum+tcp://{addr}");
+    let (serve, mut lines, pool) = start_serve(&node.url(), &[]).await;
     let workers: Vec<Bin> = ["w1", "w2"]
         .iter()
         .map(|w| {
@@ -1033,25 +1017,7 @@ async fn serve_with_two_mine_workers_end_to_end() {
         let accepted = out.lines().last().unwrap_or_default();
         assert!(accepted.contains("| A "), "{out}");
     }
-    // The serve status block lists each worker with its block count in the last column.
-    let mut blocks: HashMap<String, u64> = HashMap::new();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline && !(blocks.get("w1") > Some(&0) && blocks.get("w2") > Some(&0))
-    {
-        let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(2), lines.recv()).await
-        else {
-            break;
-        };
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        if let (Some(&name), Some(n)) = (
-            cols.first(),
-            cols.last().and_then(|c| c.parse::<u64>().ok()),
-        ) {
-            if name == "w1" || name == "w2" {
-                blocks.insert(name.to_string(), n);
-            }
-        }
-    }
+    let blocks = blocks_per_worker(&mut lines, &["w1", "w2"]).await;
     assert!(
         blocks.get("w1") > Some(&0) && blocks.get("w2") > Some(&0),
         "blocks per worker: {blocks:?}"
@@ -1062,4 +1028,133 @@ async fn serve_with_two_mine_workers_end_to_end() {
         check_accepted_block(&block, TAG);
     }
     drop(serve);
+}
+
+/// Starts `hashforge serve` on the replay node at `node_url` (credentials u/p, difficulty
+/// 0.0001, a status block every second) with `extra` flags; returns it, its stdout lines, and
+/// the pool URL it printed first.
+async fn start_serve(
+    node_url: &str,
+    extra: &[&str],
+) -> (Bin, mpsc::UnboundedReceiver<String>, String) {
+    let mut args = vec![
+        "serve",
+        "--node",
+        node_url,
+        "--rpc-user",
+        "u",
+        "--rpc-pass",
+        "p",
+        "--address",
+        ADDRESS,
+        "--listen",
+        "127.0.0.1:0",
+        "--coinbase-tag",
+        TAG,
+        "--start-difficulty",
+        "0.0001",
+        "--status-interval",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    let mut serve = Bin::spawn(&args);
+    let stdout = serve.child().stdout.take().unwrap();
+    let (tx, mut lines) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = tokio::time::timeout(Duration::from_secs(30), lines.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    // "hashforge serve: listening on stratum+tcp://127.0.0.1:PORT, blocks pay …"
+    let pool = first
+        .split_whitespace()
+        .find(|w| w.starts_with("stratum+"))
+        .map(|w| w.trim_end_matches(',').to_string())
+        .unwrap_or_else(|| panic!("no pool URL in {first:?}"));
+    (serve, lines, pool)
+}
+
+/// Reads serve's status blocks (each worker with its block count in the last column) until
+/// every one of `workers` has a block, or 10 s pass; returns the last counts seen.
+async fn blocks_per_worker(
+    lines: &mut mpsc::UnboundedReceiver<String>,
+    workers: &[&str],
+) -> HashMap<String, u64> {
+    let mut blocks: HashMap<String, u64> = HashMap::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline && !workers.iter().all(|w| blocks.get(*w) > Some(&0)) {
+        let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(2), lines.recv()).await
+        else {
+            break;
+        };
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if let (Some(&name), Some(n)) = (
+            cols.first(),
+            cols.last().and_then(|c| c.parse::<u64>().ok()),
+        ) {
+            if workers.contains(&name) {
+                blocks.insert(name.to_string(), n);
+            }
+        }
+    }
+    blocks
+}
+
+/// A self-signed certificate for 127.0.0.1 and its key, as PEM files in the temp directory.
+fn self_signed_pem(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let ck =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
+    let dir = std::env::temp_dir();
+    let stem = format!("hashforge-{name}-{}", std::process::id());
+    let cert = dir.join(format!("{stem}-cert.pem"));
+    let key = dir.join(format!("{stem}-key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
+    (cert, key)
+}
+
+/// `hashforge serve --tls-cert/--tls-key`: a worker mines over stratum+ssl:// and its blocks
+/// reach the node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_over_tls_with_a_pem_certificate() {
+    let mut config = ReplayConfig::new(distinct_templates(400)).with_credentials("u", "p");
+    config.advance_on_submit = true;
+    let node = ReplayNode::start(config).await.unwrap();
+    let (cert, key) = self_signed_pem("serve-tls");
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let (serve, mut lines, pool) =
+        start_serve(&node.url(), &["--tls-cert", cert, "--tls-key", key]).await;
+    assert!(pool.starts_with("stratum+ssl://127.0.0.1:"), "{pool}");
+    let worker = Bin::spawn(&[
+        "mine",
+        "-o",
+        &pool,
+        "--tls-insecure",
+        "-u",
+        "tls1",
+        "-p",
+        "x",
+        "-t",
+        "1",
+        "--duration",
+        "4",
+    ]);
+    let (code, out, err) = worker.finish(Duration::from_secs(60)).await;
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let blocks = blocks_per_worker(&mut lines, &["tls1"]).await;
+    assert!(blocks.get("tls1") > Some(&0), "blocks: {blocks:?}\n{out}");
+    let submitted = node.submitted_blocks();
+    assert!(!submitted.is_empty());
+    for block in submitted {
+        check_accepted_block(&block, TAG);
+    }
+    drop(serve);
+    let _ = std::fs::remove_file(cert);
+    let _ = std::fs::remove_file(key);
 }

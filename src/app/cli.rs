@@ -231,6 +231,12 @@ pub struct ServeArgs {
     /// Password miners must give (default: any)
     #[arg(long)]
     pub password: Option<String>,
+    /// Serve Stratum over TLS (miners use stratum+ssl://) with this PEM certificate chain
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub log: LogArgs,
 }

@@ -58,6 +58,19 @@ fn seconds(flag: &str, value: f64) -> Result<Duration> {
 }
 
 async fn serve(args: ServeArgs, intervals: Intervals) -> Result<()> {
+    // Bad certificate files fail before the node is asked anything.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            hashforge_stratum::tls::server_config_from_pem(cert, key)
+                .context("cannot use the TLS certificate")?,
+        ),
+        _ => None,
+    };
+    let scheme = if tls.is_some() {
+        "stratum+ssl"
+    } else {
+        "stratum+tcp"
+    };
     let node = super::node::connect(&args.node).await?;
     let (rpc, chain, payout, address) = (node.rpc, node.chain, node.payout, node.address);
 
@@ -71,6 +84,7 @@ async fn serve(args: ServeArgs, intervals: Intervals) -> Result<()> {
             retarget_interval: (intervals.share * 6).max(Duration::from_secs(30)),
         }),
         password: args.password.clone(),
+        tls,
         ..ServerConfig::default()
     };
     let (server, events) = Server::bind(args.listen, config)
@@ -87,7 +101,7 @@ async fn serve(args: ServeArgs, intervals: Intervals) -> Result<()> {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(
             out,
-            "hashforge serve: listening on stratum+tcp://{}, blocks pay {} ({})",
+            "hashforge serve: listening on {scheme}://{}, blocks pay {} ({})",
             server.local_addr(),
             address,
             chain.network
@@ -95,7 +109,7 @@ async fn serve(args: ServeArgs, intervals: Intervals) -> Result<()> {
         let _ = out.flush();
     }
     info!(
-        "listening on stratum+tcp://{}; miners may use any worker name",
+        "listening on {scheme}://{}; miners may use any worker name",
         server.local_addr()
     );
 

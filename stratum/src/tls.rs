@@ -1,6 +1,7 @@
-//! TLS via rustls (ring provider): client configs with system roots or `insecure`, and a
-//! server config helper for the pool.
+//! TLS via rustls (ring provider): client configs with system roots or `insecure`, and server
+//! configs for the pool, from DER or from PEM files.
 
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use tokio::net::TcpStream;
@@ -8,7 +9,7 @@ use tokio_rustls::rustls::{
     self,
     client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
     crypto::CryptoProvider,
-    pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime},
+    pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer, ServerName, UnixTime},
     DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 
@@ -79,6 +80,28 @@ pub fn server_config(
         .and_then(|b| b.with_no_client_auth().with_single_cert(cert_chain, key))
         .map(Arc::new)
         .map_err(|e| ServerError::Config(format!("tls: {e}")))
+}
+
+/// A rustls server configuration from PEM files, as certbot or `openssl req` write them: the
+/// certificate chain (leaf first) and its private key (PKCS#8, PKCS#1 or SEC1).
+pub fn server_config_from_pem(
+    cert_file: &Path,
+    key_file: &Path,
+) -> Result<Arc<rustls::ServerConfig>, ServerError> {
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))
+    };
+    let bad = |path: &Path, what: &str| ServerError::Config(format!("{}: {what}", path.display()));
+    let cert_pem = read(cert_file)?;
+    let chain = CertificateDer::pem_slice_iter(&cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(cert_file, &format!("not a PEM certificate chain: {e}")))?;
+    if chain.is_empty() {
+        return Err(bad(cert_file, "no CERTIFICATE block"));
+    }
+    let key = PrivateKeyDer::from_pem_slice(&read(key_file)?)
+        .map_err(|e| bad(key_file, &format!("no usable PEM private key: {e}")))?;
+    server_config(chain, key)
 }
 
 /// Accepts any server certificate (still checks handshake signatures).
