@@ -5,8 +5,8 @@
 pub enum Error {
     #[error("bad {what} hex: {reason}")]
     Hex { what: &'static str, reason: String },
-    #[error("bad target: {0}")]
-    Target(String),
+    #[error(transparent)]
+    Pow(#[from] hashforge_stratum::PowError),
     #[error("unknown kernel '{0}' (expected scalar, avx2 or sha-ni)")]
     UnknownKernel(String),
     #[error("kernel {0} is not supported by this CPU")]

@@ -1,8 +1,8 @@
 //! `Header`: the 80-byte Bitcoin block header.
 
-use crate::hash::Hash256;
 use crate::sha256::sha256d;
-use crate::target::CompactTarget;
+use crate::CompactTarget;
+use crate::Hash256;
 
 /// A block header with its fields decoded. Serialization is little-endian, as on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,10 +5,10 @@
 //! depend on W3 is computed here once, so the kernels start at round 3 and only
 //! add the nonce where it enters.
 
-use crate::hash::Hash256;
 use crate::header::Header;
 use crate::sha256::{self, big_sigma0, big_sigma1, ch, maj, round, small_sigma0, small_sigma1, K};
-use crate::target::Target;
+use crate::Hash256;
+use crate::Target;
 
 /// Message word 4 of the header's second chunk: the padding bit.
 pub const PAD_W4: u32 = 0x8000_0000;

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 /// A template whose shares never count as blocks.
 fn template() -> Template {
     Template {
-        network_target: Target::from_difficulty(1e12),
+        network_target: Target::from_difficulty(1e12).unwrap(),
         ..Template::synthetic(8)
     }
 }

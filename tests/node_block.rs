@@ -157,10 +157,8 @@ fn stratum_parts_hash_to_the_coinbase_txid_and_fold_to_the_root() {
             format!("{:08x}", builder.bits()),
             json_fixture(gbt)["bits"].as_str().unwrap()
         );
-        let mut target_be = builder.target_le();
-        target_be.reverse();
         assert_eq!(
-            hex::encode(target_be),
+            builder.target().to_string(),
             json_fixture(gbt)["target"].as_str().unwrap()
         );
 

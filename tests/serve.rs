@@ -23,7 +23,7 @@ use hashforge::node::{PayoutScript, RpcAuth, RpcClient, RpcConfig};
 use hashforge::pool::{
     BlockOutcome, FeedError, FeedStats, NodeFeed, NodeFeedHandle, NodeFeedOptions,
 };
-use hashforge::{Header, Target, WorkUnit};
+use hashforge::{Header, WorkUnit};
 use hashforge_stratum::{
     Client, ClientOptions, Event, Job, PoolConfig, Server, ServerConfig, ServerHandle, Share,
 };
@@ -148,10 +148,7 @@ fn find_share(job: &Job, superseded: impl Fn() -> bool) -> Option<Share> {
     let version = job.roll_version(0);
     let ntime = job.notify.ntime;
     let header = job.header(&extranonce2, ntime, 0, version).ok()?;
-    let work = WorkUnit::new(
-        Header::from_bytes(&header),
-        Target::from_le_bytes(&job.share_target().0),
-    );
+    let work = WorkUnit::new(Header::from_bytes(&header), job.share_target());
     let kernel = Kernel::best();
     let chunk = 1u32 << 16;
     let mut start = 0u32;

@@ -75,7 +75,8 @@ impl EmbeddedPool {
 /// the embedded pool reports shares, not "blocks".
 fn synthetic(extranonce_size: usize) -> Template {
     Template {
-        network_target: hashforge_stratum::Target::from_difficulty(4_294_967_296.0),
+        network_target: crate::Target::from_difficulty(4_294_967_296.0)
+            .expect("2^32 is a valid difficulty"),
         ..Template::synthetic(extranonce_size)
     }
 }

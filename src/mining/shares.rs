@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use hashforge_stratum::{Job, Share};
 
-use super::source::{share_target, ShareTag};
+use super::source::ShareTag;
 use crate::scheduler::Unit;
 use crate::{hash_difficulty, Hash256, Header};
 
@@ -95,7 +95,7 @@ impl ShareChecker {
             };
         }
         let hash = Header::from_bytes(&rebuilt).hash();
-        if !share_target(job).is_met_by(&hash) {
+        if !job.share_target().is_met_by(&hash) {
             return Verdict::HardwareError {
                 reason: format!("nonce {nonce:08x} gives {hash}, above the share target"),
             };

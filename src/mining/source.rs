@@ -6,7 +6,7 @@ use std::sync::Arc;
 use hashforge_stratum::Job;
 
 use crate::scheduler::{Tag, WorkSource};
-use crate::{Header, Target, WorkUnit};
+use crate::{Header, WorkUnit};
 
 /// What a unit was built from; attached to each unit so a found nonce becomes a share.
 #[derive(Debug)]
@@ -15,11 +15,6 @@ pub struct ShareTag {
     pub extranonce2: Vec<u8>,
     /// The full header version (job version with rolled bits inside the mask).
     pub version: u32,
-}
-
-/// The share target of a job: the difficulty in force when it arrived.
-pub fn share_target(job: &Job) -> Target {
-    Target::from_le_bytes(&job.share_target().0)
 }
 
 /// Deposits the low bits of `index` into the set bits of `mask` (like x86 `pdep`).
@@ -53,7 +48,7 @@ pub fn unit(job: &Arc<Job>, k: u64) -> Option<(WorkUnit, ShareTag)> {
     let header = job
         .header(&extranonce2, job.notify.ntime, 0, version)
         .ok()?;
-    let work = WorkUnit::new(Header::from_bytes(&header), share_target(job));
+    let work = WorkUnit::new(Header::from_bytes(&header), job.share_target());
     Some((
         work,
         ShareTag {

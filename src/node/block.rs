@@ -13,6 +13,7 @@ use bitcoin::{BlockHash, Network, Script, ScriptBuf, Txid};
 
 use super::sha256d;
 use super::template::BlockTemplate;
+use crate::{Hash256, Target};
 
 /// Bitcoin Core's limit on the coinbase scriptSig length (`bad-cb-length`).
 pub const MAX_COINBASE_SCRIPT_SIG: usize = 100;
@@ -274,17 +275,6 @@ pub fn block_hash(header: &[u8; 80]) -> BlockHash {
     BlockHash::from_byte_array(sha256d(header))
 }
 
-/// Whether a hash (internal byte order, read as a little-endian number) is at most the target
-/// (a 32-byte little-endian number).
-pub fn hash_meets_target(hash: &[u8; 32], target_le: &[u8; 32]) -> bool {
-    for i in (0..32).rev() {
-        if hash[i] != target_le[i] {
-            return hash[i] < target_le[i];
-        }
-    }
-    true
-}
-
 /// Everything needed to hand out work for one template and to assemble the block once a
 /// header meets the target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -294,7 +284,7 @@ pub struct BlockBuilder {
     bits: u32,
     time: u32,
     height: u32,
-    target_le: [u8; 32],
+    target: Target,
     coinbase_value: u64,
     payout: PayoutScript,
     tag: Vec<u8>,
@@ -359,7 +349,7 @@ impl BlockBuilder {
             bits: template.bits.to_consensus(),
             time: template.header_time(),
             height: template.height,
-            target_le: template.target_le(),
+            target: Target::from_le_bytes(&template.target_le()),
             coinbase_value: template.coinbase_value,
             payout: payout.clone(),
             tag: options.tag.clone(),
@@ -580,14 +570,14 @@ impl BlockBuilder {
         self.coinbase_value
     }
 
-    /// The network target as a 32-byte little-endian number.
-    pub fn target_le(&self) -> [u8; 32] {
-        self.target_le
+    /// The network target.
+    pub fn target(&self) -> Target {
+        self.target
     }
 
     /// Whether a header's hash meets the network target.
     pub fn meets_target(&self, header: &[u8; 80]) -> bool {
-        hash_meets_target(&sha256d(header), &self.target_le)
+        self.target.is_met_by(&Hash256(sha256d(header)))
     }
 
     /// The witness commitment output script, if the block has one.
@@ -633,17 +623,5 @@ mod tests {
             merkle_root(&[a, b, c]),
             hash_pair(&hash_pair(&a, &b), &hash_pair(&c, &c))
         );
-    }
-
-    #[test]
-    fn target_comparison_is_little_endian() {
-        let mut target = [0u8; 32];
-        target[31] = 0x10;
-        let mut hash = [0xffu8; 32];
-        hash[31] = 0x0f;
-        assert!(hash_meets_target(&hash, &target));
-        hash[31] = 0x10;
-        assert!(!hash_meets_target(&hash, &target));
-        assert!(hash_meets_target(&target, &target));
     }
 }

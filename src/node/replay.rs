@@ -556,7 +556,6 @@ fn check_block(
     template: Option<&Value>,
     accepted: &[bitcoin::BlockHash],
 ) -> Result<Option<bitcoin::BlockHash>, Option<String>> {
-    use bitcoin::hashes::Hash;
     let reject = |r: &str| Err(Some(r.to_string()));
     let bytes = hex::decode(hex).map_err(|_| None)?;
     let block: bitcoin::Block =
@@ -577,7 +576,7 @@ fn check_block(
     if block.header.bits != template.bits {
         return reject("bad-diffbits");
     }
-    if !super::block::hash_meets_target(&hash.to_byte_array(), &template.target_le()) {
+    if !template.target.is_met_by(hash) {
         return reject("high-hash");
     }
     if !block.txdata.first().is_some_and(|tx| tx.is_coinbase()) {

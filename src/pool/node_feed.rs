@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use bitcoin::hashes::Hash;
 use bitcoin::{BlockHash, Txid};
-use hashforge_stratum::{FoundBlock, ServerEvent, ServerHandle, Target as StratumTarget, Template};
+use hashforge_stratum::{FoundBlock, ServerEvent, ServerHandle, Template};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -290,7 +290,7 @@ pub fn stratum_template(
         coinb1,
         coinb2,
         merkle_branch: builder.merkle_branch().to_vec(),
-        network_target: StratumTarget(builder.target_le()),
+        network_target: builder.target(),
     })
 }
 
@@ -495,7 +495,7 @@ impl Feed {
 
     /// Assembles and submits a found block, then asks for fresh work.
     async fn on_block(&mut self, found: FoundBlock) {
-        let hash = BlockHash::from_byte_array(found.hash);
+        let hash = BlockHash::from_byte_array(found.hash.0);
         if self.won_on == Some(found.template.prev_hash) {
             // Found before the miners switched to the new tip: it would only be an orphan.
             debug!(

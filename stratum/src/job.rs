@@ -2,148 +2,15 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::error::JobError;
+use crate::error::{JobError, PowError};
+use crate::hash::Hash256;
 use crate::messages::Notify;
+use crate::target::{CompactTarget, Target};
 
 /// Double SHA-256.
 pub fn sha256d(data: &[u8]) -> [u8; 32] {
     let first = Sha256::digest(data);
     Sha256::digest(first).into()
-}
-
-/// Difficulty 1 as a float: `0xFFFF · 2^208`.
-pub const DIFF1: f64 = 65535.0 * TWO_POW_208;
-
-/// `2^208`, exactly representable.
-const TWO_POW_208: f64 =
-    411_376_139_330_301_510_538_742_295_639_337_626_245_683_966_408_394_965_837_152_256.0;
-
-/// A 256-bit target as 32 bytes, little-endian (byte 31 is the most significant), the same
-/// byte order as a block hash read as a little-endian number.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Target(pub [u8; 32]);
-
-impl std::fmt::Debug for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut be = self.0;
-        be.reverse();
-        write!(f, "Target({})", hex::encode(be))
-    }
-}
-
-impl Target {
-    /// The largest possible target (`2^256 - 1`).
-    pub const MAX: Target = Target([0xff; 32]);
-
-    /// The target of difficulty 1: `0xFFFF · 2^208`.
-    pub fn diff1() -> Target {
-        let mut t = [0u8; 32];
-        t[26] = 0xff;
-        t[27] = 0xff;
-        Target(t)
-    }
-
-    /// Target for a (possibly fractional) pool difficulty: `diff1 / difficulty`, saturating at
-    /// [`Target::MAX`]. Non-positive or non-finite difficulties give [`Target::MAX`].
-    pub fn from_difficulty(difficulty: f64) -> Target {
-        if !(difficulty.is_finite() && difficulty > 0.0) {
-            return Target::MAX;
-        }
-        let q = 65535.0 / difficulty; // target = q · 2^208
-        if !q.is_finite() || q >= 2.0f64.powi(48) {
-            return Target::MAX;
-        }
-        let bits = q.to_bits();
-        let exp = ((bits >> 52) & 0x7ff) as i32;
-        let frac = bits & ((1u64 << 52) - 1);
-        let mant = if exp == 0 {
-            frac << 1
-        } else {
-            frac | (1u64 << 52)
-        };
-        // q = mant · 2^(exp - 1075); target = mant · 2^(exp - 1075 + 208).
-        let shift = exp - 1075 + 208;
-        let mut limbs = [0u64; 4];
-        if shift >= 0 {
-            let s = shift as usize;
-            let (limb, off) = (s / 64, s % 64);
-            if limb < 4 {
-                limbs[limb] |= mant << off;
-                if off > 0 && limb + 1 < 4 {
-                    limbs[limb + 1] |= mant >> (64 - off);
-                }
-            }
-        } else if shift > -64 {
-            limbs[0] = mant >> (-shift);
-        }
-        let mut out = [0u8; 32];
-        for (i, l) in limbs.iter().enumerate() {
-            out[i * 8..i * 8 + 8].copy_from_slice(&l.to_le_bytes());
-        }
-        Target(out)
-    }
-
-    /// Expands a compact `nbits` value. Negative or zero mantissas give a zero target; overflows
-    /// saturate at [`Target::MAX`].
-    pub fn from_nbits(nbits: u32) -> Target {
-        let exp = (nbits >> 24) as usize;
-        let mant = nbits & 0x007f_ffff;
-        if nbits & 0x0080_0000 != 0 || mant == 0 {
-            return Target([0; 32]);
-        }
-        let mut out = [0u8; 32];
-        let mb = mant.to_le_bytes(); // 3 significant bytes, LE
-        for (i, b) in mb.iter().take(3).enumerate() {
-            let pos = i as isize + exp as isize - 3;
-            if pos < 0 {
-                continue;
-            }
-            if pos >= 32 {
-                if *b != 0 {
-                    return Target::MAX;
-                }
-                continue;
-            }
-            out[pos as usize] = *b;
-        }
-        Target(out)
-    }
-
-    /// The target as a float.
-    pub fn to_f64(&self) -> f64 {
-        le256_to_f64(&self.0)
-    }
-
-    /// Difficulty corresponding to this target (`diff1 / target`).
-    pub fn to_difficulty(&self) -> f64 {
-        DIFF1 / self.to_f64()
-    }
-
-    /// Whether a hash (read as a little-endian number) is at or below this target.
-    pub fn is_met_by(&self, hash: &[u8; 32]) -> bool {
-        for i in (0..32).rev() {
-            if hash[i] != self.0[i] {
-                return hash[i] < self.0[i];
-            }
-        }
-        true
-    }
-}
-
-fn le256_to_f64(v: &[u8; 32]) -> f64 {
-    v.iter()
-        .rev()
-        .fold(0.0f64, |acc, &b| acc * 256.0 + f64::from(b))
-}
-
-/// Difficulty of a hash (`pdiff = diff1 / hash`, hash read as a little-endian number).
-pub fn hash_difficulty(hash: &[u8; 32]) -> f64 {
-    let h = le256_to_f64(hash);
-    if h == 0.0 {
-        f64::INFINITY
-    } else {
-        DIFF1 / h
-    }
 }
 
 /// Byte-swaps every 4-byte word: converts the notify's prevhash to header order and back.
@@ -200,16 +67,9 @@ pub fn roll_version(job_version: u32, mask: u32, rolled: u32) -> u32 {
     (job_version & !mask) | (rolled & mask)
 }
 
-/// The block hash of a header (`sha256d`, internal byte order).
-pub fn header_hash(header: &[u8; 80]) -> [u8; 32] {
-    sha256d(header)
-}
-
-/// Display form of a hash (byte-reversed hex, as block explorers show it).
-pub fn hash_to_display_hex(hash: &[u8; 32]) -> String {
-    let mut r = *hash;
-    r.reverse();
-    hex::encode(r)
+/// The block hash of a header (`sha256d`).
+pub fn header_hash(header: &[u8; 80]) -> Hash256 {
+    Hash256(sha256d(header))
 }
 
 /// A job as the miner receives it: the notify plus the session state in force when it arrived.
@@ -280,14 +140,15 @@ impl Job {
         ))
     }
 
-    /// Share target for this job's difficulty.
+    /// Share target for this job's difficulty. A difficulty that is not a positive number
+    /// (a broken pool) gives [`Target::MAX`]: every hash is then a share, and the pool judges.
     pub fn share_target(&self) -> Target {
-        Target::from_difficulty(self.difficulty)
+        Target::from_difficulty(self.difficulty).unwrap_or(Target::MAX)
     }
 
-    /// Network target from `nbits`.
-    pub fn network_target(&self) -> Target {
-        Target::from_nbits(self.notify.nbits)
+    /// Network target from `nbits`; an error for a negative or overflowing encoding.
+    pub fn network_target(&self) -> Result<Target, PowError> {
+        Target::from_compact(CompactTarget(self.notify.nbits))
     }
 
     /// Applies the granted mask to a rolled version (no-op without rolling).
@@ -299,7 +160,7 @@ impl Job {
     }
 
     /// Whether a header meets this job's share target; returns `(hash, meets)`.
-    pub fn check_share(&self, header: &[u8; 80]) -> ([u8; 32], bool) {
+    pub fn check_share(&self, header: &[u8; 80]) -> (Hash256, bool) {
         let h = header_hash(header);
         (h, self.share_target().is_met_by(&h))
     }
@@ -308,26 +169,6 @@ impl Job {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn targets() {
-        assert_eq!(Target::from_difficulty(1.0), Target::diff1());
-        assert_eq!(Target::from_nbits(0x1d00ffff), Target::diff1());
-        let t = Target::from_difficulty(0.001);
-        assert!((t.to_difficulty() - 0.001).abs() < 1e-12);
-        let t = Target::from_difficulty(1e-9);
-        assert!((t.to_difficulty() - 1e-9).abs() < 1e-18);
-        assert_eq!(Target::from_difficulty(1e-30), Target::MAX);
-        let t = Target::from_nbits(0x207fffff);
-        assert_eq!(t.0[31], 0x7f);
-        assert_eq!(t.0[29], 0xff);
-        assert_eq!(t.0[28], 0);
-        assert!(Target::diff1().is_met_by(&Target::diff1().0));
-        let mut above = Target::diff1().0;
-        above[0] = 1;
-        assert!(!Target::diff1().is_met_by(&above));
-        assert!((hash_difficulty(&Target::diff1().0) - 1.0).abs() < 1e-12);
-    }
 
     #[test]
     fn version_rolling() {

@@ -5,8 +5,9 @@ mod common;
 
 use std::collections::HashMap;
 
-use hashforge_stratum::job::{self, hash_difficulty, hash_to_display_hex, Target};
+use hashforge_stratum::job;
 use hashforge_stratum::messages::{RawMessage, ServerMessage, Submit, SubscribeResult};
+use hashforge_stratum::{hash_difficulty, CompactTarget, Target};
 use hashforge_stratum::{Job, RejectKind, Template};
 use serde_json::Value;
 
@@ -117,8 +118,8 @@ fn ckpool_session_replays() {
                             Ok(v) => {
                                 assert_eq!(v, &Value::Bool(true));
                                 assert!(job.check_share(&header).1, "accepted share meets diff 1");
-                                assert!(job.network_target().is_met_by(&hash));
-                                accepted.push((conn, s.job_id.clone(), hash_to_display_hex(&hash)));
+                                assert!(job.network_target().unwrap().is_met_by(&hash));
+                                accepted.push((conn, s.job_id.clone(), hash.to_string()));
                             }
                             Err(reason) => {
                                 rejected += 1;
@@ -126,7 +127,7 @@ fn ckpool_session_replays() {
                                 assert_eq!(reason.message, "Above target");
                                 let d = hash_difficulty(&hash);
                                 assert!((0.03..0.15).contains(&d), "share difficulty {d}");
-                                assert!(!Target::from_difficulty(1.0).is_met_by(&hash));
+                                assert!(!Target::DIFF1.is_met_by(&hash));
                                 assert!(!job.check_share(&header).1);
                             }
                         }
@@ -212,7 +213,9 @@ fn esp_miner_merkle_and_difficulty() {
     assert_eq!(d as u64, 683);
     // The pool difficulty in that test is 1000: not a share; at 683 it is.
     assert!(!job.check_share(&header).1);
-    assert!(Target::from_difficulty(683.0).is_met_by(&job::header_hash(&header)));
+    assert!(Target::from_difficulty(683.0)
+        .unwrap()
+        .is_met_by(&job::header_hash(&header)));
 }
 
 /// public-pool's recorded bitaxe session (mock recording reproduced in third-party tests):
@@ -281,7 +284,7 @@ async fn public_pool_submit_accepted_by_our_server() {
             coinb1: n.coinb1.clone(),
             coinb2: n.coinb2.clone(),
             merkle_branch: n.merkle_branch.clone(),
-            network_target: Target::from_nbits(n.nbits),
+            network_target: Target::from_compact(CompactTarget(n.nbits)).unwrap(),
         },
         true,
     );

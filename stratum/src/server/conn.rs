@@ -17,11 +17,12 @@ use super::vardiff::Vardiff;
 use super::{lock, Broadcast, FoundBlock, ServerEvent, Shared, TemplateEntry};
 use crate::codec::{self, LineReader};
 use crate::error::codes;
-use crate::job::{self, hash_difficulty, Target};
+use crate::job;
 use crate::messages::{
     method, notification, response_err, response_ok, ClientRequest, RawMessage, Submit,
     SubscribeResult,
 };
+use crate::target::{hash_difficulty, Target};
 use crate::transport::BoxStream;
 
 const MAX_SHARES_PER_JOB: usize = 100_000;
@@ -412,7 +413,10 @@ impl Conn {
         let header = job::build_header(version, &t.prev_hash, &root, s.ntime, t.nbits, s.nonce);
         let hash = job::header_hash(&header);
         let difficulty = job.difficulty;
-        if !Target::from_difficulty(difficulty).is_met_by(&hash) {
+        if !Target::from_difficulty(difficulty)
+            .unwrap_or(Target::MAX)
+            .is_met_by(&hash)
+        {
             return self
                 .reject(id, &s.user, codes::LOW_DIFFICULTY, "Low difficulty share")
                 .await;
@@ -444,7 +448,7 @@ impl Conn {
             hash_difficulty: hash_difficulty(&hash),
         });
         if let Some(b) = found {
-            info!(worker = %s.user, hash = %job::hash_to_display_hex(&hash), "block found");
+            info!(worker = %s.user, hash = %hash, "block found");
             let _ = tokio::time::timeout(
                 Duration::from_secs(5),
                 self.shared.events.send(ServerEvent::BlockFound(b)),

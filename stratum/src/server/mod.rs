@@ -22,6 +22,7 @@ pub use template::Template;
 pub use vardiff::VardiffConfig;
 
 use crate::error::ServerError;
+use crate::hash::Hash256;
 use crate::rustls;
 use stats::WorkerEntry;
 
@@ -89,8 +90,8 @@ pub struct FoundBlock {
     pub worker: String,
     /// The 80-byte header.
     pub header: [u8; 80],
-    /// Its hash (internal byte order).
-    pub hash: [u8; 32],
+    /// Its hash.
+    pub hash: Hash256,
     /// Extranonce1 of the connection.
     pub extranonce1: Vec<u8>,
     /// Extranonce2 submitted.

@@ -1,7 +1,8 @@
 //! Block templates pushed into the pool server.
 
-use crate::job::{swap_words, Target};
+use crate::job::swap_words;
 use crate::messages::Notify;
+use crate::target::{CompactTarget, Target};
 
 /// Work for the pool to hand out: header fields plus a coinbase split around an extranonce
 /// area of `extranonce1_size + extranonce2_size` bytes, and the merkle branch.
@@ -62,7 +63,8 @@ impl Template {
             coinb1,
             coinb2,
             merkle_branch: Vec::new(),
-            network_target: Target::from_nbits(0x207f_ffff),
+            network_target: Target::from_compact(CompactTarget(0x207f_ffff))
+                .expect("regtest bits are a valid target"),
         }
     }
 

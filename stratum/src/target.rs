@@ -6,8 +6,8 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use crate::error::PowError;
 use crate::hash::Hash256;
-use crate::Error;
 
 /// A 256-bit proof-of-work target, as four little-endian `u64` limbs (limb 3 most significant).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -59,23 +59,23 @@ impl Target {
     }
 
     /// Parses 64 hex digits in display order (most significant first), e.g. `00000000ffff0000…`.
-    pub fn from_display_hex(s: &str) -> Result<Self, Error> {
+    pub fn from_display_hex(s: &str) -> Result<Self, PowError> {
         Ok(Target(Hash256::from_display_hex(s)?.to_limbs()))
     }
 
     /// Decodes compact nBits. Negative or overflowing encodings are errors.
-    pub fn from_compact(c: CompactTarget) -> Result<Self, Error> {
+    pub fn from_compact(c: CompactTarget) -> Result<Self, PowError> {
         let exp = c.0 >> 24;
         let mantissa = c.0 & 0x007f_ffff;
         if c.0 & 0x0080_0000 != 0 && mantissa != 0 {
-            return Err(Error::Target(format!("nBits {:08x} is negative", c.0)));
+            return Err(PowError::Target(format!("nBits {:08x} is negative", c.0)));
         }
         let value = if exp <= 3 {
             Target([(mantissa >> (8 * (3 - exp))) as u64, 0, 0, 0])
         } else {
             let shift = 8 * (exp - 3);
             if mantissa != 0 && bit_length(mantissa as u64) + shift > 256 {
-                return Err(Error::Target(format!(
+                return Err(PowError::Target(format!(
                     "nBits {:08x} overflows 256 bits",
                     c.0
                 )));
@@ -108,9 +108,9 @@ impl Target {
 
     /// The target for a pool difficulty: `DIFF1 / difficulty`. Fractional difficulties are allowed;
     /// difficulties so small that the target exceeds 256 bits give `Target::MAX`.
-    pub fn from_difficulty(difficulty: f64) -> Result<Self, Error> {
+    pub fn from_difficulty(difficulty: f64) -> Result<Self, PowError> {
         if !difficulty.is_finite() || difficulty <= 0.0 {
-            return Err(Error::Target(format!(
+            return Err(PowError::Target(format!(
                 "difficulty must be a positive number, got {difficulty}"
             )));
         }
@@ -234,4 +234,37 @@ fn shr(t: Target, shift: u32) -> Target {
         }
     }
     Target(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_compare_as_little_endian_numbers() {
+        let mut t = [0u8; 32];
+        t[31] = 0x10;
+        let target = Target::from_le_bytes(&t);
+        let mut hash = [0xffu8; 32];
+        hash[31] = 0x0f;
+        assert!(target.is_met_by(&Hash256(hash)));
+        hash[31] = 0x10;
+        assert!(!target.is_met_by(&Hash256(hash)));
+        assert!(target.is_met_by(&Hash256(t)));
+        assert_eq!(target.to_le_bytes(), t);
+    }
+
+    #[test]
+    fn pool_difficulties_and_regtest_bits() {
+        assert_eq!(Target::from_difficulty(1.0).unwrap(), Target::DIFF1);
+        let milli = Target::from_difficulty(0.001).unwrap();
+        assert!((milli.difficulty() - 0.001).abs() < 1e-12);
+        let nano = Target::from_difficulty(1e-9).unwrap();
+        assert!((nano.difficulty() - 1e-9).abs() < 1e-18);
+        assert_eq!(Target::from_difficulty(1e-30).unwrap(), Target::MAX);
+        assert!(Target::from_difficulty(-1.0).is_err());
+        let regtest = Target::from_compact(CompactTarget(0x207f_ffff)).unwrap();
+        assert_eq!(regtest.limbs(), [0, 0, 0, 0x7fff_ff00_0000_0000]);
+        assert!((hash_difficulty(&Hash256(Target::DIFF1.to_le_bytes())) - 1.0).abs() < 1e-12);
+    }
 }
