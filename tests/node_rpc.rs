@@ -403,7 +403,8 @@ async fn long_poll_waits_for_a_new_template() {
         let started = Instant::now();
         assert!(node.advance());
         let next = poll.await.unwrap();
-        assert!(started.elapsed() < Duration::from_secs(2));
+        // Well under the 8 s hold, with room for a loaded CI machine.
+        assert!(started.elapsed() < Duration::from_secs(4));
         assert_eq!(next.height, 203);
         let req = node.requests().last().unwrap().clone();
         assert_eq!(req.params, json!([{"rules": ["segwit"], "longpollid": id}]));
@@ -414,7 +415,8 @@ async fn long_poll_waits_for_a_new_template() {
             c.get_block_template_longpoll(&id).await.unwrap().height,
             203
         );
-        assert!(started.elapsed() < Duration::from_secs(2));
+        // Well under the 8 s hold, with room for a loaded CI machine.
+        assert!(started.elapsed() < Duration::from_secs(4));
     })
     .await
 }

@@ -371,7 +371,9 @@ async fn new_previous_block_is_clean_new_transactions_are_not() {
         let mut config = ReplayConfig::new(vec![fixture("gbt-regtest-6tx.json")]);
         config.longpoll_hold = Duration::from_secs(5);
         let node = ReplayNode::start(config).await.unwrap();
-        let update_interval = Duration::from_millis(1500);
+        // Wide enough that "sent at once" and "held for the interval" cannot be confused on
+        // a loaded CI machine.
+        let update_interval = Duration::from_secs(3);
         let options = NodeFeedOptions {
             update_interval,
             ..fast_options()
