@@ -374,6 +374,10 @@ fn mine_binary_with_embedded_pool_gets_accepted_shares() {
             "--json-status",
             "-t",
             "1",
+            // Dozens of shares in 6 s even on a loaded machine: at the embedded pool's start
+            // difficulty (0.01, 43 M hashes a share) a slow run could find none.
+            "--suggest-difficulty",
+            "0.0005",
         ])
         .output()
         .unwrap();
@@ -391,6 +395,7 @@ fn mine_binary_with_embedded_pool_gets_accepted_shares() {
     assert!(last["accepted"].as_u64().unwrap() > 0, "{stdout}");
     assert_eq!(last["rejected"], 0);
     assert_eq!(last["hw_errors"], 0);
+    assert_eq!(last["difficulty"], 0.0005, "the pool took the suggestion");
     assert_eq!(last["backends"][0]["name"], "cpu");
     assert!(last["pool"]
         .as_str()

@@ -930,12 +930,17 @@ impl Drop for Bin {
 /// at once and accepted by the node.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mine_node_solo_mines_blocks_the_node_accepts() {
-    let mut config = ReplayConfig::new(distinct_templates(12)).with_credentials("u", "p");
+    // More templates than blocks in 6 s (about 20 here), so the miner never runs out of tips.
+    let mut config = ReplayConfig::new(distinct_templates(40)).with_credentials("u", "p");
     config.advance_on_submit = true;
     let node = ReplayNode::start(config).await.unwrap();
     let url = node.url();
     let miner = Bin::spawn(&[
         "mine",
+        // Several blocks even on a loaded machine: at the solo start difficulty (0.01, 43 M
+        // hashes a block on regtest) a slow run could find none.
+        "--suggest-difficulty",
+        "0.002",
         "--node",
         &url,
         "--rpc-user",
