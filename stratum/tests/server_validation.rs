@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::*;
 use hashforge_stratum::messages::{Notify, ServerMessage};
-use hashforge_stratum::{Job, ServerConfig, Share};
+use hashforge_stratum::{Job, ServerConfig, Share, Template};
 use serde_json::{json, Value};
 
 fn code(v: &Value) -> i64 {
@@ -210,5 +210,91 @@ async fn unique_extranonce1_and_vardiff() {
     assert!(d < EASY && d > 0.0, "{d}");
     let n = p.recv_method("mining.notify").await;
     assert_eq!(n["params"][8], false);
+    h.shutdown().await;
+}
+
+/// Subscribes (resuming `session` if given) and authorizes "w"; returns the extranonce1, the
+/// session id and the first job with its `clean_jobs` flag.
+async fn session(p: &mut RawPeer, session: Option<&str>) -> (Vec<u8>, String, Job, bool) {
+    let params = match session {
+        Some(s) => json!(["test/1", s]),
+        None => json!(["test/1"]),
+    };
+    p.send(json!({"id": 1, "method": "mining.subscribe", "params": params}))
+        .await;
+    let r = p.recv_response(1, &mut Vec::new()).await;
+    let en1 = hex::decode(r["result"][1].as_str().expect("en1")).expect("hex");
+    let id = r["result"][0][0][1]
+        .as_str()
+        .expect("session id")
+        .to_string();
+    let notify = p.recv_method("mining.notify").await;
+    let clean = notify["params"][8].as_bool().expect("clean_jobs");
+    p.send(json!({"id": 2, "method": "mining.authorize", "params": ["w", "x"]}))
+        .await;
+    assert_eq!(p.recv_response(2, &mut Vec::new()).await["result"], true);
+    let seen = [
+        json!({"id": null, "method": "mining.set_difficulty", "params": [EASY]}),
+        notify,
+    ];
+    (en1.clone(), id, last_job(&seen, &en1, None), clean)
+}
+
+/// Connects and resumes `id`, retrying while the server has not yet seen the old connection
+/// close (until then the extranonce1 is still taken and a new one is handed out).
+async fn resume(addr: std::net::SocketAddr, id: &str, en1: &[u8]) -> (RawPeer, Job, bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut p = RawPeer::connect(addr).await;
+        let (got, _, job, clean) = session(&mut p, Some(id)).await;
+        if got == en1 {
+            return (p, job, clean);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "session never resumed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A miner that reconnects and resumes its session keeps its jobs: shares found while it was
+/// away are accepted (and duplicates still caught), unless a clean job came meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resumed_sessions_keep_their_jobs_until_a_clean_job() {
+    let (h, _ev) = start_server(server_config(), localhost0()).await;
+    let mut p = RawPeer::connect(h.local_addr()).await;
+    let (en1, id, job, clean) = session(&mut p, None).await;
+    assert!(clean);
+    let first = find_share(&job, 0);
+    p.send(submit(3, "w", &first, None)).await;
+    assert_eq!(p.recv_response(3, &mut Vec::new()).await["result"], true);
+    // The connection drops with a share found but not sent.
+    let away = find_share_with(&job, vec![1; 8], 0);
+    drop(p);
+
+    let (mut p, new_job, clean) = resume(h.local_addr(), &id, &en1).await;
+    assert!(
+        !clean,
+        "a resumed session's new job must not clean the old ones"
+    );
+    assert_ne!(new_job.id(), job.id());
+    p.send(submit(4, "w", &away, None)).await;
+    assert_eq!(p.recv_response(4, &mut Vec::new()).await["result"], true);
+    p.send(submit(5, "w", &first, None)).await;
+    assert_eq!(code(&p.recv_response(5, &mut Vec::new()).await), 22);
+    let later = find_share_with(&job, vec![2; 8], 0);
+    drop(p);
+
+    // A new block while the miner is away: its old jobs are stale after all. (Whether the
+    // resumed session gets a clean job depends on whether the server saw the new block before
+    // the connection closed; the old job is gone either way.)
+    h.new_template(Template::synthetic(h.extranonce_size()), true);
+    let (mut p, _, _) = resume(h.local_addr(), &id, &en1).await;
+    p.send(submit(6, "w", &later, None)).await;
+    assert_eq!(code(&p.recv_response(6, &mut Vec::new()).await), 21);
+
+    let stats = h.stats();
+    assert_eq!((stats[0].accepted, stats[0].stale), (2, 1), "{stats:?}");
     h.shutdown().await;
 }

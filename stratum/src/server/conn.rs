@@ -27,6 +27,8 @@ use crate::transport::BoxStream;
 
 const MAX_SHARES_PER_JOB: usize = 100_000;
 const MAX_USERS_PER_CONN: usize = 64;
+/// Closed sessions whose jobs are kept at most (the oldest make way).
+const MAX_PARKED: usize = 4096;
 
 struct ConnJob {
     id: String,
@@ -34,6 +36,16 @@ struct ConnJob {
     difficulty: f64,
     extranonce1: [u8; 4],
     seen: HashSet<(Vec<u8>, u32, u32, u32)>,
+}
+
+/// A closed session's jobs, kept for [`ServerConfig::resume_window`] so that a miner which
+/// reconnects and resumes the session can still submit what it found meanwhile.
+///
+/// [`ServerConfig::resume_window`]: super::ServerConfig::resume_window
+pub(crate) struct Parked {
+    jobs: VecDeque<ConnJob>,
+    difficulty: f64,
+    since: Instant,
 }
 
 struct Conn {
@@ -125,6 +137,7 @@ pub(super) async fn run(
     };
     debug!(%peer, "connection closed: {close}");
     if let Some(en1) = c.extranonce1 {
+        c.park(en1);
         shared.free_extranonce1(en1);
     }
 }
@@ -228,11 +241,14 @@ impl Conn {
     }
 
     async fn subscribe(&mut self, id: &Value, session: Option<String>) -> Result<(), Close> {
+        let mut resumed = false;
         if self.extranonce1.is_none() {
             let wanted = session
                 .and_then(|s| hex::decode(s).ok())
                 .and_then(|v| <[u8; 4]>::try_from(v).ok());
-            self.extranonce1 = Some(self.shared.alloc_extranonce1(wanted));
+            let en1 = self.shared.alloc_extranonce1(wanted);
+            self.extranonce1 = Some(en1);
+            resumed = wanted == Some(en1) && self.unpark(en1);
         }
         let en1 = self.extranonce1.unwrap_or_default();
         let result = SubscribeResult {
@@ -244,7 +260,50 @@ impl Conn {
         let d = self.difficulty;
         self.write(&notification(method::SET_DIFFICULTY, json!([d])))
             .await?;
-        self.resend_current(true).await
+        // A resumed session's jobs stay valid: the new job does not clean them.
+        self.resend_current(!resumed).await
+    }
+
+    /// Keeps this closed session's jobs for a miner that resumes it.
+    fn park(&mut self, en1: [u8; 4]) {
+        let window = self.shared.config.resume_window;
+        if window.is_zero() || self.jobs.is_empty() {
+            return;
+        }
+        let mut parked = lock(&self.shared.parked);
+        parked.retain(|_, p| p.since.elapsed() < window);
+        if parked.len() >= MAX_PARKED {
+            let oldest = parked.iter().min_by_key(|(_, p)| p.since).map(|(k, _)| *k);
+            if let Some(k) = oldest {
+                parked.remove(&k);
+            }
+        }
+        parked.insert(
+            en1,
+            Parked {
+                jobs: std::mem::take(&mut self.jobs),
+                difficulty: self.difficulty,
+                since: Instant::now(),
+            },
+        );
+    }
+
+    /// Takes back the jobs of the session `en1` if they are recent and no clean job came
+    /// since; whether any were.
+    fn unpark(&mut self, en1: [u8; 4]) -> bool {
+        let Some(p) = lock(&self.shared.parked).remove(&en1) else {
+            return false;
+        };
+        let epoch = lock(&self.shared.current).as_ref().map(|e| e.clean_epoch);
+        let mut jobs = p.jobs;
+        jobs.retain(|j| Some(j.entry.clean_epoch) == epoch);
+        if p.since.elapsed() >= self.shared.config.resume_window || jobs.is_empty() {
+            return false;
+        }
+        debug!(peer = %self.peer, "session {} resumed with {} jobs", hex::encode(en1), jobs.len());
+        self.jobs = jobs;
+        self.difficulty = p.difficulty;
+        true
     }
 
     /// Sends the current template as a new job.

@@ -53,6 +53,10 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Jobs remembered per connection (older ones are stale).
     pub max_jobs_per_connection: usize,
+    /// How long a closed connection's jobs are kept for a miner that resumes the session
+    /// (subscribes again with its session id, the extranonce1): shares it found while away
+    /// still count, unless a clean job came meanwhile. Zero turns resuming off.
+    pub resume_window: Duration,
     /// TLS (`stratum+ssl`) when set.
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -72,6 +76,7 @@ impl Default for ServerConfig {
             write_timeout: Duration::from_secs(10),
             max_connections: 1024,
             max_jobs_per_connection: 16,
+            resume_window: Duration::from_secs(120),
             tls: None,
         }
     }
@@ -129,6 +134,9 @@ pub enum ServerEvent {
 pub(crate) struct TemplateEntry {
     pub id: u64,
     pub template: Arc<Template>,
+    /// How many clean templates came up to and including this one: jobs of entries with a
+    /// lower count were cleaned.
+    pub clean_epoch: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -154,6 +162,8 @@ pub(crate) struct Shared {
     pub next_job: AtomicU64,
     pub en1_counter: AtomicU32,
     pub en1_in_use: Mutex<HashSet<[u8; 4]>>,
+    /// Jobs of closed sessions, by extranonce1, for miners that resume.
+    pub parked: Mutex<HashMap<[u8; 4], conn::Parked>>,
     pub workers: Mutex<HashMap<String, WorkerEntry>>,
     pub events: mpsc::Sender<ServerEvent>,
     pub connections: AtomicUsize,
@@ -240,6 +250,7 @@ impl Server {
             next_job: AtomicU64::new(u64::from(rand::random::<u32>())),
             en1_counter: AtomicU32::new(rand::random()),
             en1_in_use: Mutex::new(HashSet::new()),
+            parked: Mutex::new(HashMap::new()),
             workers: Mutex::new(HashMap::new()),
             events: ev_tx,
             connections: AtomicUsize::new(0),
@@ -316,11 +327,15 @@ impl ServerHandle {
     /// Publishes a new template to every miner; returns its id (reported in [`FoundBlock`]).
     pub fn new_template(&self, template: Template, clean_jobs: bool) -> u64 {
         let id = self.shared.next_template.fetch_add(1, Ordering::Relaxed);
+        let mut current = lock(&self.shared.current);
+        let epoch = current.as_ref().map_or(0, |e| e.clean_epoch) + u64::from(clean_jobs);
         let entry = Arc::new(TemplateEntry {
             id,
             template: Arc::new(template),
+            clean_epoch: epoch,
         });
-        *lock(&self.shared.current) = Some(entry.clone());
+        *current = Some(entry.clone());
+        drop(current);
         let _ = self.bcast.send(Broadcast::Template {
             entry,
             clean: clean_jobs,
