@@ -26,3 +26,11 @@ pub fn decode_array<const N: usize>(s: &str, what: &'static str) -> Result<[u8; 
         reason: format!("expected {N} bytes ({} hex digits), got {len} bytes", 2 * N),
     })
 }
+
+/// Decodes a 256-bit number written in display order (most significant byte first, as block
+/// explorers show hashes and targets) into its little-endian bytes.
+pub fn decode_display(s: &str, what: &'static str) -> Result<[u8; 32], Error> {
+    let mut bytes: [u8; 32] = decode_array(s, what)?;
+    bytes.reverse();
+    Ok(bytes)
+}

@@ -102,7 +102,9 @@ fn every_nonce_reported_with_max_target() {
 #[test]
 fn kernels_agree_with_scalar_and_oracle() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(3);
-    let target = Target::from_display_hex(&format!("00ff{}", "f".repeat(60))).unwrap();
+    let target = Target::from_le_bytes(
+        &hashforge::hexbytes::decode_display(&format!("00ff{}", "f".repeat(60)), "target").unwrap(),
+    );
     for _ in 0..4 {
         let header = random_header(&mut rng);
         let work = WorkUnit::new(header, target);

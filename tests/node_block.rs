@@ -7,7 +7,8 @@ use hashforge::node::block::{
     block_hash, fold_merkle_branch, merkle_branch, merkle_root, witness_commitment_script,
     BlockBuilder, BlockError, CoinbaseOptions, PayoutError, PayoutScript,
 };
-use hashforge::node::{sha256d, BlockTemplate, TemplateError};
+use hashforge::node::{BlockTemplate, TemplateError};
+use hashforge::sha256::sha256d;
 use serde_json::Value;
 
 const TAG: &[u8] = b"/hashforge-fixture/";

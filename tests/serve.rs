@@ -60,7 +60,7 @@ fn distinct_templates(n: usize) -> Vec<Value> {
         .map(|i| {
             let mut t = fixture(FIXTURES[i % FIXTURES.len()]);
             if i >= FIXTURES.len() {
-                let prev = hex::encode(hashforge::node::sha256d(&(i as u64).to_le_bytes()));
+                let prev = hex::encode(hashforge::sha256::sha256d(&(i as u64).to_le_bytes()));
                 t["longpollid"] = json!(format!("{prev}{i}"));
                 t["previousblockhash"] = json!(prev);
             }

@@ -10,12 +10,12 @@ use super::cli::{BackendChoice, ScanArgs};
 use crate::cpu::WhenIdle;
 use crate::gpu::GpuBackend;
 use crate::scheduler::{Chunk, Scheduler};
-use crate::{Header, Target, WorkUnit};
+use crate::{hexbytes, Header, Target, WorkUnit};
 
 pub fn run(args: ScanArgs) -> Result<()> {
     let header = Header::from_hex(&args.header)?;
     let target = match (&args.target, args.difficulty) {
-        (Some(hex), _) => Target::from_display_hex(hex)?,
+        (Some(hex), _) => Target::from_le_bytes(&hexbytes::decode_display(hex, "target")?),
         (None, Some(d)) => Target::from_difficulty(d)?,
         (None, None) => bail!("give --target or --difficulty"),
     };

@@ -10,7 +10,6 @@ use hashforge_stratum::{Server, ServerConfig, ServerHandle, VardiffConfig};
 
 use crate::node::{PayoutScript, RpcClient};
 use crate::pool::{FeedStats, NodeFeed, NodeFeedHandle, NodeFeedOptions};
-use crate::Target;
 
 /// Where solo shares start on a chain whose network difficulty is lower (test chains).
 const SOLO_START_DIFFICULTY: f64 = 0.01;
@@ -31,7 +30,7 @@ impl SoloPool {
             .get_block_template()
             .await
             .context("first getblocktemplate")?;
-        let network = Target::from_le_bytes(&template.target_le()).difficulty();
+        let network = template.target.difficulty();
         // Shares never easier than the network target, so each one is a block; on a test chain
         // (regtest: about every second hash is a block) vardiff raises it to a sane share rate.
         let config = ServerConfig {

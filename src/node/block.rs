@@ -11,8 +11,8 @@ use bitcoin::address::{Address, NetworkUnchecked};
 use bitcoin::hashes::Hash;
 use bitcoin::{BlockHash, Network, Script, ScriptBuf, Txid};
 
-use super::sha256d;
 use super::template::BlockTemplate;
+use crate::sha256::sha256d;
 use crate::{Hash256, Target};
 
 /// Bitcoin Core's limit on the coinbase scriptSig length (`bad-cb-length`).
@@ -349,7 +349,7 @@ impl BlockBuilder {
             bits: template.bits.to_consensus(),
             time: template.header_time(),
             height: template.height,
-            target: Target::from_le_bytes(&template.target_le()),
+            target: template.target,
             coinbase_value: template.coinbase_value,
             payout: payout.clone(),
             tag: options.tag.clone(),

@@ -60,9 +60,3 @@ pub use rpc::{
     TemplatePoller,
 };
 pub use template::{BlockTemplate, TemplateError, TemplateTransaction};
-
-/// Double SHA-256, the hash used for txids, merkle nodes and block hashes.
-pub fn sha256d(data: &[u8]) -> [u8; 32] {
-    use bitcoin::hashes::{sha256d, Hash};
-    sha256d::Hash::hash(data).to_byte_array()
-}

@@ -556,6 +556,7 @@ fn check_block(
     template: Option<&Value>,
     accepted: &[bitcoin::BlockHash],
 ) -> Result<Option<bitcoin::BlockHash>, Option<String>> {
+    use bitcoin::hashes::Hash;
     let reject = |r: &str| Err(Some(r.to_string()));
     let bytes = hex::decode(hex).map_err(|_| None)?;
     let block: bitcoin::Block =
@@ -576,7 +577,10 @@ fn check_block(
     if block.header.bits != template.bits {
         return reject("bad-diffbits");
     }
-    if !template.target.is_met_by(hash) {
+    if !template
+        .target
+        .is_met_by(&crate::Hash256(hash.to_byte_array()))
+    {
         return reject("high-hash");
     }
     if !block.txdata.first().is_some_and(|tx| tx.is_coinbase()) {

@@ -70,7 +70,7 @@ pub struct BlockTemplate {
     /// Total the coinbase may pay out (subsidy plus fees), in satoshis.
     pub coinbase_value: u64,
     /// Network target; a block hash must be at most this.
-    pub target: Target,
+    pub target: crate::Target,
     /// Compact form of the target, for the header.
     pub bits: CompactTarget,
     /// Node's current time (seconds since the epoch).
@@ -176,6 +176,8 @@ impl BlockTemplate {
             }
             None => target_from_bits,
         };
+        // The rest of hashforge speaks its own `Target`: converted here, once.
+        let target = crate::Target::from_le_bytes(&target.to_le_bytes());
 
         let cur_time = as_u32(required(obj, "curtime")?, "curtime")?;
         let min_time = match field(obj, "mintime") {
@@ -242,11 +244,6 @@ impl BlockTemplate {
     /// Header time to use: `curtime`, raised to `mintime` if needed.
     pub fn header_time(&self) -> u32 {
         self.cur_time.max(self.min_time)
-    }
-
-    /// The network target as a 32-byte little-endian number.
-    pub fn target_le(&self) -> [u8; 32] {
-        self.target.to_le_bytes()
     }
 
     /// Whether the template relies on segregated witness (rules `segwit` or `!segwit`).

@@ -135,20 +135,12 @@ impl fmt::Display for RejectReason {
     }
 }
 
-/// A target or hash that cannot be represented or parsed.
+/// A target that cannot be represented.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PowError {
     /// A compact encoding out of range, or a difficulty that is not a positive number.
     #[error("bad target: {0}")]
     Target(String),
-    /// Hex that is not the 32 bytes of a hash or target.
-    #[error("bad {what} hex: {reason}")]
-    Hex {
-        /// What was being parsed.
-        what: &'static str,
-        /// What is wrong with it.
-        reason: String,
-    },
 }
 
 /// Coarse classification of a rejection.

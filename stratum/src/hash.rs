@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use crate::error::PowError;
-
 /// A SHA-256d digest in internal byte order (as the hash function outputs it).
 ///
 /// Bitcoin reads these bytes as a little-endian 256-bit number; block explorers
@@ -15,27 +13,6 @@ impl Hash256 {
     /// The digest as a 256-bit number in four little-endian `u64` limbs (limb 3 is most significant).
     pub fn to_limbs(&self) -> [u64; 4] {
         std::array::from_fn(|i| u64::from_le_bytes(self.0[8 * i..8 * i + 8].try_into().unwrap()))
-    }
-
-    /// Parses a hash written in display order (64 hex digits, as explorers show it).
-    pub fn from_display_hex(s: &str) -> Result<Self, PowError> {
-        let s = s.trim();
-        let bad = |reason: String| PowError::Hex {
-            what: "hash",
-            reason,
-        };
-        if !s.len().is_multiple_of(2) {
-            return Err(bad(format!("odd number of hex digits ({})", s.len())));
-        }
-        let bytes = hex::decode(s).map_err(|e| bad(e.to_string()))?;
-        let len = bytes.len();
-        let mut bytes: [u8; 32] = bytes.try_into().map_err(|_| {
-            bad(format!(
-                "expected 32 bytes (64 hex digits), got {len} bytes"
-            ))
-        })?;
-        bytes.reverse();
-        Ok(Hash256(bytes))
     }
 }
 

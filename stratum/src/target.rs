@@ -58,11 +58,6 @@ impl Target {
         cmp_limbs(&hash.to_limbs(), &self.0) != Ordering::Greater
     }
 
-    /// Parses 64 hex digits in display order (most significant first), e.g. `00000000ffff0000…`.
-    pub fn from_display_hex(s: &str) -> Result<Self, PowError> {
-        Ok(Target(Hash256::from_display_hex(s)?.to_limbs()))
-    }
-
     /// Decodes compact nBits. Negative or overflowing encodings are errors.
     pub fn from_compact(c: CompactTarget) -> Result<Self, PowError> {
         let exp = c.0 >> 24;
