@@ -6,6 +6,8 @@
 //! they fail, so a CI machine without its Vulkan driver cannot pass silently.
 
 use std::collections::BTreeSet;
+
+mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
@@ -440,30 +442,7 @@ fn scan_command_gpu_matches_cpu() {
 fn mine_command_on_the_gpu_gets_accepted_shares() {
     let Some((_, _serial)) = shared() else { return };
     // The embedded pool, at a difficulty lavapipe meets several times a second.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hashforge"))
-        .args([
-            "mine",
-            "--backend",
-            "gpu",
-            "--duration",
-            "5",
-            "--status-interval",
-            "1",
-        ])
-        .args(["--json-status", "--suggest-difficulty", "0.0005"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let last: serde_json::Value = stdout
-        .lines()
-        .rfind(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .expect("no status line");
+    let (stdout, last) = common::mine_on_embedded_pool(&["--backend", "gpu", "--duration", "5"]);
     assert!(last["accepted"].as_u64().unwrap() > 0, "{stdout}");
     assert_eq!(
         (&last["rejected"], &last["hw_errors"]),

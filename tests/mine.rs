@@ -3,6 +3,8 @@
 //! with its embedded pool.
 
 use std::process::Command;
+
+mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -364,34 +366,7 @@ fn units_roll_extranonce2_then_version_bits() {
 
 #[test]
 fn mine_binary_with_embedded_pool_gets_accepted_shares() {
-    let out = Command::new(env!("CARGO_BIN_EXE_hashforge"))
-        .args([
-            "mine",
-            "--duration",
-            "6",
-            "--status-interval",
-            "1",
-            "--json-status",
-            "-t",
-            "1",
-            // Dozens of shares in 6 s even on a loaded machine: at the embedded pool's start
-            // difficulty (0.01, 43 M hashes a share) a slow run could find none.
-            "--suggest-difficulty",
-            "0.0005",
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let last: serde_json::Value = stdout
-        .lines()
-        .rfind(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .expect("no status line");
+    let (stdout, last) = common::mine_on_embedded_pool(&["--duration", "6", "-t", "1"]);
     assert!(last["accepted"].as_u64().unwrap() > 0, "{stdout}");
     assert_eq!(last["rejected"], 0);
     assert_eq!(last["hw_errors"], 0);

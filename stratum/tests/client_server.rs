@@ -19,13 +19,6 @@ async fn connect(
         .expect("handshake")
 }
 
-async fn share_result(rx: &mut tokio::sync::mpsc::Receiver<Event>) -> ShareOutcome {
-    match wait_for(rx, |e| matches!(e, Event::ShareResult { .. })).await {
-        Event::ShareResult { outcome, .. } => outcome,
-        _ => unreachable!(),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handshake_with_configure_and_rolled_share() {
     let (h, mut sev) = start_server(server_config(), localhost0()).await;
@@ -254,14 +247,7 @@ async fn pool_dies_and_returns_with_session_resume() {
     );
     let job = wait_job(&mut rx).await;
     m.submit(find_share(&job, 0)).await.expect("submit");
-    let ev = wait_for(&mut rx, |e| matches!(e, Event::ShareResult { .. })).await;
-    assert!(matches!(
-        ev,
-        Event::ShareResult {
-            outcome: ShareOutcome::Accepted,
-            ..
-        }
-    ));
+    assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
     m.shutdown().await;
     h2.shutdown().await;
 }

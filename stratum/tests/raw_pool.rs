@@ -328,14 +328,7 @@ async fn no_version_bits_without_rolling_and_refused_authorize() {
         version: 0x2000_6000,
     };
     client.submit(share).await.expect("submit");
-    let ev = wait_for(&mut rx, |e| matches!(e, Event::ShareResult { .. })).await;
-    assert!(matches!(
-        ev,
-        Event::ShareResult {
-            outcome: ShareOutcome::Accepted,
-            ..
-        }
-    ));
+    assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
     client.shutdown().await;
     let refused = Client::connect(PoolConfig::new(url(addr), "w", "bad"), fast_options()).await;
     match refused {

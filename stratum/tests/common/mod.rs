@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hashforge_stratum::{
     ClientOptions, Event, FailoverOptions, Job, Server, ServerConfig, ServerEvent, ServerHandle,
-    Share, Template,
+    Share, ShareOutcome, Template,
 };
 use tokio::sync::mpsc;
 
@@ -82,6 +82,14 @@ pub async fn wait_for(
         if pred(&ev) {
             return ev;
         }
+    }
+}
+
+/// The outcome of the next share result (5 s limit).
+pub async fn share_result(rx: &mut mpsc::Receiver<Event>) -> ShareOutcome {
+    match wait_for(rx, |e| matches!(e, Event::ShareResult { .. })).await {
+        Event::ShareResult { outcome, .. } => outcome,
+        _ => unreachable!(),
     }
 }
 
