@@ -108,46 +108,33 @@ pub fn find_share(job: &Job, rolled_version: u32) -> Share {
 /// Brute-forces a nonce meeting the job's share target for a given extranonce2 (bounded).
 pub fn find_share_with(job: &Job, en2: Vec<u8>, rolled_version: u32) -> Share {
     let version = job.roll_version(rolled_version);
-    let target = job.share_target();
-    let mut header = job
-        .header(&en2, job.notify.ntime, 0, version)
-        .expect("header");
-    for nonce in 0..50_000_000u32 {
-        header[76..80].copy_from_slice(&nonce.to_le_bytes());
-        let hash = hashforge_stratum::job::header_hash(&header);
-        if target.is_met_by(&hash) {
-            return Share {
-                job_id: job.notify.job_id.clone(),
-                extranonce2: en2,
-                ntime: job.notify.ntime,
-                nonce,
-                version,
-            };
-        }
-    }
-    panic!("no share found within the bound");
+    search(job, en2, version, true, 50_000_000).expect("no share found within the bound")
 }
 
 /// Finds a nonce whose hash does NOT meet the job's share target.
 pub fn find_bad_share(job: &Job) -> Share {
     let en2 = vec![0u8; job.extranonce2_size];
-    let version = job.notify.version;
+    search(job, en2, job.notify.version, false, 1_000_000).expect("every nonce met the target")
+}
+
+/// The first nonce below `bound` whose hash meets the job's share target (or, with `meets`
+/// false, does not), as a share.
+fn search(job: &Job, en2: Vec<u8>, version: u32, meets: bool, bound: u32) -> Option<Share> {
     let target = job.share_target();
-    for nonce in 0..1_000_000u32 {
-        let header = job
-            .header(&en2, job.notify.ntime, nonce, version)
-            .expect("header");
-        if !target.is_met_by(&hashforge_stratum::job::header_hash(&header)) {
-            return Share {
-                job_id: job.notify.job_id.clone(),
-                extranonce2: en2,
-                ntime: job.notify.ntime,
-                nonce,
-                version,
-            };
-        }
-    }
-    panic!("every nonce met the target");
+    let mut header = job
+        .header(&en2, job.notify.ntime, 0, version)
+        .expect("header");
+    let nonce = (0..bound).find(|nonce| {
+        header[76..80].copy_from_slice(&nonce.to_le_bytes());
+        target.is_met_by(&hashforge_stratum::job::header_hash(&header)) == meets
+    })?;
+    Some(Share {
+        job_id: job.notify.job_id.clone(),
+        extranonce2: en2,
+        ntime: job.notify.ntime,
+        nonce,
+        version,
+    })
 }
 
 /// A port that was free a moment ago (bound then released).
