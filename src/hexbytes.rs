@@ -5,7 +5,7 @@ use crate::Error;
 /// Decodes hex of any even length.
 pub fn decode(s: &str, what: &'static str) -> Result<Vec<u8>, Error> {
     let s = s.trim();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(Error::Hex {
             what,
             reason: format!("odd number of hex digits ({})", s.len()),

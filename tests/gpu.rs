@@ -388,7 +388,7 @@ fn autotuned_batch_is_sane() {
     let backend =
         GpuBackend::new(&s.gpu, Batch::Auto(std::time::Duration::from_millis(5))).unwrap();
     assert!(
-        backend.batch >= 64 && backend.batch % 64 == 0,
+        backend.batch >= 64 && backend.batch.is_multiple_of(64),
         "{}",
         backend.batch
     );

@@ -435,7 +435,7 @@ impl Feed {
             self.pending = None;
             return;
         }
-        let clean = self.current.as_ref().map_or(true, |c| c.prev != key.prev);
+        let clean = self.current.as_ref().is_none_or(|c| c.prev != key.prev);
         if !clean && Instant::now() < self.last_push + self.options.update_interval {
             debug!(
                 "template with new transactions at height {} held until the update interval passes",
