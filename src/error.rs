@@ -7,10 +7,15 @@ pub enum Error {
     Hex { what: &'static str, reason: String },
     #[error(transparent)]
     Pow(#[from] hashforge_stratum::PowError),
-    #[error("unknown kernel '{0}' (expected scalar, avx2 or sha-ni)")]
+    #[error(
+        "unknown kernel '{0}' (expected auto, scalar, avx2, avx512vl, avx512vl-x2, avx512, avx512-x2, sha-ni-x2 or sha-ni-x4)"
+    )]
     UnknownKernel(String),
-    #[error("kernel {0} is not supported by this CPU")]
-    KernelUnsupported(&'static str),
+    #[error("kernel {kernel} is not supported by this CPU (it lacks {missing})")]
+    KernelUnsupported {
+        kernel: &'static str,
+        missing: String,
+    },
     #[error("bad nonce range: {0}")]
     Range(String),
 }

@@ -104,7 +104,16 @@ fn scan_by_difficulty_lists_nonces_ascending() {
 
 #[test]
 fn bench_json_measures_every_kernel() {
-    let out = hashforge(&["bench", "--seconds", "0.2", "--threads", "1", "--json"]);
+    let out = hashforge(&[
+        "bench",
+        "--kernel",
+        "all",
+        "--seconds",
+        "0.2",
+        "--threads",
+        "1",
+        "--json",
+    ]);
     assert!(
         out.status.success(),
         "{}",
@@ -128,6 +137,78 @@ fn bench_json_measures_every_kernel() {
         assert_eq!(l["threads"], 1);
         assert!(l["hashes"].as_u64().unwrap() > 0);
         assert!(l["hashrate"].as_f64().unwrap() > 0.0);
+    }
+}
+
+/// `bench` measures by default exactly the kernel `mine` would use (`--kernel auto`): one line,
+/// carrying the real kernel's name, and the calibration that chose it on stderr.
+#[test]
+fn bench_auto_names_the_chosen_kernel() {
+    let out = hashforge(&["bench", "--seconds", "0.2", "--threads", "1", "--json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let name = lines[0]["kernel"].as_str().unwrap();
+    let kernel: hashforge::cpu::Kernel = name.parse().unwrap();
+    assert!(kernel.is_supported());
+    assert_eq!(name, kernel.name());
+    assert!(
+        err.contains(&format!("kernel auto: {name} ")),
+        "stderr lacks the calibration line: {err}"
+    );
+}
+
+/// `bench --sweep`: every kernel at every thread count as JSON lines, and `--plot` draws them.
+#[test]
+fn bench_sweep_covers_kernels_and_threads_and_plots() {
+    let svg = std::env::temp_dir().join(format!("hashforge-sweep-{}.svg", std::process::id()));
+    let out = hashforge(&[
+        "bench",
+        "--sweep",
+        "--threads",
+        "2",
+        "--seconds",
+        "0.05",
+        "--plot",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Vec<(String, u64)> = stdout(&out)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert!(v["hashrate"].as_f64().unwrap() > 0.0, "{l}");
+            (
+                v["kernel"].as_str().unwrap().to_string(),
+                v["threads"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64)> = hashforge::cpu::Kernel::supported()
+        .iter()
+        .flat_map(|k| [(k.name().to_string(), 1), (k.name().to_string(), 2)])
+        .collect();
+    assert_eq!(got, expected);
+    let chart = std::fs::read_to_string(&svg).unwrap();
+    let _ = std::fs::remove_file(&svg);
+    assert!(
+        chart.starts_with("<svg"),
+        "{}",
+        &chart[..100.min(chart.len())]
+    );
+    for k in hashforge::cpu::Kernel::supported() {
+        assert!(
+            chart.contains(&format!("cpu {}", k.name())),
+            "no legend for {k}"
+        );
     }
 }
 
@@ -190,6 +271,17 @@ fn bad_input_is_one_line_error() {
         "unknown kernel 'sse9'",
     );
     assert_one_line_error(&["bench", "--kernel", "bogus"], "unknown kernel");
+    // Forcing a kernel this CPU lacks names what it lacks.
+    for k in hashforge::cpu::Kernel::ALL {
+        if !k.is_supported() {
+            assert_one_line_error(
+                &["bench", "--kernel", k.name(), "--seconds", "0.1"],
+                &format!("kernel {} is not supported by this CPU (it lacks", k.name()),
+            );
+        }
+    }
+    assert_one_line_error(&["bench", "--seconds", "0"], "more than 0");
+    assert_one_line_error(&["bench", "--sweep", "--backend", "gpu"], "--sweep");
     assert_one_line_error(&["bench", "--threads", "0"], "--threads");
     assert_one_line_error(
         &[

@@ -10,11 +10,21 @@ const BLOCK_125552: &str =
     "0100000081cd02ab7e569e8bcd9317e2fe99f2de44d49ab2b8851ba4a308000000000000\
 e320b6c2fffc8d750423db8b1eb942ae710e951ed797f7affc8892b0f1fc122bc7f5d74df2b9441a42a14695";
 
+/// Every kernel this CPU supports; each one it lacks is named with the features it lacks, so a
+/// run on a machine without AVX-512 says which kernels it skipped.
 fn kernels() -> Vec<Kernel> {
+    for k in Kernel::ALL {
+        let missing = k.missing_features();
+        if !missing.is_empty() {
+            eprintln!("skipping kernel {k}: this CPU lacks {}", missing.join(", "));
+        }
+    }
     let k = Kernel::supported();
-    // CI machines and this one have both extensions; make sure they are really exercised there.
+    // Every x86-64 machine these tests run on has AVX2 and SHA-NI (AMD Zen, Intel Xeon); make
+    // sure those kernels are really exercised there, and AVX-512 wherever the CPU has it.
     if std::env::var_os("CI").is_some() && cfg!(target_arch = "x86_64") {
         assert!(k.contains(&Kernel::Avx2), "CI machine lacks AVX2");
+        assert!(k.contains(&Kernel::ShaNi2), "CI machine lacks SHA-NI");
     }
     k
 }
@@ -223,4 +233,49 @@ fn target_and_difficulty_conversions() {
     // The genesis hash meets difficulty ≈ 2536.
     let d = hash_difficulty(&Header::genesis().hash());
     assert!((d - 2536.426).abs() < 0.001, "{d}");
+}
+
+/// `--kernel auto`: the calibration times every supported kernel and picks the fastest of them.
+#[test]
+fn auto_picks_a_supported_kernel() {
+    let c = hashforge::cpu::Calibration::run(std::time::Duration::from_millis(100));
+    assert!(c.kernel.is_supported(), "{c}");
+    let supported = Kernel::supported();
+    if supported.len() > 1 {
+        let mut measured: Vec<Kernel> = c.rates.iter().map(|&(k, _)| k).collect();
+        assert_eq!(c.rates[0].0, c.kernel, "{c}");
+        assert!(c.rates.windows(2).all(|w| w[0].1 >= w[1].1), "{c}");
+        assert!(c.rates.iter().all(|&(_, r)| r > 0.0), "{c}");
+        measured.sort_by_key(|k| k.name());
+        let mut expected = supported.clone();
+        expected.sort_by_key(|k| k.name());
+        assert_eq!(measured, expected, "{c}");
+    }
+    // A bound on start-up, not a speed claim: 100 ms asked, well under 2 s taken.
+    assert!(c.took < std::time::Duration::from_secs(2), "{c}");
+    let line = c.to_string();
+    assert!(line.starts_with(c.kernel.name()), "{line}");
+}
+
+/// A kernel this CPU lacks is an error that names the missing features, never a crash.
+#[test]
+fn unsupported_kernel_is_an_error() {
+    let unsupported: Vec<Kernel> = Kernel::ALL
+        .into_iter()
+        .filter(|k| !k.is_supported())
+        .collect();
+    if unsupported.is_empty() {
+        eprintln!("skipping: this CPU supports every kernel");
+    }
+    for k in unsupported {
+        let err = k.checked().unwrap_err().to_string();
+        assert!(err.contains(k.name()), "{err}");
+        assert!(err.contains(k.missing_features()[0]), "{err}");
+    }
+    for k in Kernel::supported() {
+        assert_eq!(k.checked().unwrap(), k);
+        assert_eq!(k.name().parse::<Kernel>().unwrap(), k);
+    }
+    assert_eq!("sha-ni".parse::<Kernel>().unwrap(), Kernel::ShaNi4);
+    assert!("avx513".parse::<Kernel>().is_err());
 }

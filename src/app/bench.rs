@@ -12,7 +12,7 @@ use crate::cpu::{CpuBackend, Kernel, WhenIdle};
 use crate::gpu::GpuBackend;
 use crate::scheduler::{Chunk, Scheduler};
 use crate::units::format_rate;
-use crate::{Header, Target, WorkUnit};
+use crate::WorkUnit;
 
 /// One measured rate, as printed by `--json`.
 #[derive(Serialize, Debug)]
@@ -34,99 +34,143 @@ pub struct Measurement {
 
 pub fn run(args: BenchArgs) -> Result<()> {
     if !(args.seconds > 0.0 && args.seconds <= 3600.0) {
-        bail!("--seconds must be between 0 and 3600, got {}", args.seconds);
+        bail!(
+            "--seconds must be more than 0 and at most 3600, got {}",
+            args.seconds
+        );
     }
-    let kernels = if args.kernel == "all" {
-        Kernel::supported()
-    } else {
-        vec![super::choose_kernel(Some(&args.kernel))?]
-    };
+    if args.sweep && args.backend != BackendChoice::Cpu {
+        bail!("--sweep measures the CPU kernels: use it with --backend cpu");
+    }
     // With `all`, the GPU feeder keeps one core busy.
     let threads = match args.backend {
         BackendChoice::All => super::choose_threads_beside_gpu(args.threads)?,
         _ => super::choose_threads(args.threads)?,
     };
-    // Set the GPU up (adapter, shader, batch tuning) before printing anything.
+    let kernels = match (args.backend, args.kernel.as_str()) {
+        (BackendChoice::Gpu, _) => Vec::new(),
+        (_, "all") => Kernel::supported(),
+        (_, "auto") if args.sweep => Kernel::supported(),
+        (_, name) => vec![super::choose_kernel(name)?],
+    };
+    let thread_counts: Vec<usize> = if args.sweep {
+        (1..=threads).collect()
+    } else {
+        vec![threads]
+    };
+    // Set the GPU up (adapter, shader, batch tuning) before measuring anything.
     let gpu = match args.backend {
         BackendChoice::Cpu => None,
         BackendChoice::Gpu | BackendChoice::All => Some(super::gpu_backend(&args.gpu)?),
     };
     let seconds = Duration::from_secs_f64(args.seconds);
 
-    let reference = if args.reference {
-        Some(reference_rate()?)
-    } else {
-        None
-    };
-    if let (Some(r), false) = (reference, args.json) {
-        println!(
-            "reference: openssl sha256, 1 core: {} nonce-equivalents (compressions/s ÷ 2)",
-            format_rate(r)
-        );
-    }
-    if let (Some(r), true) = (reference, args.json) {
-        let line = Measurement {
-            backend: "reference",
-            kernel: "openssl-sha256".into(),
-            threads: 1,
-            hashes: 0,
-            seconds: 3.0,
-            hashrate: r,
-            ratio: Some(1.0),
-            device: None,
-        };
-        println!("{}", serde_json::to_string(&line)?);
-    }
-    if !args.json {
-        println!(
-            "{:<8} {:<12} {:>7} {:>14} {:>16}",
-            "backend", "kernel", "threads", "rate", "per thread"
-        );
-    }
-    let measurements = match args.backend {
-        BackendChoice::Cpu => kernels
-            .into_iter()
-            .map(|kernel| {
-                let mut m = measure_cpu(&CpuBackend::new(kernel, threads), seconds);
-                m.ratio = reference.map(|r| m.hashrate / m.threads as f64 / r);
-                m
-            })
-            .collect(),
+    // The reference before and after the kernels, so that a change of load or clock during the
+    // run shows, and the ratio uses the mean.
+    let reference_before = args.reference.then(reference_rate).transpose()?;
+    let mut measurements = match args.backend {
+        BackendChoice::Cpu => {
+            let mut v = Vec::new();
+            for &kernel in &kernels {
+                for &n in &thread_counts {
+                    v.push(measure_cpu(&CpuBackend::new(kernel, n), seconds));
+                }
+            }
+            v
+        }
         BackendChoice::Gpu => vec![measure_gpu(gpu.as_ref().expect("set up above"), seconds)?],
         BackendChoice::All => {
             let cpu = CpuBackend::new(kernels[0], threads);
             measure_all(&cpu, gpu.as_ref().expect("set up above"), seconds)?
         }
     };
-    for m in measurements {
-        if args.json {
-            println!("{}", serde_json::to_string(&m)?);
-        } else {
-            let ratio = m
-                .ratio
-                .map(|r| format!("  {r:.2}× reference"))
-                .unwrap_or_default();
-            let device = m
-                .device
-                .as_ref()
-                .map(|d| format!("  on {d}"))
-                .unwrap_or_default();
-            println!(
-                "{:<8} {:<12} {:>7} {:>14} {:>16}{ratio}{device}",
-                m.backend,
-                m.kernel,
-                m.threads,
-                format_rate(m.hashrate),
-                format_rate(m.hashrate / m.threads as f64)
-            );
+    let reference = match reference_before {
+        Some(before) => {
+            let after = reference_rate()?;
+            Some(Reference { before, after })
         }
+        None => None,
+    };
+    if let Some(r) = &reference {
+        for m in measurements.iter_mut().filter(|m| m.backend == "cpu") {
+            m.ratio = Some(m.hashrate / m.threads as f64 / r.mean());
+        }
+    }
+    if let Some(path) = &args.plot {
+        super::chart::draw(path, &measurements, reference.as_ref().map(Reference::mean))?;
+    }
+    if args.json || args.sweep {
+        print_json(&measurements, reference.as_ref())
+    } else {
+        print_table(&measurements, reference.as_ref());
+        Ok(())
+    }
+}
+
+/// The openssl reference rate, measured before and after the kernels.
+struct Reference {
+    before: f64,
+    after: f64,
+}
+
+impl Reference {
+    fn mean(&self) -> f64 {
+        (self.before + self.after) / 2.0
+    }
+}
+
+fn print_json(measurements: &[Measurement], reference: Option<&Reference>) -> Result<()> {
+    if let Some(r) = reference {
+        let line = Measurement {
+            backend: "reference",
+            kernel: "openssl-sha256".into(),
+            threads: 1,
+            hashes: 0,
+            seconds: 6.0,
+            hashrate: r.mean(),
+            ratio: Some(1.0),
+            device: None,
+        };
+        println!("{}", serde_json::to_string(&line)?);
+    }
+    for m in measurements {
+        println!("{}", serde_json::to_string(m)?);
     }
     Ok(())
 }
 
-/// The fixed benchmark work: the genesis header with a target no hash meets.
-pub fn bench_work() -> WorkUnit {
-    WorkUnit::new(Header::genesis(), Target::from_limbs([0; 4]))
+fn print_table(measurements: &[Measurement], reference: Option<&Reference>) {
+    if let Some(r) = reference {
+        println!(
+            "reference: openssl sha256, 1 core: {} nonce-equivalents (compressions/s ÷ 2; {} before, {} after)",
+            format_rate(r.mean()),
+            format_rate(r.before),
+            format_rate(r.after)
+        );
+    }
+    println!(
+        "{:<8} {:<12} {:>7} {:>14} {:>16}",
+        "backend", "kernel", "threads", "rate", "per thread"
+    );
+    for m in measurements {
+        let ratio = m
+            .ratio
+            .map(|r| format!("  {r:.2}× reference"))
+            .unwrap_or_default();
+        let device = m
+            .device
+            .as_ref()
+            .map(|d| format!("  on {d}"))
+            .unwrap_or_default();
+        println!(
+            "{:<8} {:<12} {:>7} {:>14} {:>16}{ratio}{device}",
+            m.backend,
+            m.kernel,
+            m.threads,
+            format_rate(m.hashrate),
+            format_rate(m.hashrate / m.threads as f64)
+        );
+    }
 }
 
 /// Runs `run` on the benchmark work (a fresh scheduler) until `duration` has passed; returns the
@@ -136,7 +180,7 @@ fn timed<E>(
     run: impl FnOnce(&Scheduler, &AtomicBool) -> Result<(), E>,
 ) -> Result<f64, E> {
     let scheduler = Scheduler::new();
-    scheduler.set_source(Box::new(|| Some((bench_work(), None))));
+    scheduler.set_source(Box::new(|| Some((WorkUnit::benchmark(), None))));
     let stop = AtomicBool::new(false);
     let started = Instant::now();
     std::thread::scope(|s| {

@@ -59,9 +59,10 @@ pub struct GpuArgs {
 /// Options shared by every command that hashes on the CPU.
 #[derive(Args, Debug, Clone)]
 pub struct CpuArgs {
-    /// CPU kernel: scalar, avx2 or sha-ni (default: the fastest this CPU supports)
-    #[arg(long)]
-    pub kernel: Option<String>,
+    /// CPU kernel: auto (time each kernel this CPU supports for 0.3 s and take the fastest),
+    /// scalar, avx2, avx512vl, avx512vl-x2, avx512, avx512-x2, sha-ni-x2 or sha-ni-x4
+    #[arg(long, default_value = "auto")]
+    pub kernel: String,
     /// CPU worker threads (default: all cores; cores - 1 with `--backend all`)
     #[arg(short = 't', long)]
     pub threads: Option<usize>,
@@ -103,9 +104,9 @@ pub struct ScanArgs {
 pub struct BenchArgs {
     #[arg(long, value_enum, default_value = "cpu")]
     pub backend: BackendChoice,
-    /// CPU kernel to measure, or `all` (default: every kernel this CPU supports; with
-    /// `--backend all`, the fastest)
-    #[arg(long, default_value = "all")]
+    /// CPU kernel to measure: auto (the one `mine` would choose, measured at start), a kernel's
+    /// name, or `all` (every kernel this CPU supports; with `--backend all`, the fastest of them)
+    #[arg(long, default_value = "auto")]
     pub kernel: String,
     /// CPU worker threads (default: all cores; cores - 1 with `--backend all`)
     #[arg(short = 't', long)]
@@ -115,9 +116,17 @@ pub struct BenchArgs {
     /// Seconds per measurement
     #[arg(long, default_value_t = 3.0)]
     pub seconds: f64,
-    /// Also measure the reference (`openssl speed -evp sha256`, one core) and print ratios
+    /// Also measure the reference (`openssl speed -evp sha256`, one core, before and after the
+    /// kernels) and print each rate per thread as a ratio to it
     #[arg(long)]
     pub reference: bool,
+    /// Measure every kernel (or the one `--kernel` names) at every thread count from 1 to
+    /// `--threads` (default: all cores), as JSON lines
+    #[arg(long)]
+    pub sweep: bool,
+    /// Also draw the rates against the thread count as an SVG chart in FILE
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<std::path::PathBuf>,
     /// Print one JSON line per measurement
     #[arg(long)]
     pub json: bool,

@@ -16,6 +16,8 @@ pub fn run(args: MineArgs) -> Result<()> {
     if !args.status_interval.is_finite() || args.status_interval <= 0.0 {
         bail!("--status-interval must be positive");
     }
+    // The pool list is checked before the kernel calibration, so a bad URL is the only line.
+    pools(&args.urls, &args.users, &args.passwords)?;
     let backends = backends(&args)?;
     super::logging::init(&args.log)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

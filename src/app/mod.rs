@@ -1,6 +1,7 @@
 //! The `hashforge` command: parses arguments and runs one command. `main.rs` only calls [`main`].
 
 mod bench;
+mod chart;
 pub mod cli;
 mod devices;
 mod hash;
@@ -52,12 +53,18 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// The kernel asked for (checked against this CPU), or the best one.
-pub(crate) fn choose_kernel(name: Option<&str>) -> Result<Kernel> {
-    Ok(match name {
-        Some(name) => name.parse::<Kernel>()?.checked()?,
-        None => Kernel::best(),
-    })
+/// How long `--kernel auto` may spend timing the kernels at start-up.
+const CALIBRATION_BUDGET: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// The kernel asked for (checked against this CPU), or with `auto` the fastest one, measured;
+/// the measurement is reported on stderr, so that stdout stays clean for `--json`.
+pub(crate) fn choose_kernel(name: &str) -> Result<Kernel> {
+    if name != "auto" {
+        return Ok(name.parse::<Kernel>()?.checked()?);
+    }
+    let calibration = crate::cpu::Calibration::run(CALIBRATION_BUDGET);
+    eprintln!("kernel auto: {calibration}");
+    Ok(calibration.kernel)
 }
 
 /// The thread count asked for, or every core.
@@ -78,17 +85,19 @@ pub(crate) fn choose_threads_beside_gpu(threads: Option<usize>) -> Result<usize>
 }
 
 pub(crate) fn cpu_backend(args: &CpuArgs) -> Result<crate::cpu::CpuBackend> {
+    let threads = choose_threads(args.threads)?;
     Ok(crate::cpu::CpuBackend::new(
-        choose_kernel(args.kernel.as_deref())?,
-        choose_threads(args.threads)?,
+        choose_kernel(&args.kernel)?,
+        threads,
     ))
 }
 
 /// The CPU workers that run beside the GPU feeder (`--backend all`): one thread fewer by default.
 pub(crate) fn cpu_backend_beside_gpu(args: &CpuArgs) -> Result<crate::cpu::CpuBackend> {
+    let threads = choose_threads_beside_gpu(args.threads)?;
     Ok(crate::cpu::CpuBackend::new(
-        choose_kernel(args.kernel.as_deref())?,
-        choose_threads_beside_gpu(args.threads)?,
+        choose_kernel(&args.kernel)?,
+        threads,
     ))
 }
 

@@ -8,7 +8,7 @@ use crate::work::WorkUnit;
 
 /// Eight 32-bit lanes in one AVX2 register.
 #[derive(Clone, Copy)]
-pub(crate) struct U32x8(__m256i);
+pub(crate) struct U32x8(pub(crate) __m256i);
 
 // SAFETY (all methods): only reached from `scan`, which is compiled with AVX2 enabled and is
 // called only after the dispatcher has checked that the CPU supports AVX2.
@@ -62,8 +62,9 @@ impl Lanes for U32x8 {
     }
 }
 
+/// Reverses the bytes of each 32-bit word.
 #[inline(always)]
-unsafe fn bswap_mask() -> __m256i {
+pub(crate) unsafe fn bswap_mask() -> __m256i {
     _mm256_setr_epi8(
         3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8,
         15, 14, 13, 12,

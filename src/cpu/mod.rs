@@ -2,6 +2,11 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+#[cfg(target_arch = "x86_64")]
+mod avx512vl;
+mod calibrate;
 mod lanes;
 mod scalar;
 #[cfg(target_arch = "x86_64")]
@@ -12,6 +17,7 @@ mod workers;
 use std::fmt;
 use std::str::FromStr;
 
+pub use calibrate::Calibration;
 use lanes::Lanes;
 pub use workers::{CpuBackend, FoundSink, WhenIdle};
 
@@ -23,43 +29,75 @@ use crate::Error;
 pub enum Kernel {
     /// Portable, one nonce at a time.
     Scalar,
-    /// AVX2, eight nonces per vector.
+    /// AVX2, eight nonces per 256-bit vector.
     Avx2,
-    /// The x86 SHA extensions, several nonces interleaved.
-    ShaNi,
+    /// AVX-512VL: eight nonces per 256-bit vector, with one-instruction rotates and ternary logic.
+    Avx512Vl,
+    /// AVX-512VL, two vectors in lockstep (sixteen nonces).
+    Avx512VlX2,
+    /// AVX-512 (F + BW): sixteen nonces per 512-bit vector.
+    Avx512,
+    /// AVX-512, two vectors in lockstep (thirty-two nonces).
+    Avx512X2,
+    /// The x86 SHA extensions, two nonces interleaved.
+    ShaNi2,
+    /// The x86 SHA extensions, four nonces interleaved.
+    ShaNi4,
 }
 
 impl Kernel {
-    /// Every kernel, fastest first.
-    pub const ALL: [Kernel; 3] = [Kernel::ShaNi, Kernel::Avx2, Kernel::Scalar];
+    /// Every kernel, in the order of preference used when nothing is measured ([`Kernel::best`]).
+    pub const ALL: [Kernel; 8] = [
+        Kernel::Avx512X2,
+        Kernel::Avx512,
+        Kernel::Avx512VlX2,
+        Kernel::Avx512Vl,
+        Kernel::ShaNi4,
+        Kernel::ShaNi2,
+        Kernel::Avx2,
+        Kernel::Scalar,
+    ];
 
     /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Kernel::Scalar => "scalar",
             Kernel::Avx2 => "avx2",
-            Kernel::ShaNi => "sha-ni",
+            Kernel::Avx512Vl => "avx512vl",
+            Kernel::Avx512VlX2 => "avx512vl-x2",
+            Kernel::Avx512 => "avx512",
+            Kernel::Avx512X2 => "avx512-x2",
+            Kernel::ShaNi2 => "sha-ni-x2",
+            Kernel::ShaNi4 => "sha-ni-x4",
         }
+    }
+
+    /// The CPU features the kernel needs, as `is_x86_feature_detected!` names them.
+    pub fn features(self) -> &'static [&'static str] {
+        match self {
+            Kernel::Scalar => &[],
+            Kernel::Avx2 => &["avx2"],
+            Kernel::Avx512Vl | Kernel::Avx512VlX2 => &["avx2", "avx512f", "avx512vl"],
+            Kernel::Avx512 | Kernel::Avx512X2 => &["avx512f", "avx512bw"],
+            Kernel::ShaNi2 | Kernel::ShaNi4 => &["sha", "sse4.1", "ssse3"],
+        }
+    }
+
+    /// The features of [`Kernel::features`] that this CPU lacks (all of them off x86-64).
+    pub fn missing_features(self) -> Vec<&'static str> {
+        self.features()
+            .iter()
+            .copied()
+            .filter(|&f| !has_feature(f))
+            .collect()
     }
 
     /// Whether this CPU can run the kernel.
     pub fn is_supported(self) -> bool {
-        match self {
-            Kernel::Scalar => true,
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 => std::is_x86_feature_detected!("avx2"),
-            #[cfg(target_arch = "x86_64")]
-            Kernel::ShaNi => {
-                std::is_x86_feature_detected!("sha")
-                    && std::is_x86_feature_detected!("sse4.1")
-                    && std::is_x86_feature_detected!("ssse3")
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            _ => false,
-        }
+        self.missing_features().is_empty()
     }
 
-    /// The kernels this CPU supports, fastest first.
+    /// The kernels this CPU supports, in [`Kernel::ALL`]'s order.
     pub fn supported() -> Vec<Kernel> {
         Kernel::ALL
             .into_iter()
@@ -67,17 +105,22 @@ impl Kernel {
             .collect()
     }
 
-    /// The fastest kernel this CPU supports.
+    /// The first supported kernel in [`Kernel::ALL`]'s order, without measuring. What `auto`
+    /// picks is measured instead: [`Calibration::run`].
     pub fn best() -> Kernel {
         Kernel::supported()[0]
     }
 
     /// Checks that this CPU supports the kernel.
     pub fn checked(self) -> Result<Kernel, Error> {
-        if self.is_supported() {
+        let missing = self.missing_features();
+        if missing.is_empty() {
             Ok(self)
         } else {
-            Err(Error::KernelUnsupported(self.name()))
+            Err(Error::KernelUnsupported {
+                kernel: self.name(),
+                missing: missing.join(", "),
+            })
         }
     }
 
@@ -99,10 +142,42 @@ impl Kernel {
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => unsafe { avx2::scan(work, start, count, found) },
             #[cfg(target_arch = "x86_64")]
-            Kernel::ShaNi => unsafe { sha_ni::scan(work, start, count, found) },
+            Kernel::Avx512Vl => unsafe { avx512vl::scan(work, start, count, found) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512VlX2 => unsafe { avx512vl::scan_x2(work, start, count, found) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => unsafe { avx512::scan(work, start, count, found) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512X2 => unsafe { avx512::scan_x2(work, start, count, found) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::ShaNi2 => unsafe { sha_ni::scan::<2>(work, start, count, found) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::ShaNi4 => unsafe { sha_ni::scan::<4>(work, start, count, found) },
             #[cfg(not(target_arch = "x86_64"))]
             _ => unreachable!(),
         }
+    }
+}
+
+/// Whether this CPU has the feature named as `is_x86_feature_detected!` names it.
+fn has_feature(name: &str) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match name {
+            "avx2" => std::is_x86_feature_detected!("avx2"),
+            "avx512f" => std::is_x86_feature_detected!("avx512f"),
+            "avx512bw" => std::is_x86_feature_detected!("avx512bw"),
+            "avx512vl" => std::is_x86_feature_detected!("avx512vl"),
+            "sha" => std::is_x86_feature_detected!("sha"),
+            "sse4.1" => std::is_x86_feature_detected!("sse4.1"),
+            "ssse3" => std::is_x86_feature_detected!("ssse3"),
+            _ => false,
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = name;
+        false
     }
 }
 
@@ -114,11 +189,13 @@ impl fmt::Display for Kernel {
 
 impl FromStr for Kernel {
     type Err = Error;
+    /// A kernel's [`name`](Kernel::name); `sha-ni` still means the four-stream kernel it always was.
     fn from_str(s: &str) -> Result<Self, Error> {
+        if let Some(k) = Kernel::ALL.into_iter().find(|k| k.name() == s) {
+            return Ok(k);
+        }
         match s {
-            "scalar" => Ok(Kernel::Scalar),
-            "avx2" => Ok(Kernel::Avx2),
-            "sha-ni" | "shani" | "sha_ni" => Ok(Kernel::ShaNi),
+            "sha-ni" | "shani" | "sha_ni" => Ok(Kernel::ShaNi4),
             other => Err(Error::UnknownKernel(other.to_string())),
         }
     }
@@ -143,5 +220,43 @@ fn scan_lanes<V: Lanes>(work: &WorkUnit, start: u32, count: u32, found: &mut Vec
             mask &= mask - 1;
         }
         n += V::WIDTH as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lanes::Pair;
+    use super::*;
+    use crate::{Header, Target};
+
+    fn scan_with<V: Lanes>(work: &WorkUnit, start: u32, count: u32) -> Vec<u32> {
+        let mut found = Vec::new();
+        scan_lanes::<V>(work, start, count, &mut found);
+        found
+    }
+
+    /// `Pair` (the two-vector lockstep of the `-x2` kernels) over plain words, so that its nonce
+    /// order and mask packing are checked on every machine, AVX-512 or not.
+    #[test]
+    fn pair_lanes_match_scalar() {
+        let mut header = Header::genesis();
+        for seed in 0..4u32 {
+            header.time = header.time.wrapping_add(seed * 7919);
+            let all = WorkUnit::new(header, Target::MAX);
+            let easy = WorkUnit::new(header, Target::from_difficulty(1.0 / 256.0).unwrap());
+            for (start, count) in [
+                (0u32, 1u32),
+                (5, 3),
+                (100, 37),
+                (u32::MAX - 6, 7),
+                (1000, 4096),
+            ] {
+                for work in [&all, &easy] {
+                    let expected = scan_with::<u32>(work, start, count);
+                    assert_eq!(scan_with::<Pair<u32>>(work, start, count), expected);
+                    assert_eq!(scan_with::<Pair<Pair<u32>>>(work, start, count), expected);
+                }
+            }
+        }
     }
 }

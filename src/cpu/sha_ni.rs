@@ -1,7 +1,10 @@
 //! The SHA-NI kernel: `STREAMS` nonces hashed in lockstep with the x86 SHA extensions.
 //!
-//! `sha256rnds2` has a 4-cycle latency but issues every cycle, so one stream leaves
-//! the unit mostly idle; interleaving independent nonces fills it. Each nonce costs
+//! On Zen 3 `sha256rnds2` has a 4-cycle latency but issues every cycle, so one stream leaves
+//! the unit mostly idle; interleaving independent nonces fills it, and 4 streams measured best.
+//! On Intel cores of the Golden Cove class it issues once every 3 cycles, so 2 streams already
+//! saturate it and 4 only add register pressure (the SHA instructions reach xmm0–15 alone).
+//! Both widths are kernels of their own (`sha-ni-x2`, `sha-ni-x4`) and `auto` measures. Each nonce costs
 //! 31 `sha256rnds2` for the first hash (rounds 0–1 come precomputed) and 31 for the
 //! second (the last pair only moves words the early test does not read).
 
@@ -11,10 +14,6 @@ use seq_macro::seq;
 
 use crate::sha256::{self, IV, K};
 use crate::work::{WorkUnit, LEN_W15, PAD_W4};
-
-/// Independent nonces in flight. Measured on Zen 3: 1 stream is latency-bound, 4 come close
-/// to the issue limit.
-pub(crate) const STREAMS: usize = 4;
 
 /// A state as the SHA extensions hold it: (ABEF, CDGH).
 #[derive(Clone, Copy)]
@@ -69,12 +68,18 @@ unsafe fn words(w: [u32; 4]) -> __m128i {
     _mm_set_epi32(w[3] as i32, w[2] as i32, w[1] as i32, w[0] as i32)
 }
 
-/// Scans `count` nonces from `start`, pushing every nonce whose hash meets the target.
+/// Scans `count` nonces from `start`, `STREAMS` independent nonces at a time, pushing every nonce
+/// whose hash meets the target.
 ///
 /// # Safety
 /// The CPU must support SHA, SSE4.1 and SSSE3.
 #[target_feature(enable = "sha,sse4.1,ssse3")]
-pub(crate) unsafe fn scan(work: &WorkUnit, start: u32, count: u32, found: &mut Vec<u32>) {
+pub(crate) unsafe fn scan<const STREAMS: usize>(
+    work: &WorkUnit,
+    start: u32,
+    count: u32,
+    found: &mut Vec<u32>,
+) {
     let p = work.precomputed();
     let limit = work.target().top_word();
     let [t0, t1, t2] = p.tail;

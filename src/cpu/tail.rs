@@ -10,42 +10,30 @@ use crate::sha256::{IV, K};
 use crate::work::{Precomputed, LEN_W15, PAD_W4};
 
 #[inline(always)]
-fn rotr<V: Lanes, const R: i32, const L: i32>(x: V) -> V {
-    x.shr::<R>().or(x.shl::<L>())
-}
-#[inline(always)]
 fn bsig0<V: Lanes>(x: V) -> V {
-    rotr::<V, 2, 30>(x)
-        .xor(rotr::<V, 13, 19>(x))
-        .xor(rotr::<V, 22, 10>(x))
+    x.rotr::<2, 30>()
+        .xor3(x.rotr::<13, 19>(), x.rotr::<22, 10>())
 }
 #[inline(always)]
 fn bsig1<V: Lanes>(x: V) -> V {
-    rotr::<V, 6, 26>(x)
-        .xor(rotr::<V, 11, 21>(x))
-        .xor(rotr::<V, 25, 7>(x))
+    x.rotr::<6, 26>()
+        .xor3(x.rotr::<11, 21>(), x.rotr::<25, 7>())
 }
 #[inline(always)]
 fn ssig0<V: Lanes>(x: V) -> V {
-    rotr::<V, 7, 25>(x)
-        .xor(rotr::<V, 18, 14>(x))
-        .xor(x.shr::<3>())
+    x.rotr::<7, 25>().xor3(x.rotr::<18, 14>(), x.shr::<3>())
 }
 #[inline(always)]
 fn ssig1<V: Lanes>(x: V) -> V {
-    rotr::<V, 17, 15>(x)
-        .xor(rotr::<V, 19, 13>(x))
-        .xor(x.shr::<10>())
+    x.rotr::<17, 15>().xor3(x.rotr::<19, 13>(), x.shr::<10>())
 }
 
-/// One round; `kw` is K[i] + W[i]. Maj is computed as `b ^ ((a ^ b) & (b ^ c))`.
+/// One round; `kw` is K[i] + W[i].
 #[inline(always)]
 fn round<V: Lanes>(s: &mut [V; 8], kw: V) {
     let [a, b, c, d, e, f, g, h] = *s;
-    let ch = g.xor(e.and(f.xor(g)));
-    let maj = b.xor(a.xor(b).and(b.xor(c)));
-    let t1 = h.add(bsig1(e)).add(ch).add(kw);
-    let t2 = bsig0(a).add(maj);
+    let t1 = h.add(bsig1(e)).add(e.ch(f, g)).add(kw);
+    let t2 = bsig0(a).add(a.maj(b, c));
     *s = [t1.add(t2), a, b, c, d.add(t1), e, f, g];
 }
 
@@ -140,7 +128,10 @@ pub(crate) fn last_word<V: Lanes>(p: &Precomputed, base: u32) -> V {
     // Round 60 only as far as its new e, which becomes h after rounds 61–63.
     expand(&mut x, 60);
     let [_, _, _, d, e, f, g, h] = s;
-    let ch = g.xor(e.and(f.xor(g)));
-    let e61 = d.add(h.add(bsig1(e)).add(ch).add(splat(K[60]).add(x[60 & 15])));
+    let e61 = d.add(
+        h.add(bsig1(e))
+            .add(e.ch(f, g))
+            .add(splat(K[60]).add(x[60 & 15])),
+    );
     e61.add(splat(IV[7]))
 }

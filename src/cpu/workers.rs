@@ -48,7 +48,8 @@ impl CpuBackend {
     /// Nonces per chunk: about 0.5–1 ms of one thread's work, so a new job preempts within ~1 ms.
     pub fn chunk_size(&self) -> u32 {
         match self.kernel {
-            Kernel::ShaNi => 16 * 1024,
+            Kernel::Avx512 | Kernel::Avx512X2 => 32 * 1024,
+            Kernel::Avx512Vl | Kernel::Avx512VlX2 | Kernel::ShaNi2 | Kernel::ShaNi4 => 16 * 1024,
             Kernel::Avx2 => 8 * 1024,
             Kernel::Scalar => 2 * 1024,
         }
