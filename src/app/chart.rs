@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use plotters::prelude::*;
 
 use super::bench::Measurement;
@@ -81,10 +81,7 @@ pub fn draw(path: &Path, measurements: &[Measurement], reference: Option<f64>) -
         .border_style(BLACK)
         .draw()
         .map_err(|e| fail(&e))?;
-    root.present()
-        .map_err(|e| fail(&e))
-        .with_context(|| format!("writing the chart to {}", path.display()))?;
-    Ok(())
+    root.present().map_err(|e| fail(&e))
 }
 
 /// The CPU's model name, for the chart's title (Linux; elsewhere a placeholder).
