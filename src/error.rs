@@ -3,10 +3,10 @@
 /// Errors from parsing input and choosing backends. Each message is one line that names the problem.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("bad {what} hex: {reason}")]
-    Hex { what: &'static str, reason: String },
     #[error(transparent)]
-    Pow(#[from] hashforge_stratum::PowError),
+    Hex(#[from] hashforge_bitcoin::HexError),
+    #[error(transparent)]
+    Pow(#[from] hashforge_bitcoin::PowError),
     #[error(
         "unknown kernel '{0}' (expected auto, scalar, avx2, avx512vl, avx512vl-x2, avx512, avx512-x2, sha-ni-x2 or sha-ni-x4)"
     )]

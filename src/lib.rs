@@ -1,7 +1,7 @@
 //! hashforge: a SHA-256d (Bitcoin proof-of-work) miner library.
 //!
-//! - [`Header`], [`Target`], [`CompactTarget`], [`Hash256`]: the domain types (the last three
-//!   live in `hashforge-stratum`, which speaks them too, and are re-exported here).
+//! - [`Header`], [`Target`], [`CompactTarget`], [`Hash256`]: the Bitcoin basics, from their one
+//!   home in `hashforge-bitcoin` (the protocol crate speaks the same ones), re-exported here.
 //! - [`WorkUnit`]: a header prepared for scanning (midstate and precomputed rounds).
 //! - [`cpu`]: the SHA-NI, AVX2 and scalar kernels and the multi-threaded CPU backend.
 //! - [`gpu`]: the WGSL compute shader through wgpu, its feeder, and CPU + GPU together.
@@ -12,17 +12,13 @@ pub mod backend;
 pub mod cpu;
 mod error;
 pub mod gpu;
-mod header;
-pub mod hexbytes;
 pub mod mining;
 pub mod node;
 pub mod pool;
 pub mod scheduler;
-pub mod sha256;
 pub mod units;
 mod work;
 
 pub use error::Error;
-pub use hashforge_stratum::{hash_difficulty, CompactTarget, Hash256, PowError, Target};
-pub use header::Header;
+pub use hashforge_bitcoin::{hash_difficulty, CompactTarget, Hash256, Header, PowError, Target};
 pub use work::{Precomputed, WorkUnit};

@@ -5,10 +5,12 @@
 //! depend on W3 is computed here once, so the kernels start at round 3 and only
 //! add the nonce where it enters.
 
-use crate::header::Header;
-use crate::sha256::{self, big_sigma0, big_sigma1, ch, maj, round, small_sigma0, small_sigma1, K};
 use crate::Hash256;
+use crate::Header;
 use crate::Target;
+use hashforge_bitcoin::sha256::{
+    self, big_sigma0, big_sigma1, ch, maj, round, small_sigma0, small_sigma1, K,
+};
 
 /// Message word 4 of the header's second chunk: the padding bit.
 pub const PAD_W4: u32 = 0x8000_0000;
@@ -122,7 +124,7 @@ impl WorkUnit {
 
     /// The full hash of the header with `nonce`, computed from scratch.
     pub fn hash(&self, nonce: u32) -> Hash256 {
-        self.header.with_nonce(nonce).hash()
+        self.header.with_nonce(nonce).block_hash()
     }
 
     /// Full 256-bit check of a candidate nonce: re-hashes from scratch and compares with the target.

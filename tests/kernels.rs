@@ -49,12 +49,12 @@ fn oracle(bytes: &[u8]) -> [u8; 32] {
 fn known_answers() {
     let genesis = Header::genesis();
     assert_eq!(
-        genesis.hash().to_string(),
+        genesis.block_hash().to_string(),
         "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
     );
     let h = Header::from_hex(BLOCK_125552).unwrap();
     assert_eq!(
-        h.hash().to_string(),
+        h.block_hash().to_string(),
         "00000000000000001e8d6829a8a21adc5d38d0a473b144b6765798e61f98bd1d"
     );
     assert_eq!(Header::from_bytes(&h.to_bytes()), h);
@@ -81,14 +81,14 @@ fn portable_sha256d_matches_sha2() {
         let mut data = vec![0u8; len];
         rng.fill(&mut data[..]);
         assert_eq!(
-            hashforge::sha256::sha256d(&data),
+            hashforge_bitcoin::sha256d(&data),
             oracle(&data),
             "len {len}"
         );
     }
     for _ in 0..200 {
         let h = random_header(&mut rng);
-        assert_eq!(h.hash().0, oracle(&h.to_bytes()));
+        assert_eq!(h.block_hash().0, oracle(&h.to_bytes()));
     }
 }
 
@@ -112,9 +112,7 @@ fn every_nonce_reported_with_max_target() {
 #[test]
 fn kernels_agree_with_scalar_and_oracle() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(3);
-    let target = Target::from_le_bytes(
-        &hashforge::hexbytes::decode_display(&format!("00ff{}", "f".repeat(60)), "target").unwrap(),
-    );
+    let target = Target::from_display_hex(&format!("00ff{}", "f".repeat(60)), "target").unwrap();
     for _ in 0..4 {
         let header = random_header(&mut rng);
         let work = WorkUnit::new(header, target);
@@ -161,7 +159,7 @@ fn early_test_pass_full_compare_fail() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(5);
     let header = random_header(&mut rng);
     let nonce = 4242u32;
-    let hash = header.with_nonce(nonce).hash();
+    let hash = header.with_nonce(nonce).block_hash();
     let limbs = hash.to_limbs();
     let below = Target::from_limbs([limbs[0].wrapping_sub(1), limbs[1], limbs[2], limbs[3]]);
     let exact = Target::from_limbs(limbs);
@@ -231,7 +229,7 @@ fn target_and_difficulty_conversions() {
     assert_eq!(Target::from_difficulty(1e-30).unwrap(), Target::MAX);
 
     // The genesis hash meets difficulty ≈ 2536.
-    let d = hash_difficulty(&Header::genesis().hash());
+    let d = hash_difficulty(&Header::genesis().block_hash());
     assert!((d - 2536.426).abs() < 0.001, "{d}");
 }
 

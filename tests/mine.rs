@@ -310,8 +310,8 @@ fn new_work_preempts_the_cpu_threads_promptly() {
 
 fn job(extranonce2_size: usize, version_mask: Option<u32>) -> Arc<Job> {
     let t = template();
-    Arc::new(Job {
-        notify: Notify {
+    Arc::new(Job::new(
+        Notify {
             job_id: "1".into(),
             prevhash: hashforge_stratum::job::swap_words(&t.prev_hash),
             coinb1: t.coinb1.clone(),
@@ -322,11 +322,11 @@ fn job(extranonce2_size: usize, version_mask: Option<u32>) -> Arc<Job> {
             ntime: t.ntime,
             clean_jobs: true,
         },
-        extranonce1: vec![1, 2, 3, 4],
+        vec![1, 2, 3, 4],
         extranonce2_size,
-        difficulty: 1.0,
+        1.0,
         version_mask,
-    })
+    ))
 }
 
 #[test]
@@ -359,7 +359,7 @@ fn units_roll_extranonce2_then_version_bits() {
     let en2 = t1.extranonce2.clone();
     let (w1, _) = unit(&j, 1).unwrap();
     assert_eq!(
-        w1.header().to_bytes(),
+        *w1.header(),
         j.header(&en2, j.notify.ntime, 0, 0x2000_0000).unwrap()
     );
 }

@@ -4,11 +4,11 @@ use bitcoin::consensus::encode::deserialize;
 use bitcoin::hashes::Hash;
 use bitcoin::{Address, Block, Network, ScriptBuf, Transaction};
 use hashforge::node::block::{
-    block_hash, fold_merkle_branch, merkle_branch, merkle_root, witness_commitment_script,
-    BlockBuilder, BlockError, CoinbaseOptions, PayoutError, PayoutScript,
+    witness_commitment_script, BlockBuilder, BlockError, CoinbaseOptions, PayoutError, PayoutScript,
 };
 use hashforge::node::{BlockTemplate, TemplateError};
-use hashforge::sha256::sha256d;
+use hashforge_bitcoin::merkle::{self, fold_branch};
+use hashforge_bitcoin::{sha256d, Header};
 use serde_json::Value;
 
 const TAG: &[u8] = b"/hashforge-fixture/";
@@ -93,13 +93,13 @@ fn set_a_blocks_are_rebuilt_byte_for_byte() {
         assert_eq!(builder.time(), template.cur_time);
         let header = builder.header(&extranonce, builder.time(), nonce).unwrap();
         assert_eq!(
-            block_hash(&header).to_string(),
+            header.block_hash().to_string(),
             s("hash"),
             "{gbt}: block hash"
         );
         assert!(builder.meets_target(&header), "{gbt}: target");
 
-        let block = builder.assemble_block(header, &extranonce).unwrap();
+        let block = builder.assemble_block(&header, &extranonce).unwrap();
         assert_eq!(hex::encode(&block), s("hex"), "{gbt}: block");
         assert_eq!(block.len() as u64, expected["size"].as_u64().unwrap());
 
@@ -139,7 +139,7 @@ fn stratum_parts_hash_to_the_coinbase_txid_and_fold_to_the_root() {
             display_hex(txid),
             expected["coinbase_txid"].as_str().unwrap()
         );
-        let root = fold_merkle_branch(txid, builder.merkle_branch());
+        let root = fold_branch(txid, builder.merkle_branch());
         assert_eq!(display_hex(root), expected["merkleroot"].as_str().unwrap());
         assert_eq!(
             builder.merkle_branch().len(),
@@ -201,7 +201,7 @@ fn witness_commitment_is_computed_when_absent() {
         let expected = json_fixture(blk);
         let nonce = expected["nonce"].as_u64().unwrap() as u32;
         let header = builder.header(&[0u8; 8], builder.time(), nonce).unwrap();
-        let block = builder.assemble_block(header, &[0u8; 8]).unwrap();
+        let block = builder.assemble_block(&header, &[0u8; 8]).unwrap();
         assert_eq!(
             hex::encode(block),
             expected["hex"].as_str().unwrap(),
@@ -239,15 +239,15 @@ fn set_b_matches_the_blocks_bitcoin_core_mined() {
         // Merkle tree over the non-coinbase txids, folded with Core's coinbase txid.
         let txids: Vec<[u8; 32]> = template.txids().iter().map(|t| t.to_byte_array()).collect();
         let cb_txid = block.txdata[0].compute_txid().to_byte_array();
-        let branch = merkle_branch(&txids);
+        let branch = merkle::branch(&txids);
         assert_eq!(
-            fold_merkle_branch(cb_txid, &branch),
+            fold_branch(cb_txid, &branch),
             block.header.merkle_root.to_byte_array()
         );
         let mut leaves = vec![cb_txid];
         leaves.extend(&txids);
         assert_eq!(
-            merkle_root(&leaves),
+            merkle::root(&leaves),
             block.header.merkle_root.to_byte_array()
         );
 
@@ -292,7 +292,7 @@ fn set_b_matches_the_blocks_bitcoin_core_mined() {
         // Header fields from the template.
         assert_eq!(block.header.version.to_consensus() as u32, template.version);
         assert_eq!(block.header.prev_blockhash, template.previous_block_hash);
-        assert_eq!(block.header.bits, template.bits);
+        assert_eq!(block.header.bits.to_consensus(), template.bits.0);
         assert!(block.header.time >= template.min_time);
         assert_eq!(
             block.bip34_block_height().unwrap(),
@@ -304,7 +304,7 @@ fn set_b_matches_the_blocks_bitcoin_core_mined() {
             BlockBuilder::new(&template, &regtest_payout(), &CoinbaseOptions::default()).unwrap();
         let en = [0xabu8; 8];
         let header = builder.header(&en, builder.time(), 0).unwrap();
-        let ours: Block = deserialize(&builder.assemble_block(header, &en).unwrap()).unwrap();
+        let ours: Block = deserialize(&builder.assemble_block(&header, &en).unwrap()).unwrap();
         assert!(ours.check_merkle_root());
         assert!(ours.check_witness_commitment());
         assert_eq!(ours.txdata[1..], block.txdata[1..]);
@@ -316,7 +316,10 @@ fn set_b_matches_the_blocks_bitcoin_core_mined() {
             ours.txdata[0].output[0].value.to_sat(),
             template.coinbase_value
         );
-        assert_eq!(ours.header.block_hash(), block_hash(&header));
+        assert_eq!(
+            ours.header.block_hash().to_byte_array(),
+            header.block_hash().0
+        );
     }
 }
 
@@ -415,7 +418,9 @@ fn limits_and_script_sig_length_are_enforced() {
         b.coinbase_parts(90),
         Err(BlockError::ScriptSigLength { len: 115 })
     );
-    assert!(b.assemble_block([0u8; 80], &[0u8; 90]).is_err());
+    assert!(b
+        .assemble_block(&Header::from_bytes(&[0u8; 80]), &[0u8; 90])
+        .is_err());
     let long_tag = CoinbaseOptions {
         extranonce_len: 8,
         tag: vec![b'x'; 100],

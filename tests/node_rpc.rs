@@ -506,7 +506,7 @@ async fn submitblock_sends_the_fixture_block() {
         let builder = BlockBuilder::new(&template, &payout, &options).unwrap();
         let nonce = expected["nonce"].as_u64().unwrap() as u32;
         let header = builder.header(&[0u8; 8], builder.time(), nonce).unwrap();
-        let block = builder.assemble_block(header, &[0u8; 8]).unwrap();
+        let block = builder.assemble_block(&header, &[0u8; 8]).unwrap();
 
         assert_eq!(
             c.submit_block(&block).await.unwrap(),
@@ -559,7 +559,7 @@ async fn replay_node_rejects_invalid_blocks_like_core() {
         // Nonce 0 does not meet the regtest target for this template (the fixture needed 1).
         let header = builder.header(&en, builder.time(), 0).unwrap();
         assert!(!builder.meets_target(&header));
-        let block = builder.assemble_block(header, &en).unwrap();
+        let block = builder.assemble_block(&header, &en).unwrap();
         assert_eq!(
             c.submit_block(&block).await.unwrap(),
             SubmitOutcome::Rejected("high-hash".into())
@@ -573,7 +573,7 @@ async fn replay_node_rejects_invalid_blocks_like_core() {
             }
             nonce += 1;
         };
-        let block = builder.assemble_block(header, &en).unwrap();
+        let block = builder.assemble_block(&header, &en).unwrap();
         assert_eq!(
             c.submit_block(&block).await.unwrap(),
             SubmitOutcome::Rejected("bad-txnmrklroot".into())
@@ -732,7 +732,7 @@ async fn set_a_blocks_mined_in_sequence_through_the_poller() {
                 nonce += 1;
             };
             assert_eq!(u64::from(nonce), expected["nonce"].as_u64().unwrap());
-            let block = builder.assemble_block(header, &[0u8; 8]).unwrap();
+            let block = builder.assemble_block(&header, &[0u8; 8]).unwrap();
             assert_eq!(
                 c.submit_block(&block).await.unwrap(),
                 SubmitOutcome::Accepted

@@ -23,7 +23,7 @@ use hashforge::node::{PayoutScript, RpcAuth, RpcClient, RpcConfig};
 use hashforge::pool::{
     BlockOutcome, FeedError, FeedStats, NodeFeed, NodeFeedHandle, NodeFeedOptions,
 };
-use hashforge::{Header, WorkUnit};
+use hashforge::WorkUnit;
 use hashforge_stratum::{
     Client, ClientOptions, Event, Job, PoolConfig, Server, ServerConfig, ServerHandle, Share,
 };
@@ -60,7 +60,7 @@ fn distinct_templates(n: usize) -> Vec<Value> {
         .map(|i| {
             let mut t = fixture(FIXTURES[i % FIXTURES.len()]);
             if i >= FIXTURES.len() {
-                let prev = hex::encode(hashforge::sha256::sha256d(&(i as u64).to_le_bytes()));
+                let prev = hex::encode(hashforge_bitcoin::sha256d(&(i as u64).to_le_bytes()));
                 t["longpollid"] = json!(format!("{prev}{i}"));
                 t["previousblockhash"] = json!(prev);
             }
@@ -148,7 +148,7 @@ fn find_share(job: &Job, superseded: impl Fn() -> bool) -> Option<Share> {
     let version = job.roll_version(0);
     let ntime = job.notify.ntime;
     let header = job.header(&extranonce2, ntime, 0, version).ok()?;
-    let work = WorkUnit::new(Header::from_bytes(&header), job.share_target());
+    let work = WorkUnit::new(header, job.share_target());
     let kernel = Kernel::best();
     let chunk = 1u32 << 16;
     let mut start = 0u32;

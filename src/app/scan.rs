@@ -10,12 +10,12 @@ use super::cli::{BackendChoice, ScanArgs};
 use crate::cpu::WhenIdle;
 use crate::gpu::GpuBackend;
 use crate::scheduler::{Chunk, Scheduler};
-use crate::{hexbytes, Header, Target, WorkUnit};
+use crate::{Header, Target, WorkUnit};
 
 pub fn run(args: ScanArgs) -> Result<()> {
     let header = Header::from_hex(&args.header)?;
     let target = match (&args.target, args.difficulty) {
-        (Some(hex), _) => Target::from_le_bytes(&hexbytes::decode_display(hex, "target")?),
+        (Some(hex), _) => Target::from_display_hex(hex, "target")?,
         (None, Some(d)) => Target::from_difficulty(d)?,
         (None, None) => bail!("give --target or --difficulty"),
     };
@@ -81,7 +81,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
         println!("{out}");
     } else {
         for &n in &nonces {
-            println!("{n} {}", header.with_nonce(n).hash());
+            println!("{n} {}", header.with_nonce(n).block_hash());
         }
         println!(
             "{} found in {} nonces, {:.3} s, {} ({label})",

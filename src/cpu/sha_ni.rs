@@ -12,8 +12,8 @@ use std::arch::x86_64::*;
 
 use seq_macro::seq;
 
-use crate::sha256::{self, IV, K};
 use crate::work::{WorkUnit, LEN_W15, PAD_W4};
+use hashforge_bitcoin::sha256::{self, IV, K};
 
 /// A state as the SHA extensions hold it: (ABEF, CDGH).
 #[derive(Clone, Copy)]

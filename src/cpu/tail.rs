@@ -6,8 +6,8 @@
 use seq_macro::seq;
 
 use super::lanes::Lanes;
-use crate::sha256::{IV, K};
 use crate::work::{Precomputed, LEN_W15, PAD_W4};
+use hashforge_bitcoin::sha256::{IV, K};
 
 #[inline(always)]
 fn bsig0<V: Lanes>(x: V) -> V {
@@ -95,7 +95,7 @@ pub(crate) fn last_word<V: Lanes>(p: &Precomputed, base: u32) -> V {
     round(&mut s, splat(K[29]).add(w29));
     let w30 = ssig1(w28)
         .add(w23)
-        .add(splat(crate::sha256::small_sigma0(LEN_W15)));
+        .add(splat(hashforge_bitcoin::sha256::small_sigma0(LEN_W15)));
     round(&mut s, splat(K[30]).add(w30));
     let w31 = ssig1(w29).add(w24).add(splat(p.w31_base));
     round(&mut s, splat(K[31]).add(w31));

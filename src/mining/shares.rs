@@ -8,7 +8,7 @@ use hashforge_stratum::{Job, Share};
 
 use super::source::ShareTag;
 use crate::scheduler::Unit;
-use crate::{hash_difficulty, Hash256, Header};
+use crate::{hash_difficulty, Hash256};
 
 /// Jobs remembered as valid between clean notifies (pools keep about this many too).
 const MAX_VALID_JOBS: usize = 32;
@@ -89,12 +89,12 @@ impl ShareChecker {
                 }
             }
         };
-        if rebuilt != unit.work.header().with_nonce(nonce).to_bytes() {
+        if rebuilt != unit.work.header().with_nonce(nonce) {
             return Verdict::HardwareError {
                 reason: "hashed header differs from the job's".into(),
             };
         }
-        let hash = Header::from_bytes(&rebuilt).hash();
+        let hash = rebuilt.block_hash();
         if !job.share_target().is_met_by(&hash) {
             return Verdict::HardwareError {
                 reason: format!("nonce {nonce:08x} gives {hash}, above the share target"),

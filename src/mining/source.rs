@@ -6,7 +6,7 @@ use std::sync::Arc;
 use hashforge_stratum::Job;
 
 use crate::scheduler::{Tag, WorkSource};
-use crate::{Header, WorkUnit};
+use crate::WorkUnit;
 
 /// What a unit was built from; attached to each unit so a found nonce becomes a share.
 #[derive(Debug)]
@@ -48,7 +48,7 @@ pub fn unit(job: &Arc<Job>, k: u64) -> Option<(WorkUnit, ShareTag)> {
     let header = job
         .header(&extranonce2, job.notify.ntime, 0, version)
         .ok()?;
-    let work = WorkUnit::new(Header::from_bytes(&header), job.share_target());
+    let work = WorkUnit::new(header, job.share_target());
     Some((
         work,
         ShareTag {

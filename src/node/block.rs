@@ -12,8 +12,7 @@ use bitcoin::hashes::Hash;
 use bitcoin::{BlockHash, Network, Script, ScriptBuf, Txid};
 
 use super::template::BlockTemplate;
-use crate::sha256::sha256d;
-use crate::{Hash256, Target};
+use hashforge_bitcoin::{merkle, sha256d, CompactTarget, Header, Target};
 
 /// Bitcoin Core's limit on the coinbase scriptSig length (`bad-cb-length`).
 pub const MAX_COINBASE_SCRIPT_SIG: usize = 100;
@@ -213,66 +212,16 @@ pub fn bip34_height_push(height: u32) -> Vec<u8> {
     }
 }
 
-/// The branch (sibling hashes from the bottom up) of the leftmost leaf of the merkle tree whose
-/// other leaves are `others`. Fold it with [`fold_merkle_branch`] to get the root.
-pub fn merkle_branch(others: &[[u8; 32]]) -> Vec<[u8; 32]> {
-    let mut branch = Vec::new();
-    // `level[0]` stands for the (unknown) leftmost node.
-    let mut level: Vec<[u8; 32]> = std::iter::once([0u8; 32])
-        .chain(others.iter().copied())
-        .collect();
-    while level.len() > 1 {
-        branch.push(level[1]);
-        if level.len() % 2 == 1 {
-            let last = level[level.len() - 1];
-            level.push(last);
-        }
-        let mut next = vec![[0u8; 32]];
-        for pair in level[2..].chunks(2) {
-            next.push(hash_pair(&pair[0], &pair[1]));
-        }
-        level = next;
-    }
-    branch
-}
-
-fn hash_pair(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
-    let mut buf = [0u8; 64];
-    buf[..32].copy_from_slice(a);
-    buf[32..].copy_from_slice(b);
-    sha256d(&buf)
-}
-
-/// The merkle root from the leftmost leaf and its branch (each branch hash on the right).
-pub fn fold_merkle_branch(leaf: [u8; 32], branch: &[[u8; 32]]) -> [u8; 32] {
-    branch.iter().fold(leaf, |acc, h| hash_pair(&acc, h))
-}
-
-/// The merkle root of `leaves` (internal byte order), duplicating the last node of odd levels.
-/// The root of no leaves is all zeros.
-pub fn merkle_root(leaves: &[[u8; 32]]) -> [u8; 32] {
-    match leaves.split_first() {
-        None => [0u8; 32],
-        Some((first, rest)) => fold_merkle_branch(*first, &merkle_branch(rest)),
-    }
-}
-
 /// The witness commitment output script for a block whose non-coinbase transactions have
 /// these wtxids, with the all-zero witness reserved value (BIP 141).
 pub fn witness_commitment_script(wtxids: &[[u8; 32]]) -> Vec<u8> {
     let leaves: Vec<[u8; 32]> = std::iter::once([0u8; 32])
         .chain(wtxids.iter().copied())
         .collect();
-    let root = merkle_root(&leaves);
-    let commitment = hash_pair(&root, &[0u8; 32]);
+    let commitment = merkle::hash_pair(&merkle::root(&leaves), &[0u8; 32]);
     let mut script = WITNESS_COMMITMENT_PREFIX.to_vec();
     script.extend_from_slice(&commitment);
     script
-}
-
-/// The block hash of an 80-byte header.
-pub fn block_hash(header: &[u8; 80]) -> BlockHash {
-    BlockHash::from_byte_array(sha256d(header))
 }
 
 /// Everything needed to hand out work for one template and to assemble the block once a
@@ -346,7 +295,7 @@ impl BlockBuilder {
         let builder = BlockBuilder {
             version: template.version,
             prev_hash: template.previous_block_hash,
-            bits: template.bits.to_consensus(),
+            bits: template.bits.0,
             time: template.header_time(),
             height: template.height,
             target: template.target,
@@ -354,7 +303,7 @@ impl BlockBuilder {
             payout: payout.clone(),
             tag: options.tag.clone(),
             witness_commitment,
-            branch: merkle_branch(&txids),
+            branch: merkle::branch(&txids),
             tx_count: template.transactions.len() as u64,
             tx_data,
             tx_weight: template.transactions.iter().map(|t| t.weight).sum(),
@@ -496,25 +445,19 @@ impl BlockBuilder {
     /// The merkle root (internal byte order) for this extranonce.
     pub fn merkle_root(&self, extranonce: &[u8]) -> Result<[u8; 32], BlockError> {
         let txid = self.coinbase_txid(extranonce)?;
-        Ok(fold_merkle_branch(txid.to_byte_array(), &self.branch))
+        Ok(merkle::fold_branch(txid.to_byte_array(), &self.branch))
     }
 
-    /// The 80-byte header for this extranonce, header time and nonce.
-    pub fn header(&self, extranonce: &[u8], time: u32, nonce: u32) -> Result<[u8; 80], BlockError> {
-        let root = self.merkle_root(extranonce)?;
-        Ok(self.header_with_root(&root, time, nonce))
-    }
-
-    /// The 80-byte header from a merkle root (internal byte order).
-    pub fn header_with_root(&self, merkle_root: &[u8; 32], time: u32, nonce: u32) -> [u8; 80] {
-        let mut h = [0u8; 80];
-        h[0..4].copy_from_slice(&self.version.to_le_bytes());
-        h[4..36].copy_from_slice(&self.prev_hash.to_byte_array());
-        h[36..68].copy_from_slice(merkle_root);
-        h[68..72].copy_from_slice(&time.to_le_bytes());
-        h[72..76].copy_from_slice(&self.bits.to_le_bytes());
-        h[76..80].copy_from_slice(&nonce.to_le_bytes());
-        h
+    /// The block header for this extranonce, header time and nonce.
+    pub fn header(&self, extranonce: &[u8], time: u32, nonce: u32) -> Result<Header, BlockError> {
+        Ok(Header {
+            version: self.version,
+            prev_blockhash: self.prev_hash.to_byte_array(),
+            merkle_root: self.merkle_root(extranonce)?,
+            time,
+            bits: CompactTarget(self.bits),
+            nonce,
+        })
     }
 
     /// The full block (witness serialization) for `submitblock`: `header`, then the coinbase with
@@ -523,12 +466,12 @@ impl BlockBuilder {
     /// The header is used as given (a miner may have rolled its version or time).
     pub fn assemble_block(
         &self,
-        header: [u8; 80],
+        header: &Header,
         extranonce: &[u8],
     ) -> Result<Vec<u8>, BlockError> {
         let coinbase = self.coinbase_tx(extranonce)?;
         let mut block = Vec::with_capacity(80 + 9 + coinbase.len() + self.tx_data.len());
-        block.extend_from_slice(&header);
+        block.extend_from_slice(&header.to_bytes());
         write_compact_size(&mut block, self.tx_count + 1);
         block.extend_from_slice(&coinbase);
         block.extend_from_slice(&self.tx_data);
@@ -576,8 +519,8 @@ impl BlockBuilder {
     }
 
     /// Whether a header's hash meets the network target.
-    pub fn meets_target(&self, header: &[u8; 80]) -> bool {
-        self.target.is_met_by(&Hash256(sha256d(header)))
+    pub fn meets_target(&self, header: &Header) -> bool {
+        self.target.is_met_by(&header.block_hash())
     }
 
     /// The witness commitment output script, if the block has one.
@@ -605,23 +548,5 @@ mod tests {
         assert_eq!(bip34_height_push(128), vec![0x02, 0x80, 0x00]);
         assert_eq!(bip34_height_push(201), vec![0x02, 0xc9, 0x00]);
         assert_eq!(bip34_height_push(840_000), vec![0x03, 0x40, 0xd1, 0x0c]);
-    }
-
-    #[test]
-    fn merkle_branch_folds_to_root() {
-        for n in 0..12u8 {
-            let leaves: Vec<[u8; 32]> = (0..=n).map(|i| [i; 32]).collect();
-            let branch = merkle_branch(&leaves[1..]);
-            assert_eq!(fold_merkle_branch(leaves[0], &branch), merkle_root(&leaves));
-        }
-        // Two leaves: root = H(a || b).
-        let (a, b) = ([1u8; 32], [2u8; 32]);
-        assert_eq!(merkle_root(&[a, b]), hash_pair(&a, &b));
-        // Three leaves: the last is paired with itself.
-        let c = [3u8; 32];
-        assert_eq!(
-            merkle_root(&[a, b, c]),
-            hash_pair(&hash_pair(&a, &b), &hash_pair(&c, &c))
-        );
     }
 }

@@ -37,7 +37,7 @@
 //!     for nonce in 0..=u32::MAX {
 //!         let header = work.header(&extranonce, work.time(), nonce)?;
 //!         if work.meets_target(&header) {
-//!             let block = work.assemble_block(header, &extranonce)?;
+//!             let block = work.assemble_block(&header, &extranonce)?;
 //!             if let SubmitOutcome::Rejected(reason) = client.submit_block(&block).await? {
 //!                 eprintln!("block rejected: {reason}");
 //!             }

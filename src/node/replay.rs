@@ -544,7 +544,10 @@ fn current_template(shared: &Shared) -> Option<Value> {
 fn block_hash_of_hex(hex: &str) -> Option<bitcoin::BlockHash> {
     let bytes = hex::decode(hex).ok()?;
     let header: [u8; 80] = bytes.get(..80)?.try_into().ok()?;
-    Some(super::block::block_hash(&header))
+    use bitcoin::hashes::Hash;
+    Some(bitcoin::BlockHash::from_byte_array(
+        crate::Header::from_bytes(&header).block_hash().0,
+    ))
 }
 
 /// Checks a submitted block like Bitcoin Core would, as far as a template allows.
@@ -574,7 +577,7 @@ fn check_block(
     if block.header.prev_blockhash != template.previous_block_hash {
         return reject("inconclusive-not-best-prevblk");
     }
-    if block.header.bits != template.bits {
+    if block.header.bits.to_consensus() != template.bits.0 {
         return reject("bad-diffbits");
     }
     if !template

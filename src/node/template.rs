@@ -2,8 +2,8 @@
 
 use bitcoin::consensus::encode::deserialize;
 use bitcoin::hashes::Hash;
-use bitcoin::pow::{CompactTarget, Target};
 use bitcoin::{BlockHash, Transaction, Txid, Wtxid};
+use hashforge_bitcoin::{hex, CompactTarget, Target};
 use serde_json::Value;
 
 /// Why a `getblocktemplate` result could not be used.
@@ -70,7 +70,7 @@ pub struct BlockTemplate {
     /// Total the coinbase may pay out (subsidy plus fees), in satoshis.
     pub coinbase_value: u64,
     /// Network target; a block hash must be at most this.
-    pub target: crate::Target,
+    pub target: Target,
     /// Compact form of the target, for the header.
     pub bits: CompactTarget,
     /// Node's current time (seconds since the epoch).
@@ -118,17 +118,13 @@ fn as_str<'a>(v: &'a Value, name: &str) -> Result<&'a str, TemplateError> {
 }
 
 fn hex_bytes(v: &Value, name: &str) -> Result<Vec<u8>, TemplateError> {
-    hex::decode(as_str(v, name)?).map_err(|e| invalid(name, format!("bad hex: {e}")))
+    hex::decode(as_str(v, name)?, "data")
+        .map_err(|e| invalid(name, format!("bad hex: {}", e.reason)))
 }
 
-/// A 32-byte hash given as display (reversed) hex, returned in internal byte order.
+/// A 32-byte hash or target given as display (reversed) hex, returned in internal byte order.
 fn display_hash(v: &Value, name: &str) -> Result<[u8; 32], TemplateError> {
-    let bytes = hex_bytes(v, name)?;
-    let mut out: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| invalid(name, "expected 32 bytes"))?;
-    out.reverse();
-    Ok(out)
+    hex::decode_display(as_str(v, name)?, "hash").map_err(|e| invalid(name, e.reason))
 }
 
 fn optional_u64(
@@ -161,14 +157,12 @@ impl BlockTemplate {
         let bits_arr: [u8; 4] = bits_bytes
             .try_into()
             .map_err(|_| invalid("bits", "expected 4 bytes"))?;
-        let bits = CompactTarget::from_consensus(u32::from_be_bytes(bits_arr));
-        let target_from_bits = Target::from_compact(bits);
+        let bits = CompactTarget(u32::from_be_bytes(bits_arr));
+        let target_from_bits =
+            Target::from_compact(bits).map_err(|e| invalid("bits", e.to_string()))?;
         let target = match field(obj, "target") {
             Some(v) => {
-                let be: [u8; 32] = hex_bytes(v, "target")?
-                    .try_into()
-                    .map_err(|_| invalid("target", "expected 32 bytes"))?;
-                let t = Target::from_be_bytes(be);
+                let t = Target::from_le_bytes(&display_hash(v, "target")?);
                 if t != target_from_bits {
                     return Err(invalid("target", "does not match bits"));
                 }
@@ -176,8 +170,6 @@ impl BlockTemplate {
             }
             None => target_from_bits,
         };
-        // The rest of hashforge speaks its own `Target`: converted here, once.
-        let target = crate::Target::from_le_bytes(&target.to_le_bytes());
 
         let cur_time = as_u32(required(obj, "curtime")?, "curtime")?;
         let min_time = match field(obj, "mintime") {

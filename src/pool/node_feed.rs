@@ -311,7 +311,7 @@ impl TemplateKey {
             prev: t.previous_block_hash,
             height: t.height,
             version: t.version,
-            bits: t.bits.to_consensus(),
+            bits: t.bits.0,
             coinbase_value: t.coinbase_value,
             txids: t.txids(),
         }
@@ -635,6 +635,6 @@ fn assemble(builder: &BlockBuilder, found: &FoundBlock) -> Result<Vec<u8>, Strin
         return Err("the server's coinbase differs from the template's".into());
     }
     builder
-        .assemble_block(found.header, &extranonce)
+        .assemble_block(&found.header, &extranonce)
         .map_err(|e| e.to_string())
 }

@@ -504,13 +504,13 @@ impl Session<'_, '_> {
                 }
                 self.known_jobs.push_back(n.job_id.clone());
                 self.ctx.resume.jobs.clone_from(&self.known_jobs);
-                let job = Job {
-                    notify: n,
-                    extranonce1: self.extranonce1.clone(),
-                    extranonce2_size: self.extranonce2_size,
-                    difficulty: self.difficulty,
-                    version_mask: self.version_mask,
-                };
+                let job = Job::new(
+                    n,
+                    self.extranonce1.clone(),
+                    self.extranonce2_size,
+                    self.difficulty,
+                    self.version_mask,
+                );
                 if self.authorized {
                     self.emit_job(job).await?;
                 } else {
@@ -745,11 +745,13 @@ impl Session<'_, '_> {
         })
         .await?;
         if let Some(job) = self.held_job.take() {
-            let job = Job {
-                difficulty: self.difficulty,
-                version_mask: self.version_mask,
-                ..job
-            };
+            let job = Job::new(
+                job.notify,
+                job.extranonce1,
+                job.extranonce2_size,
+                self.difficulty,
+                self.version_mask,
+            );
             self.emit_job(job).await?;
         }
         Ok(())

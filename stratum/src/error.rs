@@ -135,14 +135,6 @@ impl fmt::Display for RejectReason {
     }
 }
 
-/// A target that cannot be represented.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum PowError {
-    /// A compact encoding out of range, or a difficulty that is not a positive number.
-    #[error("bad target: {0}")]
-    Target(String),
-}
-
 /// Coarse classification of a rejection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RejectKind {

@@ -1,17 +1,9 @@
 //! Work from a Stratum job: coinbase, merkle root, 80-byte header, targets and difficulty.
 
-use sha2::{Digest, Sha256};
+use hashforge_bitcoin::{merkle, sha256d, CompactTarget, Hash256, Header, PowError, Target};
 
-use crate::error::{JobError, PowError};
-use crate::hash::Hash256;
+use crate::error::JobError;
 use crate::messages::Notify;
-use crate::target::{CompactTarget, Target};
-
-/// Double SHA-256.
-pub fn sha256d(data: &[u8]) -> [u8; 32] {
-    let first = Sha256::digest(data);
-    Sha256::digest(first).into()
-}
 
 /// Byte-swaps every 4-byte word: converts the notify's prevhash to header order and back.
 pub fn swap_words(h: &[u8; 32]) -> [u8; 32] {
@@ -33,43 +25,9 @@ pub fn coinbase(coinb1: &[u8], extranonce1: &[u8], extranonce2: &[u8], coinb2: &
     v
 }
 
-/// Folds the coinbase hash with each branch on the right: `h = sha256d(h ‖ branch)`.
-pub fn merkle_root(coinbase_hash: [u8; 32], branch: &[[u8; 32]]) -> [u8; 32] {
-    branch.iter().fold(coinbase_hash, |h, b| {
-        let mut buf = [0u8; 64];
-        buf[..32].copy_from_slice(&h);
-        buf[32..].copy_from_slice(b);
-        sha256d(&buf)
-    })
-}
-
-/// The 80-byte block header; `prev_hash` and `merkle_root` in header (internal) byte order.
-pub fn build_header(
-    version: u32,
-    prev_hash: &[u8; 32],
-    merkle_root: &[u8; 32],
-    ntime: u32,
-    nbits: u32,
-    nonce: u32,
-) -> [u8; 80] {
-    let mut h = [0u8; 80];
-    h[0..4].copy_from_slice(&version.to_le_bytes());
-    h[4..36].copy_from_slice(prev_hash);
-    h[36..68].copy_from_slice(merkle_root);
-    h[68..72].copy_from_slice(&ntime.to_le_bytes());
-    h[72..76].copy_from_slice(&nbits.to_le_bytes());
-    h[76..80].copy_from_slice(&nonce.to_le_bytes());
-    h
-}
-
 /// BIP 310 version rolling: `(job_version & !mask) | (rolled & mask)`.
 pub fn roll_version(job_version: u32, mask: u32, rolled: u32) -> u32 {
     (job_version & !mask) | (rolled & mask)
-}
-
-/// The block hash of a header (`sha256d`).
-pub fn header_hash(header: &[u8; 80]) -> Hash256 {
-    Hash256(sha256d(header))
 }
 
 /// A job as the miner receives it: the notify plus the session state in force when it arrived.
@@ -85,9 +43,31 @@ pub struct Job {
     pub difficulty: f64,
     /// Granted version-rolling mask (`None`: no rolling).
     pub version_mask: Option<u32>,
+    /// The share target of `difficulty`, computed once by [`Job::new`].
+    share_target: Target,
 }
 
 impl Job {
+    /// A job from a notify and the session state in force when it arrived. A difficulty that is
+    /// not a positive number (a broken pool) gives [`Target::MAX`]: every hash is then a share,
+    /// and the pool judges.
+    pub fn new(
+        notify: Notify,
+        extranonce1: Vec<u8>,
+        extranonce2_size: usize,
+        difficulty: f64,
+        version_mask: Option<u32>,
+    ) -> Self {
+        Job {
+            notify,
+            extranonce1,
+            extranonce2_size,
+            difficulty,
+            version_mask,
+            share_target: Target::from_difficulty(difficulty).unwrap_or(Target::MAX),
+        }
+    }
+
     /// Job id.
     pub fn id(&self) -> &str {
         &self.notify.job_id
@@ -116,34 +96,33 @@ impl Job {
 
     /// Merkle root for an extranonce2.
     pub fn merkle_root(&self, extranonce2: &[u8]) -> Result<[u8; 32], JobError> {
-        Ok(merkle_root(
+        Ok(merkle::fold_branch(
             sha256d(&self.coinbase(extranonce2)?),
             &self.notify.merkle_branch,
         ))
     }
 
-    /// The 80-byte header for the given extranonce2, ntime, nonce and (full) version.
+    /// The block header for the given extranonce2, ntime, nonce and (full) version.
     pub fn header(
         &self,
         extranonce2: &[u8],
         ntime: u32,
         nonce: u32,
         version: u32,
-    ) -> Result<[u8; 80], JobError> {
-        Ok(build_header(
+    ) -> Result<Header, JobError> {
+        Ok(Header {
             version,
-            &self.prev_hash(),
-            &self.merkle_root(extranonce2)?,
-            ntime,
-            self.notify.nbits,
+            prev_blockhash: self.prev_hash(),
+            merkle_root: self.merkle_root(extranonce2)?,
+            time: ntime,
+            bits: CompactTarget(self.notify.nbits),
             nonce,
-        ))
+        })
     }
 
-    /// Share target for this job's difficulty. A difficulty that is not a positive number
-    /// (a broken pool) gives [`Target::MAX`]: every hash is then a share, and the pool judges.
+    /// Share target for this job's difficulty (see [`Job::new`]).
     pub fn share_target(&self) -> Target {
-        Target::from_difficulty(self.difficulty).unwrap_or(Target::MAX)
+        self.share_target
     }
 
     /// Network target from `nbits`; an error for a negative or overflowing encoding.
@@ -160,8 +139,8 @@ impl Job {
     }
 
     /// Whether a header meets this job's share target; returns `(hash, meets)`.
-    pub fn check_share(&self, header: &[u8; 80]) -> (Hash256, bool) {
-        let h = header_hash(header);
+    pub fn check_share(&self, header: &Header) -> (Hash256, bool) {
+        let h = header.block_hash();
         (h, self.share_target().is_met_by(&h))
     }
 }

@@ -46,22 +46,20 @@
 pub mod client;
 pub mod codec;
 pub mod error;
-pub mod hash;
 pub mod job;
 pub mod manager;
 pub mod messages;
 pub mod server;
-pub mod target;
 pub mod tls;
 pub mod transport;
 pub mod url;
 
 pub use client::{Client, ClientOptions, Event, PoolConfig, Share, ShareOutcome, SubmitStats};
 pub use error::{
-    ClientError, CodecError, JobError, MessageError, PowError, RejectKind, RejectReason,
-    ServerError,
+    ClientError, CodecError, JobError, MessageError, RejectKind, RejectReason, ServerError,
 };
-pub use hash::Hash256;
+/// The Bitcoin basics this crate speaks (header, target, hash), from their one home.
+pub use hashforge_bitcoin::{hash_difficulty, CompactTarget, Hash256, Header, PowError, Target};
 pub use job::Job;
 pub use manager::{FailoverOptions, PoolManager};
 pub use messages::{Notify, ServerMessage};
@@ -69,7 +67,6 @@ pub use server::{
     FoundBlock, Server, ServerConfig, ServerEvent, ServerHandle, Template, VardiffConfig,
     WorkerStats,
 };
-pub use target::{hash_difficulty, CompactTarget, Target};
 pub use url::PoolUrl;
 
 /// Re-export of rustls, for building server TLS configs.

@@ -348,7 +348,7 @@ async fn block_found_event_carries_header() {
             if let ServerEvent::BlockFound(b) = ev {
                 assert_eq!(b.extranonce1, job.extranonce1);
                 assert_eq!(b.worker, "worker1");
-                let hash = hashforge_stratum::job::header_hash(&b.header);
+                let hash = b.header.block_hash();
                 assert_eq!(hash, b.hash);
                 assert!(b.template.network_target.is_met_by(&hash));
                 client.shutdown().await;

@@ -38,13 +38,7 @@ fn last_job(seen: &[Value], extranonce1: &[u8], mask: Option<u32>) -> Job {
         }
     }
     let (notify, difficulty): (Notify, f64) = job.expect("a job was sent");
-    Job {
-        notify,
-        extranonce1: extranonce1.to_vec(),
-        extranonce2_size: 8,
-        difficulty,
-        version_mask: mask,
-    }
+    Job::new(notify, extranonce1.to_vec(), 8, difficulty, mask)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

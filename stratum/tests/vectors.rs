@@ -103,17 +103,17 @@ fn ckpool_session_replays() {
                     ServerMessage::Response(r) if r.id_u64() == Some(4) => {
                         let s = st.pending_submit.take().expect("a submit is pending");
                         let n = st.jobs.get(&s.job_id).expect("submit for a known job");
-                        let job = Job {
-                            notify: n.clone(),
-                            extranonce1: st.extranonce1.clone(),
-                            extranonce2_size: st.extranonce2_size,
-                            difficulty: 1.0,
-                            version_mask: None,
-                        };
+                        let job = Job::new(
+                            n.clone(),
+                            st.extranonce1.clone(),
+                            st.extranonce2_size,
+                            1.0,
+                            None,
+                        );
                         let header = job
                             .header(&s.extranonce2, s.ntime, s.nonce, n.version)
                             .expect("header");
-                        let hash = job::header_hash(&header);
+                        let hash = header.block_hash();
                         match r.outcome() {
                             Ok(v) => {
                                 assert_eq!(v, &Value::Bool(true));
@@ -184,8 +184,8 @@ fn esp_miner_merkle_and_difficulty() {
     .iter()
     .map(|s| h32(s))
     .collect();
-    let job = Job {
-        notify: hashforge_stratum::Notify {
+    let job = Job::new(
+        hashforge_stratum::Notify {
             job_id: "esp".into(),
             prevhash: h32("0c859545a3498373a57452fac22eb7113df2a465000543520000000000000000"),
             coinb1: c1,
@@ -196,11 +196,11 @@ fn esp_miner_merkle_and_difficulty() {
             ntime: 0x6470_25b5,
             clean_jobs: true,
         },
-        extranonce1: vec![0x01, 0, 0, 0],
-        extranonce2_size: 4,
-        difficulty: 1000.0,
-        version_mask: None,
-    };
+        vec![0x01, 0, 0, 0],
+        4,
+        1000.0,
+        None,
+    );
     let root = job.merkle_root(&[0, 0, 0, 0]).expect("root");
     assert_eq!(
         hex::encode(root),
@@ -209,13 +209,13 @@ fn esp_miner_merkle_and_difficulty() {
     let header = job
         .header(&[0, 0, 0, 0], 0x6470_25b5, 0x0a02_9ed1, 0x2000_0004)
         .expect("header");
-    let d = hash_difficulty(&job::header_hash(&header));
+    let d = hash_difficulty(&header.block_hash());
     assert_eq!(d as u64, 683);
     // The pool difficulty in that test is 1000: not a share; at 683 it is.
     assert!(!job.check_share(&header).1);
     assert!(Target::from_difficulty(683.0)
         .unwrap()
-        .is_met_by(&job::header_hash(&header)));
+        .is_met_by(&header.block_hash()));
 }
 
 /// public-pool's recorded bitaxe session (mock recording reproduced in third-party tests):
@@ -238,19 +238,19 @@ fn public_pool_share_meets_suggested_difficulty() {
         other => panic!("submit: {other:?}"),
     };
     assert_eq!(s.version_bits, Some(0x2000));
-    let job = Job {
-        notify: n.clone(),
-        extranonce1: hex::decode("57a6f098").expect("hex"),
-        extranonce2_size: 4,
-        difficulty: 512.0,
-        version_mask: Some(0x1fffe000),
-    };
+    let job = Job::new(
+        n.clone(),
+        hex::decode("57a6f098").expect("hex"),
+        4,
+        512.0,
+        Some(0x1fffe000),
+    );
     let version = job.roll_version(0x2000);
     assert_eq!(version, 0x2000_2000);
     let header = job
         .header(&s.extranonce2, s.ntime, s.nonce, version)
         .expect("header");
-    let d = hash_difficulty(&job::header_hash(&header));
+    let d = hash_difficulty(&header.block_hash());
     assert!(d > 512.0 && d < 1000.0, "difficulty {d}");
     assert!(job.check_share(&header).1);
     // Without the rolled bits the same nonce is worthless.

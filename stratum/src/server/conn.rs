@@ -22,8 +22,8 @@ use crate::messages::{
     method, notification, response_err, response_ok, ClientRequest, RawMessage, Submit,
     SubscribeResult,
 };
-use crate::target::{hash_difficulty, Target};
 use crate::transport::BoxStream;
+use hashforge_bitcoin::{hash_difficulty, merkle, sha256d, CompactTarget, Header, Target};
 
 const MAX_SHARES_PER_JOB: usize = 100_000;
 const MAX_USERS_PER_CONN: usize = 64;
@@ -34,6 +34,8 @@ struct ConnJob {
     id: String,
     entry: Arc<TemplateEntry>,
     difficulty: f64,
+    /// The share target of `difficulty`, computed once.
+    target: Target,
     extranonce1: [u8; 4],
     seen: HashSet<(Vec<u8>, u32, u32, u32)>,
 }
@@ -328,6 +330,7 @@ impl Conn {
             id,
             entry,
             difficulty: self.difficulty,
+            target: Target::from_difficulty(self.difficulty).unwrap_or(Target::MAX),
             extranonce1: en1,
             seen: HashSet::new(),
         });
@@ -468,14 +471,17 @@ impl Conn {
                 .await;
         }
         let coinbase = job::coinbase(&t.coinb1, &job.extranonce1, &s.extranonce2, &t.coinb2);
-        let root = job::merkle_root(job::sha256d(&coinbase), &t.merkle_branch);
-        let header = job::build_header(version, &t.prev_hash, &root, s.ntime, t.nbits, s.nonce);
-        let hash = job::header_hash(&header);
+        let header = Header {
+            version,
+            prev_blockhash: t.prev_hash,
+            merkle_root: merkle::fold_branch(sha256d(&coinbase), &t.merkle_branch),
+            time: s.ntime,
+            bits: CompactTarget(t.nbits),
+            nonce: s.nonce,
+        };
+        let hash = header.block_hash();
         let difficulty = job.difficulty;
-        if !Target::from_difficulty(difficulty)
-            .unwrap_or(Target::MAX)
-            .is_met_by(&hash)
-        {
+        if !job.target.is_met_by(&hash) {
             return self
                 .reject(id, &s.user, codes::LOW_DIFFICULTY, "Low difficulty share")
                 .await;

@@ -22,8 +22,8 @@ pub use template::Template;
 pub use vardiff::VardiffConfig;
 
 use crate::error::ServerError;
-use crate::hash::Hash256;
 use crate::rustls;
+use hashforge_bitcoin::{Hash256, Header};
 use stats::WorkerEntry;
 
 /// Pool server settings.
@@ -93,8 +93,8 @@ pub struct FoundBlock {
     pub job_id: String,
     /// Worker name.
     pub worker: String,
-    /// The 80-byte header.
-    pub header: [u8; 80],
+    /// The block header.
+    pub header: Header,
     /// Its hash.
     pub hash: Hash256,
     /// Extranonce1 of the connection.

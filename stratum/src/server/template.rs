@@ -2,7 +2,7 @@
 
 use crate::job::swap_words;
 use crate::messages::Notify;
-use crate::target::{CompactTarget, Target};
+use hashforge_bitcoin::{CompactTarget, Target};
 
 /// Work for the pool to hand out: header fields plus a coinbase split around an extranonce
 /// area of `extranonce1_size + extranonce2_size` bytes, and the merkle branch.

@@ -121,13 +121,11 @@ pub fn find_bad_share(job: &Job) -> Share {
 /// false, does not), as a share.
 fn search(job: &Job, en2: Vec<u8>, version: u32, meets: bool, bound: u32) -> Option<Share> {
     let target = job.share_target();
-    let mut header = job
+    let header = job
         .header(&en2, job.notify.ntime, 0, version)
         .expect("header");
-    let nonce = (0..bound).find(|nonce| {
-        header[76..80].copy_from_slice(&nonce.to_le_bytes());
-        target.is_met_by(&hashforge_stratum::job::header_hash(&header)) == meets
-    })?;
+    let nonce = (0..bound)
+        .find(|nonce| target.is_met_by(&header.with_nonce(*nonce).block_hash()) == meets)?;
     Some(Share {
         job_id: job.notify.job_id.clone(),
         extranonce2: en2,

@@ -1,7 +1,8 @@
 //! Portable SHA-256: constants, the compression function and sha256d.
 //!
-//! This is the reference every kernel is checked against and the path used to
-//! re-hash candidates; it is not on the hot path.
+//! This is the reference every kernel is checked against and the path used to re-hash
+//! candidates. The round helpers are `#[inline(always)]`: the kernels build their precomputed
+//! values (and the scalar lanes their rounds) from them across the crate boundary.
 
 /// The SHA-256 initial hash value.
 pub const IV: [u32; 8] = [
@@ -20,34 +21,40 @@ pub const K: [u32; 64] = [
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ];
 
+/// Σ0, of the a word.
 #[inline(always)]
-pub(crate) fn big_sigma0(x: u32) -> u32 {
+pub fn big_sigma0(x: u32) -> u32 {
     x.rotate_right(2) ^ x.rotate_right(13) ^ x.rotate_right(22)
 }
+/// Σ1, of the e word.
 #[inline(always)]
-pub(crate) fn big_sigma1(x: u32) -> u32 {
+pub fn big_sigma1(x: u32) -> u32 {
     x.rotate_right(6) ^ x.rotate_right(11) ^ x.rotate_right(25)
 }
+/// σ0 of the message schedule.
 #[inline(always)]
-pub(crate) fn small_sigma0(x: u32) -> u32 {
+pub fn small_sigma0(x: u32) -> u32 {
     x.rotate_right(7) ^ x.rotate_right(18) ^ (x >> 3)
 }
+/// σ1 of the message schedule.
 #[inline(always)]
-pub(crate) fn small_sigma1(x: u32) -> u32 {
+pub fn small_sigma1(x: u32) -> u32 {
     x.rotate_right(17) ^ x.rotate_right(19) ^ (x >> 10)
 }
+/// Ch: `f` where `e` is set, else `g`.
 #[inline(always)]
-pub(crate) fn ch(e: u32, f: u32, g: u32) -> u32 {
+pub fn ch(e: u32, f: u32, g: u32) -> u32 {
     (e & f) ^ (!e & g)
 }
+/// Maj: the majority of three bits.
 #[inline(always)]
-pub(crate) fn maj(a: u32, b: u32, c: u32) -> u32 {
+pub fn maj(a: u32, b: u32, c: u32) -> u32 {
     (a & b) ^ (a & c) ^ (b & c)
 }
 
 /// One SHA-256 round on the state `s` (a..h) with the scheduled word `w` and constant `k`.
 #[inline(always)]
-pub(crate) fn round(s: &mut [u32; 8], k: u32, w: u32) {
+pub fn round(s: &mut [u32; 8], k: u32, w: u32) {
     let [a, b, c, d, e, f, g, h] = *s;
     let t1 = h
         .wrapping_add(big_sigma1(e))
@@ -59,7 +66,7 @@ pub(crate) fn round(s: &mut [u32; 8], k: u32, w: u32) {
 }
 
 /// Expands the 16 message words of a block into the 64-word schedule.
-pub(crate) fn schedule(block: &[u32; 16]) -> [u32; 64] {
+pub fn schedule(block: &[u32; 16]) -> [u32; 64] {
     let mut w = [0u32; 64];
     w[..16].copy_from_slice(block);
     for i in 16..64 {
@@ -72,6 +79,7 @@ pub(crate) fn schedule(block: &[u32; 16]) -> [u32; 64] {
 }
 
 /// Compresses one block, given as 16 big-endian message words, into `state`.
+#[inline]
 pub fn compress_words(state: &mut [u32; 8], block: &[u32; 16]) {
     let w = schedule(block);
     let mut s = *state;
@@ -125,4 +133,20 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 /// Double SHA-256, Bitcoin's hash.
 pub fn sha256d(data: &[u8]) -> [u8; 32] {
     sha256(&sha256(data))
+}
+
+#[cfg(test)]
+mod tests {
+    use sha2::{Digest, Sha256};
+
+    #[test]
+    fn agrees_with_the_sha2_crate_at_every_padding_length() {
+        let data: Vec<u8> = (0..300u32).map(|i| (i * 7 + 3) as u8).collect();
+        for len in 0..data.len() {
+            let msg = &data[..len];
+            assert_eq!(super::sha256(msg), <[u8; 32]>::from(Sha256::digest(msg)), "{len}");
+            let twice: [u8; 32] = Sha256::digest(Sha256::digest(msg)).into();
+            assert_eq!(super::sha256d(msg), twice, "{len}");
+        }
+    }
 }

@@ -6,7 +6,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use crate::error::PowError;
+use crate::error::{HexError, PowError};
 use crate::hash::Hash256;
 
 /// A 256-bit proof-of-work target, as four little-endian `u64` limbs (limb 3 most significant).
@@ -45,6 +45,11 @@ impl Target {
     /// The target from 32 little-endian bytes.
     pub fn from_le_bytes(b: &[u8; 32]) -> Self {
         Target(Hash256(*b).to_limbs())
+    }
+
+    /// Parses 64 hex digits in display order (most significant first, e.g. `00000000ffff0000…`).
+    pub fn from_display_hex(s: &str, what: &'static str) -> Result<Self, HexError> {
+        Ok(Target::from_le_bytes(&crate::hex::decode_display(s, what)?))
     }
 
     /// The most significant 32 bits. A hash whose top 32 bits exceed this cannot meet the target;

@@ -1,19 +1,23 @@
-//! `Header`: the 80-byte Bitcoin block header.
+//! `Header`: the 80-byte Bitcoin block header, its one encoding, and what derives from it.
 
+use crate::error::{HexError, PowError};
 use crate::sha256::sha256d;
-use crate::CompactTarget;
-use crate::Hash256;
+use crate::{CompactTarget, Hash256, Target};
 
 /// A block header with its fields decoded. Serialization is little-endian, as on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
+    /// Block version (with any rolled bits).
     pub version: u32,
     /// Previous block hash, internal byte order.
     pub prev_blockhash: [u8; 32],
     /// Merkle root, internal byte order.
     pub merkle_root: [u8; 32],
+    /// Block time, Unix seconds.
     pub time: u32,
+    /// The network target, compact.
     pub bits: CompactTarget,
+    /// The nonce.
     pub nonce: u32,
 }
 
@@ -35,10 +39,8 @@ impl Header {
     }
 
     /// Parses 160 hex digits of a serialized header.
-    pub fn from_hex(s: &str) -> Result<Self, crate::Error> {
-        Ok(Self::from_bytes(&crate::hexbytes::decode_array(
-            s, "header",
-        )?))
+    pub fn from_hex(s: &str) -> Result<Self, HexError> {
+        Ok(Self::from_bytes(&crate::hex::decode_array(s, "header")?))
     }
 
     /// The 80 serialized bytes.
@@ -60,8 +62,13 @@ impl Header {
     }
 
     /// The block hash, sha256d of the serialized header.
-    pub fn hash(&self) -> Hash256 {
+    pub fn block_hash(&self) -> Hash256 {
         Hash256(sha256d(&self.to_bytes()))
+    }
+
+    /// The network target its `bits` encode; an error for a negative or overflowing encoding.
+    pub fn target(&self) -> Result<Target, PowError> {
+        Target::from_compact(self.bits)
     }
 
     /// The Bitcoin genesis block header (nonce 2083236893).

@@ -1,27 +1,27 @@
 //! Hex decoding at the edge, with errors that name the field and the problem.
 
-use crate::Error;
+use crate::error::HexError;
 
 /// Decodes hex of any even length.
-pub fn decode(s: &str, what: &'static str) -> Result<Vec<u8>, Error> {
+pub fn decode(s: &str, what: &'static str) -> Result<Vec<u8>, HexError> {
     let s = s.trim();
     if !s.len().is_multiple_of(2) {
-        return Err(Error::Hex {
+        return Err(HexError {
             what,
             reason: format!("odd number of hex digits ({})", s.len()),
         });
     }
-    hex::decode(s).map_err(|e| Error::Hex {
+    hex::decode(s).map_err(|e| HexError {
         what,
         reason: e.to_string(),
     })
 }
 
 /// Decodes hex that must be exactly `N` bytes long.
-pub fn decode_array<const N: usize>(s: &str, what: &'static str) -> Result<[u8; N], Error> {
+pub fn decode_array<const N: usize>(s: &str, what: &'static str) -> Result<[u8; N], HexError> {
     let bytes = decode(s, what)?;
     let len = bytes.len();
-    bytes.try_into().map_err(|_| Error::Hex {
+    bytes.try_into().map_err(|_| HexError {
         what,
         reason: format!("expected {N} bytes ({} hex digits), got {len} bytes", 2 * N),
     })
@@ -29,7 +29,7 @@ pub fn decode_array<const N: usize>(s: &str, what: &'static str) -> Result<[u8; 
 
 /// Decodes a 256-bit number written in display order (most significant byte first, as block
 /// explorers show hashes and targets) into its little-endian bytes.
-pub fn decode_display(s: &str, what: &'static str) -> Result<[u8; 32], Error> {
+pub fn decode_display(s: &str, what: &'static str) -> Result<[u8; 32], HexError> {
     let mut bytes: [u8; 32] = decode_array(s, what)?;
     bytes.reverse();
     Ok(bytes)
