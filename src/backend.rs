@@ -1,16 +1,52 @@
-//! `Backend`: what the miner needs from a hashing backend (CPU workers, the GPU feeder).
+//! The backend contract: what the scheduler's consumers (CPU workers, a GPU feeder) provide, and
+//! what they report to.
+//!
+//! A [`Backend`] takes [`Chunk`]s from a [`Scheduler`] until it is stopped (or, with
+//! [`WhenIdle::Finish`], until the work runs out), and reports every nonce whose hash meets the
+//! chunk's target to a [`FoundSink`]. [`Runner`](crate::runner::Runner) drives several at once.
 
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 
-use crate::cpu::{CpuBackend, FoundSink, WhenIdle};
-use crate::scheduler::Scheduler;
+use crate::scheduler::{Chunk, Scheduler, Tag};
+
+/// What a backend reports: every nonce whose hash meets the chunk's target.
+pub trait FoundSink<T>: Send + Sync {
+    /// Called once per found nonce, on the backend's thread.
+    fn found(&self, chunk: &Chunk<T>, nonce: u32);
+}
+
+impl<T, F: Fn(&Chunk<T>, u32) + Send + Sync> FoundSink<T> for F {
+    fn found(&self, chunk: &Chunk<T>, nonce: u32) {
+        self(chunk, nonce)
+    }
+}
+
+/// How a backend behaves when the scheduler has no work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhenIdle {
+    /// Return (a scan is done when its range is used up).
+    Finish,
+    /// Wait for new work until stopped (mining).
+    Wait,
+}
+
+/// A backend that stopped on an error. Whatever ranges it had taken were scanned elsewhere
+/// (the GPU feeder rescans them on the CPU), so no nonce went unscanned.
+#[derive(Debug, thiserror::Error)]
+#[error("{backend} backend stopped: {reason}")]
+pub struct BackendError {
+    /// The backend's [`Backend::name`].
+    pub backend: &'static str,
+    /// What went wrong, as one line.
+    pub reason: String,
+}
 
 /// A hashing backend that takes chunks from a [`Scheduler`] and reports found nonces.
-pub trait Backend: Send + Sync {
+pub trait Backend<T: Tag>: Send + Sync {
     /// Short name for status output: `cpu`, `gpu`.
     fn name(&self) -> &'static str;
-    /// What it runs, e.g. `sha-ni × 2` or the adapter name.
+    /// What it runs, e.g. `sha-ni-x4 × 2` or the adapter name.
     fn describe(&self) -> String;
     /// Hashes done so far.
     fn hash_counter(&self) -> Arc<AtomicU64>;
@@ -18,21 +54,13 @@ pub trait Backend: Send + Sync {
     fn hw_errors(&self) -> u64 {
         0
     }
-    /// Runs until `stop` is set (or, with `WhenIdle::Finish`, the scheduler runs dry).
-    fn run(&self, scheduler: &Scheduler, stop: &AtomicBool, idle: WhenIdle, sink: &dyn FoundSink);
-}
-
-impl Backend for CpuBackend {
-    fn name(&self) -> &'static str {
-        "cpu"
-    }
-    fn describe(&self) -> String {
-        format!("{} × {}", self.kernel, self.threads)
-    }
-    fn hash_counter(&self) -> Arc<AtomicU64> {
-        self.hashes.clone()
-    }
-    fn run(&self, scheduler: &Scheduler, stop: &AtomicBool, idle: WhenIdle, sink: &dyn FoundSink) {
-        CpuBackend::run(self, scheduler, stop, idle, sink)
-    }
+    /// Runs on the calling thread until `stop` is set (or, with `WhenIdle::Finish`, the
+    /// scheduler runs dry).
+    fn run(
+        &self,
+        scheduler: &Scheduler<T>,
+        stop: &AtomicBool,
+        idle: WhenIdle,
+        sink: &dyn FoundSink<T>,
+    ) -> Result<(), BackendError>;
 }

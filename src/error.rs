@@ -16,6 +16,10 @@ pub enum Error {
         kernel: &'static str,
         missing: String,
     },
+    #[error("threads must be at least 1")]
+    Threads,
+    #[error(transparent)]
+    Gpu(#[from] crate::gpu::GpuError),
     #[error("bad nonce range: {0}")]
     Range(String),
 }

@@ -15,7 +15,9 @@ pub mod gpu;
 pub mod mining;
 pub mod node;
 pub mod pool;
+pub mod runner;
 pub mod scheduler;
+pub mod setup;
 pub mod units;
 mod work;
 

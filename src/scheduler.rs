@@ -1,99 +1,131 @@
 //! `Scheduler`: hands disjoint nonce ranges of the current work to every backend.
 //!
-//! Work arrives as a sequence of work units (each 2^32 nonces at most). A scan sets one
-//! range; a miner sets a source that makes the next unit (next extranonce2 or version
-//! bits) when one is used up. Workers take chunks sized to their speed; a chunk never
-//! spans two units. Replacing the work bumps the generation, which workers check between
-//! chunks, so a new job preempts them within one chunk.
+//! Work arrives as a sequence of work units (each 2^32 nonces at most), each with a tag of the
+//! owner's type `T` (for the miner: the job and extranonce2 it was built from). A scan sets one
+//! range; a miner sets a source that makes the next unit (next extranonce2 or version bits)
+//! when one is used up. Backends take chunks sized to their speed; a chunk never spans two
+//! units. Replacing the work bumps the generation, which backends check between chunks, so a
+//! new job preempts them within one chunk.
 
-use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::work::WorkUnit;
 
-/// What the owner of the work attaches to a unit (e.g. the job and extranonce2 it was built from),
-/// handed back with every chunk.
-pub type Tag = Arc<dyn Any + Send + Sync>;
+/// What the owner of the work may attach to a unit: any value the backend threads can share.
+pub trait Tag: Send + Sync + 'static {}
+impl<T: Send + Sync + 'static> Tag for T {}
 
-/// Makes the next work unit of the current job, or `None` when the job has no more.
-pub type WorkSource = Box<dyn FnMut() -> Option<(WorkUnit, Option<Tag>)> + Send>;
+/// Makes the next work unit of the current job with its tag, or `None` when the job has no more.
+pub type WorkSource<T> = Box<dyn FnMut() -> Option<(WorkUnit, T)> + Send>;
 
-/// One work unit being handed out.
-pub struct Unit {
+/// One work unit as the scheduler hands it out: the unit, its tag, and how far it is taken.
+pub struct Assignment<T> {
     /// Unique for the scheduler's lifetime; identifies the unit a found nonce belongs to.
     pub id: u64,
     /// The generation this unit belongs to.
     pub generation: u64,
+    /// The work unit.
     pub work: Arc<WorkUnit>,
-    /// The tag the work source attached.
-    pub tag: Option<Tag>,
+    /// The tag the work's owner attached.
+    pub tag: T,
     cursor: AtomicU64,
     end: u64,
 }
 
-/// A range of nonces of one unit, for one worker.
-#[derive(Clone, Debug)]
-pub struct Chunk {
-    pub unit: Arc<Unit>,
+/// A range of nonces of one unit, for one backend.
+pub struct Chunk<T> {
+    /// The unit the range belongs to.
+    pub assignment: Arc<Assignment<T>>,
+    /// First nonce.
     pub start: u32,
+    /// Number of nonces.
     pub count: u32,
 }
 
-impl Chunk {
-    pub fn work(&self) -> &WorkUnit {
-        &self.unit.work
+impl<T> Clone for Chunk<T> {
+    fn clone(&self) -> Self {
+        Chunk {
+            assignment: self.assignment.clone(),
+            start: self.start,
+            count: self.count,
+        }
     }
 }
 
-#[derive(Default)]
-struct Current {
-    unit: Option<Arc<Unit>>,
-    source: Option<WorkSource>,
+impl<T> Chunk<T> {
+    /// The work unit the range belongs to.
+    pub fn work(&self) -> &WorkUnit {
+        &self.assignment.work
+    }
+
+    /// The tag of its unit.
+    pub fn tag(&self) -> &T {
+        &self.assignment.tag
+    }
+}
+
+struct Current<T> {
+    assignment: Option<Arc<Assignment<T>>>,
+    source: Option<WorkSource<T>>,
     next_id: u64,
 }
 
-/// The shared nonce-range dispenser.
-#[derive(Default)]
-pub struct Scheduler {
-    current: Mutex<Current>,
+/// The shared nonce-range dispenser, for work tagged with `T` (`()` when nothing is attached).
+pub struct Scheduler<T = ()> {
+    current: Mutex<Current<T>>,
     generation: AtomicU64,
 }
 
-impl Scheduler {
+impl<T: Tag> Default for Scheduler<T> {
+    fn default() -> Self {
+        Scheduler {
+            current: Mutex::new(Current {
+                assignment: None,
+                source: None,
+                next_id: 0,
+            }),
+            generation: AtomicU64::new(0),
+        }
+    }
+}
+
+impl<T: Tag> Scheduler<T> {
+    /// A scheduler with no work: backends wait (or finish) until work is set.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Replaces the work with the single range `[start, start + count)` of `work` (`start + count`
     /// must not exceed 2^32).
-    pub fn set_range(&self, work: WorkUnit, start: u32, count: u64) {
+    pub fn set_range(&self, work: WorkUnit, tag: T, start: u32, count: u64) {
         assert!(start as u64 + count <= 1 << 32, "nonce range past 2^32");
         let mut cur = self.current.lock().unwrap();
         let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
         cur.source = None;
-        cur.unit = Some(Self::make_unit(
+        cur.assignment = Some(Self::assign(
             &mut cur.next_id,
             generation,
-            (work, None),
+            (work, tag),
             start as u64,
             start as u64 + count,
         ));
     }
 
     /// Replaces the work with an endless sequence of full units from `source`.
-    pub fn set_source(&self, mut source: WorkSource) {
+    pub fn set_source(&self, mut source: WorkSource<T>) {
         let mut cur = self.current.lock().unwrap();
         let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
-        cur.unit = source().map(|w| Self::make_unit(&mut cur.next_id, generation, w, 0, 1 << 32));
+        cur.assignment =
+            source().map(|w| Self::assign(&mut cur.next_id, generation, w, 0, 1 << 32));
         cur.source = Some(source);
     }
 
-    /// Withdraws all work: workers stop at their next chunk boundary.
+    /// Withdraws all work: backends stop at their next chunk boundary.
     pub fn clear(&self) {
         let mut cur = self.current.lock().unwrap();
         self.generation.fetch_add(1, Ordering::AcqRel);
-        cur.unit = None;
+        cur.assignment = None;
         cur.source = None;
     }
 
@@ -103,21 +135,25 @@ impl Scheduler {
     }
 
     /// Whether a unit still belongs to the current work.
-    pub fn is_current(&self, unit: &Unit) -> bool {
-        unit.generation == self.generation()
+    pub fn is_current(&self, assignment: &Assignment<T>) -> bool {
+        assignment.generation == self.generation()
     }
 
-    /// Takes up to `size` nonces of the current work. `cache` holds the worker's current unit so
-    /// the common case is one atomic add. `None` when there is no work left.
-    pub fn next_chunk(&self, cache: &mut Option<Arc<Unit>>, size: u32) -> Option<Chunk> {
+    /// Takes up to `size` nonces of the current work. `cache` holds the backend's current unit
+    /// so the common case is one atomic add. `None` when there is no work left.
+    pub fn next_chunk(
+        &self,
+        cache: &mut Option<Arc<Assignment<T>>>,
+        size: u32,
+    ) -> Option<Chunk<T>> {
         let size = size.max(1) as u64;
         loop {
-            if let Some(unit) = cache.as_ref().filter(|u| self.is_current(u)) {
-                let start = unit.cursor.fetch_add(size, Ordering::Relaxed);
-                if start < unit.end {
-                    let count = size.min(unit.end - start) as u32;
+            if let Some(a) = cache.as_ref().filter(|a| self.is_current(a)) {
+                let start = a.cursor.fetch_add(size, Ordering::Relaxed);
+                if start < a.end {
+                    let count = size.min(a.end - start) as u32;
                     return Some(Chunk {
-                        unit: unit.clone(),
+                        assignment: a.clone(),
                         start: start as u32,
                         count,
                     });
@@ -126,28 +162,28 @@ impl Scheduler {
             // The cached unit is stale or used up: look at (and maybe advance) the current one.
             let mut cur = self.current.lock().unwrap();
             let exhausted = cur
-                .unit
+                .assignment
                 .as_ref()
-                .is_some_and(|u| u.cursor.load(Ordering::Relaxed) >= u.end);
+                .is_some_and(|a| a.cursor.load(Ordering::Relaxed) >= a.end);
             if exhausted {
                 let generation = self.generation();
                 let next = cur.source.as_mut().and_then(|s| s());
-                cur.unit =
-                    next.map(|w| Self::make_unit(&mut cur.next_id, generation, w, 0, 1 << 32));
+                cur.assignment =
+                    next.map(|w| Self::assign(&mut cur.next_id, generation, w, 0, 1 << 32));
             }
-            *cache = Some(cur.unit.clone()?);
+            *cache = Some(cur.assignment.clone()?);
         }
     }
 
-    fn make_unit(
+    fn assign(
         next_id: &mut u64,
         generation: u64,
-        (work, tag): (WorkUnit, Option<Tag>),
+        (work, tag): (WorkUnit, T),
         start: u64,
         end: u64,
-    ) -> Arc<Unit> {
+    ) -> Arc<Assignment<T>> {
         *next_id += 1;
-        Arc::new(Unit {
+        Arc::new(Assignment {
             id: *next_id,
             generation,
             work: Arc::new(work),
@@ -158,12 +194,22 @@ impl Scheduler {
     }
 }
 
-impl std::fmt::Debug for Unit {
+impl<T> std::fmt::Debug for Assignment<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Unit")
+        f.debug_struct("Assignment")
             .field("id", &self.id)
             .field("generation", &self.generation)
             .field("end", &self.end)
             .finish_non_exhaustive()
+    }
+}
+
+impl<T> std::fmt::Debug for Chunk<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chunk")
+            .field("assignment", &self.assignment.id)
+            .field("start", &self.start)
+            .field("count", &self.count)
+            .finish()
     }
 }

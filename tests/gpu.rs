@@ -9,11 +9,13 @@ use std::collections::BTreeSet;
 
 mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use hashforge::cpu::{CpuBackend, Kernel, WhenIdle};
+use hashforge::backend::WhenIdle;
+use hashforge::cpu::{CpuBackend, Kernel};
 use hashforge::gpu::kernel::FOUND_CAPACITY;
 use hashforge::gpu::{self, AdapterChoice, Batch, Gpu, GpuBackend, GpuError, Sha256dKernel};
+use hashforge::runner::Runner;
 use hashforge::scheduler::{Chunk, Scheduler};
 use hashforge::{Header, Target, WorkUnit};
 use rand::{Rng, SeedableRng};
@@ -24,7 +26,7 @@ const TEST_BATCH: u32 = 1 << 15;
 
 struct Shared {
     gpu: Gpu,
-    backend: GpuBackend,
+    backend: Arc<GpuBackend>,
     kernel: Mutex<Sha256dKernel>,
 }
 
@@ -35,8 +37,9 @@ fn shared() -> Option<(&'static Shared, MutexGuard<'static, ()>)> {
     static SERIAL: Mutex<()> = Mutex::new(());
     let shared = SHARED.get_or_init(|| match Gpu::open(&AdapterChoice::Preferred) {
         Ok(gpu) => {
-            let backend =
-                GpuBackend::new(&gpu, Batch::Fixed(TEST_BATCH)).expect("building the GPU backend");
+            let backend = Arc::new(
+                GpuBackend::new(&gpu, Batch::Fixed(TEST_BATCH)).expect("building the GPU backend"),
+            );
             let kernel = Mutex::new(Sha256dKernel::new(&gpu));
             Some(Shared {
                 gpu,
@@ -77,14 +80,14 @@ fn scalar(work: &WorkUnit, start: u32, count: u32) -> Vec<u32> {
 /// Scans a range through the GPU backend and the scheduler; every reported nonce, sorted.
 fn gpu_scan(backend: &GpuBackend, work: WorkUnit, start: u32, count: u64) -> Vec<u32> {
     let scheduler = Scheduler::new();
-    scheduler.set_range(work, start, count);
+    scheduler.set_range(work, (), start, count);
     let found = Mutex::new(Vec::new());
     backend
         .run(
             &scheduler,
             &AtomicBool::new(false),
             WhenIdle::Finish,
-            &|_: &Chunk, n: u32| found.lock().unwrap().push(n),
+            &|_: &Chunk<()>, n: u32| found.lock().unwrap().push(n),
         )
         .expect("GPU scan");
     let mut found = found.into_inner().unwrap();
@@ -265,23 +268,31 @@ fn result_overflow_rescans_on_the_cpu() {
 #[test]
 fn cpu_and_gpu_tile_one_range() {
     let Some((s, _serial)) = shared() else { return };
-    let cpu = CpuBackend::new(Kernel::best(), 1);
+    let cpu = Arc::new(CpuBackend::new(Kernel::best(), 1));
     let (start, count) = (3_000_000u32, 1u64 << 18);
-    let scheduler = Scheduler::new();
+    let scheduler = Arc::new(Scheduler::new());
     // Every nonce meets Target::MAX, so each chunk taken shows up in its sink.
-    scheduler.set_range(WorkUnit::new(Header::genesis(), Target::MAX), start, count);
-    let seen = Mutex::new(Vec::new());
+    scheduler.set_range(
+        WorkUnit::new(Header::genesis(), Target::MAX),
+        (),
+        start,
+        count,
+    );
+    let seen = Arc::new(Mutex::new(Vec::new()));
     let gpu_hashes = s.backend.hashes.load(Ordering::Relaxed);
-    gpu::run_all(
-        &cpu,
-        &s.backend,
-        &scheduler,
-        &AtomicBool::new(false),
+    let sink = {
+        let seen = seen.clone();
+        move |c: &Chunk<()>, n: u32| seen.lock().unwrap().push((c.start, c.count, n))
+    };
+    Runner::start(
+        vec![cpu.clone(), s.backend.clone()],
+        scheduler,
         WhenIdle::Finish,
-        &|c: &Chunk, n: u32| seen.lock().unwrap().push((c.start, c.count, n)),
+        Arc::new(sink),
     )
-    .expect("run_all");
-    let seen = seen.into_inner().unwrap();
+    .join()
+    .expect("both backends");
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
     let chunks: BTreeSet<(u32, u32)> = seen.iter().map(|&(s, c, _)| (s, c)).collect();
     let mut next = start as u64;
     for &(s, c) in &chunks {
@@ -317,7 +328,7 @@ fn new_work_preempts_a_waiting_feeder() {
     scheduler.set_source(Box::new(|| {
         Some((
             WorkUnit::new(Header::genesis(), Target::from_limbs([0; 4])),
-            None,
+            (),
         ))
     }));
     let stop = AtomicBool::new(false);
@@ -326,14 +337,24 @@ fn new_work_preempts_a_waiting_feeder() {
     let target = Target::from_compact(header.bits).unwrap();
     std::thread::scope(|scope| {
         let feeder = scope.spawn(|| {
-            s.backend
-                .run(&scheduler, &stop, WhenIdle::Wait, &|c: &Chunk, n: u32| {
-                    *found.lock().unwrap() = Some((c.unit.generation, n, std::time::Instant::now()))
-                })
+            s.backend.run(
+                &scheduler,
+                &stop,
+                WhenIdle::Wait,
+                &|c: &Chunk<()>, n: u32| {
+                    *found.lock().unwrap() =
+                        Some((c.assignment.generation, n, std::time::Instant::now()))
+                },
+            )
         });
         std::thread::sleep(std::time::Duration::from_millis(200));
         let replaced = std::time::Instant::now();
-        scheduler.set_range(WorkUnit::new(header, target), 2_083_236_893 - 1000, 2001);
+        scheduler.set_range(
+            WorkUnit::new(header, target),
+            (),
+            2_083_236_893 - 1000,
+            2001,
+        );
         let generation = scheduler.generation();
         while found.lock().unwrap().is_none() && replaced.elapsed().as_secs() < 20 {
             std::thread::sleep(std::time::Duration::from_millis(1));

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use hashforge::backend::Backend;
 use hashforge::cpu::{CpuBackend, Kernel};
-use hashforge::mining::source::{spread_bits, unit};
+use hashforge::mining::source::{spread_bits, unit, ShareTag};
 use hashforge::mining::{self, Engine, MinerConfig, Status};
 use hashforge_stratum::{
     ClientOptions, FailoverOptions, Job, Notify, PoolConfig, Server, ServerConfig, ServerEvent,
@@ -77,7 +77,7 @@ fn config(urls: &[String]) -> MinerConfig {
 
 /// Mines on `urls` with one CPU thread while `during` runs, then stops.
 async fn mine_while(urls: Vec<String>, during: impl std::future::Future<Output = ()>) -> Status {
-    let backend: Arc<dyn Backend> = Arc::new(CpuBackend::new(Kernel::best(), 1));
+    let backend: Arc<dyn Backend<ShareTag>> = Arc::new(CpuBackend::new(Kernel::best(), 1));
     let (engine, found) = Engine::start(vec![backend]);
     let sink: mining::StatusSink = Box::new(|_| {});
     tokio::time::timeout(
@@ -212,17 +212,17 @@ fn shares_of_cleaned_jobs_are_never_submitted() {
     use hashforge::scheduler::Scheduler;
 
     let easy = |id: &str, clean: bool| {
-        let mut j = (*job(8, None)).clone();
-        j.notify.job_id = id.into();
-        j.notify.clean_jobs = clean;
-        j.difficulty = 1e-12; // every nonce is a share
-        Arc::new(j)
+        let mut notify = job(8, None).notify.clone();
+        notify.job_id = id.into();
+        notify.clean_jobs = clean;
+        // Difficulty 1e-12: every nonce is a share.
+        Arc::new(Job::new(notify, vec![1, 2, 3, 4], 8, 1e-12, None))
     };
     let sched = Scheduler::new();
     let mut checker = ShareChecker::new();
     let take = |job: &Arc<Job>| {
         sched.set_source(job_source(job.clone()));
-        sched.next_chunk(&mut None, 4).unwrap().unit
+        sched.next_chunk(&mut None, 4).unwrap().assignment
     };
     let a = easy("a", true);
     checker.new_job(&a);
@@ -248,10 +248,9 @@ fn shares_of_cleaned_jobs_are_never_submitted() {
         v => panic!("{v:?}"),
     }
     // A nonce that does not meet the target when re-hashed is a hardware error, never a share.
-    let mut hard = (*c).clone();
-    hard.difficulty = 1e12;
-    hard.notify.job_id = "d".into();
-    let hard = Arc::new(hard);
+    let mut notify = c.notify.clone();
+    notify.job_id = "d".into();
+    let hard = Arc::new(Job::new(notify, c.extranonce1.clone(), 8, 1e12, None));
     checker.new_job(&hard);
     let unit_d = take(&hard);
     assert!(matches!(
@@ -270,7 +269,7 @@ fn new_work_preempts_the_cpu_threads_promptly() {
     let threads = 2;
     let cpu = CpuBackend::new(Kernel::best(), threads);
     let chunk = cpu.chunk_size() as usize;
-    let backend: Arc<dyn Backend> = Arc::new(cpu);
+    let backend: Arc<dyn Backend<ShareTag>> = Arc::new(cpu);
     let (engine, mut found) = Engine::start(vec![backend]);
     let target = hashforge::Target::from_difficulty(1.0 / 4096.0 / 65536.0).unwrap(); // ~1 in 16
     let work = move |time: u32| {
@@ -278,19 +277,25 @@ fn new_work_preempts_the_cpu_threads_promptly() {
         h.time = time;
         WorkUnit::new(h, target)
     };
+    let tag = ShareTag {
+        job: job(8, None),
+        extranonce2: vec![0; 8],
+        version: 0x2000_0000,
+    };
+    let tag2 = tag.clone();
     engine
         .scheduler()
-        .set_source(Box::new(move || Some((work(1), None))));
+        .set_source(Box::new(move || Some((work(1), tag.clone()))));
     std::thread::sleep(Duration::from_millis(200));
     let switched = std::time::Instant::now();
     engine
         .scheduler()
-        .set_source(Box::new(move || Some((work(2), None))));
+        .set_source(Box::new(move || Some((work(2), tag2.clone()))));
     let (mut old_after, mut new_after, mut last_old) = (0usize, 0usize, None);
     let deadline = switched + Duration::from_millis(500);
     while std::time::Instant::now() < deadline {
         match found.try_recv() {
-            Ok(f) if f.unit.work.header().time == 1 => {
+            Ok(f) if f.assignment.work.header().time == 1 => {
                 old_after += 1;
                 last_old = Some(switched.elapsed());
             }

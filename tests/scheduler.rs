@@ -16,7 +16,7 @@ fn work(time: u32) -> WorkUnit {
 fn chunks_tile_the_range_without_overlap_or_gap() {
     let sched = Scheduler::new();
     let (start, count) = (u32::MAX - 1_000_000, 1_000_001u64);
-    sched.set_range(work(1), start, count);
+    sched.set_range(work(1), (), start, count);
     let taken = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for size in [1000u32, 4096, 777] {
@@ -47,23 +47,23 @@ fn a_source_supplies_successive_units_and_new_work_preempts() {
     sched.set_source(Box::new(move || {
         let mut n = m.lock().unwrap();
         *n += 1;
-        Some((work(*n), None))
+        Some((work(*n), ()))
     }));
     let mut cache = None;
     let first = sched.next_chunk(&mut cache, u32::MAX).unwrap();
     assert_eq!((first.start, first.count), (0, u32::MAX));
     let rest = sched.next_chunk(&mut cache, 10).unwrap();
     assert_eq!(
-        (rest.start, rest.count, rest.unit.id),
-        (u32::MAX, 1, first.unit.id)
+        (rest.start, rest.count, rest.assignment.id),
+        (u32::MAX, 1, first.assignment.id)
     );
     let second = sched.next_chunk(&mut cache, 10).unwrap();
-    assert_ne!(second.unit.id, first.unit.id);
+    assert_ne!(second.assignment.id, first.assignment.id);
     assert_eq!(second.work().header().time, 2);
     assert_eq!(second.start, 0);
 
-    sched.set_range(work(99), 5, 10);
-    assert!(!sched.is_current(&second.unit));
+    sched.set_range(work(99), (), 5, 10);
+    assert!(!sched.is_current(&second.assignment));
     let c = sched.next_chunk(&mut cache, 100).unwrap();
     assert_eq!((c.work().header().time, c.start, c.count), (99, 5, 10));
     assert!(sched.next_chunk(&mut cache, 100).is_none());

@@ -144,7 +144,11 @@ mod tests {
         let data: Vec<u8> = (0..300u32).map(|i| (i * 7 + 3) as u8).collect();
         for len in 0..data.len() {
             let msg = &data[..len];
-            assert_eq!(super::sha256(msg), <[u8; 32]>::from(Sha256::digest(msg)), "{len}");
+            assert_eq!(
+                super::sha256(msg),
+                <[u8; 32]>::from(Sha256::digest(msg)),
+                "{len}"
+            );
             let twice: [u8; 32] = Sha256::digest(Sha256::digest(msg)).into();
             assert_eq!(super::sha256d(msg), twice, "{len}");
         }

@@ -1,18 +1,22 @@
 //! `hashforge bench`: hash rates on a fixed work unit whose target nothing meets.
 
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use super::cli::{BackendChoice, BenchArgs};
-use crate::cpu::{CpuBackend, Kernel, WhenIdle};
+use crate::backend::{Backend, WhenIdle};
+use crate::cpu::{CpuBackend, Kernel};
 use crate::gpu::GpuBackend;
+use crate::runner::Runner;
 use crate::scheduler::{Chunk, Scheduler};
+use crate::setup::{self, BackendKind, KernelChoice};
 use crate::units::format_rate;
 use crate::WorkUnit;
+use std::sync::Arc;
 
 /// One measured rate, as printed by `--json`.
 #[derive(Serialize, Debug)]
@@ -39,19 +43,23 @@ pub fn run(args: BenchArgs) -> Result<()> {
             args.seconds
         );
     }
-    if args.sweep && args.backend != BackendChoice::Cpu {
+    let choice = args.backends.backend;
+    if args.sweep && choice != BackendChoice::Cpu {
         bail!("--sweep measures the CPU kernels: use it with --backend cpu");
     }
     // With `all`, the GPU feeder keeps one core busy.
-    let threads = match args.backend {
-        BackendChoice::All => super::choose_threads_beside_gpu(args.threads)?,
-        _ => super::choose_threads(args.threads)?,
-    };
-    let kernels = match (args.backend, args.kernel.as_str()) {
+    let threads = setup::threads(args.backends.cpu.threads, choice == BackendChoice::All)?;
+    let kernels = match (choice, args.backends.cpu.kernel.as_str()) {
         (BackendChoice::Gpu, _) => Vec::new(),
         (_, "all") => Kernel::supported(),
         (_, "auto") if args.sweep => Kernel::supported(),
-        (_, name) => vec![super::choose_kernel(name)?],
+        (_, name) => {
+            let mut options = super::backend_options(&args.backends)?;
+            options.kind = BackendKind::Cpu;
+            options.kernel = name.parse::<KernelChoice>()?;
+            let built = super::build_backends(&options)?;
+            vec![built.cpu.expect("a CPU backend was asked for").kernel]
+        }
     };
     let thread_counts: Vec<usize> = if args.sweep {
         (1..=threads).collect()
@@ -59,28 +67,32 @@ pub fn run(args: BenchArgs) -> Result<()> {
         vec![threads]
     };
     // Set the GPU up (adapter, shader, batch tuning) before measuring anything.
-    let gpu = match args.backend {
+    let gpu = match choice {
         BackendChoice::Cpu => None,
-        BackendChoice::Gpu | BackendChoice::All => Some(super::gpu_backend(&args.gpu)?),
+        BackendChoice::Gpu | BackendChoice::All => {
+            let mut options = super::backend_options(&args.backends)?;
+            options.kind = BackendKind::Gpu;
+            super::build_backends(&options)?.gpu
+        }
     };
     let seconds = Duration::from_secs_f64(args.seconds);
 
     // The reference before and after the kernels, so that a change of load or clock during the
     // run shows, and the ratio uses the mean.
     let reference_before = args.reference.then(reference_rate).transpose()?;
-    let mut measurements = match args.backend {
+    let mut measurements = match choice {
         BackendChoice::Cpu => {
             let mut v = Vec::new();
             for &kernel in &kernels {
                 for &n in &thread_counts {
-                    v.push(measure_cpu(&CpuBackend::new(kernel, n), seconds));
+                    v.push(measure_cpu(&Arc::new(CpuBackend::new(kernel, n)), seconds)?);
                 }
             }
             v
         }
         BackendChoice::Gpu => vec![measure_gpu(gpu.as_ref().expect("set up above"), seconds)?],
         BackendChoice::All => {
-            let cpu = CpuBackend::new(kernels[0], threads);
+            let cpu = Arc::new(CpuBackend::new(kernels[0], threads));
             measure_all(&cpu, gpu.as_ref().expect("set up above"), seconds)?
         }
     };
@@ -173,69 +185,52 @@ fn print_table(measurements: &[Measurement], reference: Option<&Reference>) {
     }
 }
 
-/// Runs `run` on the benchmark work (a fresh scheduler) until `duration` has passed; returns the
-/// seconds it took.
-fn timed<E>(
-    duration: Duration,
-    run: impl FnOnce(&Scheduler, &AtomicBool) -> Result<(), E>,
-) -> Result<f64, E> {
-    let scheduler = Scheduler::new();
-    scheduler.set_source(Box::new(|| Some((WorkUnit::benchmark(), None))));
-    let stop = AtomicBool::new(false);
+/// Runs `backends` together on the benchmark work (a fresh scheduler) until `duration` has
+/// passed; returns the seconds it took.
+fn timed(backends: Vec<Arc<dyn Backend<()>>>, duration: Duration) -> Result<f64> {
+    let scheduler = Arc::new(Scheduler::new());
+    scheduler.set_source(Box::new(|| Some((WorkUnit::benchmark(), ()))));
     let started = Instant::now();
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            std::thread::sleep(duration);
-            stop.store(true, Ordering::Relaxed);
-        });
-        run(&scheduler, &stop)
-    })?;
+    let runner = Runner::start(
+        backends,
+        scheduler,
+        WhenIdle::Finish,
+        Arc::new(|_: &Chunk<()>, _| {}),
+    );
+    std::thread::sleep(duration);
+    runner.stop();
+    runner.join()?;
     Ok(started.elapsed().as_secs_f64())
 }
 
 /// Runs the CPU backend on the benchmark work for `duration`.
-pub fn measure_cpu(backend: &CpuBackend, duration: Duration) -> Measurement {
+fn measure_cpu(backend: &Arc<CpuBackend>, duration: Duration) -> Result<Measurement> {
     let before = backend.hashes.load(Ordering::Relaxed);
-    let seconds = timed(duration, |scheduler, stop| {
-        backend.run(scheduler, stop, WhenIdle::Finish, &|_: &Chunk, _| {});
-        Ok::<(), std::convert::Infallible>(())
-    })
-    .unwrap_or_else(|never| match never {});
+    let seconds = timed(vec![backend.clone()], duration)?;
     let hashes = backend.hashes.load(Ordering::Relaxed) - before;
-    cpu_measurement(backend, hashes, seconds)
+    Ok(cpu_measurement(backend, hashes, seconds))
 }
 
 /// Runs the GPU backend on the benchmark work for `duration`.
-pub fn measure_gpu(backend: &GpuBackend, duration: Duration) -> Result<Measurement> {
+fn measure_gpu(backend: &Arc<GpuBackend>, duration: Duration) -> Result<Measurement> {
     let before = backend.hashes.load(Ordering::Relaxed);
-    let seconds = timed(duration, |scheduler, stop| {
-        backend.run(scheduler, stop, WhenIdle::Finish, &|_: &Chunk, _| {})
-    })?;
+    let seconds = timed(vec![backend.clone()], duration)?;
     let hashes = backend.hashes.load(Ordering::Relaxed) - before;
     Ok(gpu_measurement(backend, hashes, seconds))
 }
 
 /// Runs the CPU workers and the GPU together on the benchmark work (one scheduler) for
 /// `duration`: one measurement per backend, then the total as backend `all`.
-pub fn measure_all(
-    cpu: &CpuBackend,
-    gpu: &GpuBackend,
+fn measure_all(
+    cpu: &Arc<CpuBackend>,
+    gpu: &Arc<GpuBackend>,
     duration: Duration,
 ) -> Result<Vec<Measurement>> {
     let (cpu_before, gpu_before) = (
         cpu.hashes.load(Ordering::Relaxed),
         gpu.hashes.load(Ordering::Relaxed),
     );
-    let seconds = timed(duration, |scheduler, stop| {
-        crate::gpu::run_all(
-            cpu,
-            gpu,
-            scheduler,
-            stop,
-            WhenIdle::Finish,
-            &|_: &Chunk, _| {},
-        )
-    })?;
+    let seconds = timed(vec![cpu.clone(), gpu.clone()], duration)?;
     let cpu_hashes = cpu.hashes.load(Ordering::Relaxed) - cpu_before;
     let gpu_hashes = gpu.hashes.load(Ordering::Relaxed) - gpu_before;
     let total = cpu_hashes + gpu_hashes;

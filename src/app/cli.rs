@@ -56,11 +56,33 @@ pub struct GpuArgs {
     pub gpu_batch: Option<u32>,
 }
 
+/// The backend options every hashing command takes (`scan`, `bench`, `mine`).
+#[derive(Args, Debug, Clone)]
+pub struct BackendArgs {
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub backend: BackendChoice,
+    #[command(flatten)]
+    pub cpu: CpuArgs,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
+}
+
+impl From<BackendChoice> for crate::setup::BackendKind {
+    fn from(c: BackendChoice) -> Self {
+        match c {
+            BackendChoice::Cpu => crate::setup::BackendKind::Cpu,
+            BackendChoice::Gpu => crate::setup::BackendKind::Gpu,
+            BackendChoice::All => crate::setup::BackendKind::All,
+        }
+    }
+}
+
 /// Options shared by every command that hashes on the CPU.
 #[derive(Args, Debug, Clone)]
 pub struct CpuArgs {
     /// CPU kernel: auto (time each kernel this CPU supports for 0.3 s and take the fastest),
-    /// scalar, avx2, avx512vl, avx512vl-x2, avx512, avx512-x2, sha-ni-x2 or sha-ni-x4
+    /// scalar, avx2, avx512vl, avx512vl-x2, avx512, avx512-x2, sha-ni-x2 or sha-ni-x4; `bench`
+    /// also takes all (every kernel this CPU supports; with `--backend all`, the fastest)
     #[arg(long, default_value = "auto")]
     pub kernel: String,
     /// CPU worker threads (default: all cores; cores - 1 with `--backend all`)
@@ -89,12 +111,8 @@ pub struct ScanArgs {
     /// Pool difficulty (1 = 0x00000000ffff·2^208; fractions allowed)
     #[arg(long, allow_negative_numbers = true)]
     pub difficulty: Option<f64>,
-    #[arg(long, value_enum, default_value = "cpu")]
-    pub backend: BackendChoice,
     #[command(flatten)]
-    pub cpu: CpuArgs,
-    #[command(flatten)]
-    pub gpu: GpuArgs,
+    pub backends: BackendArgs,
     /// Print one JSON object
     #[arg(long)]
     pub json: bool,
@@ -102,17 +120,8 @@ pub struct ScanArgs {
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    #[arg(long, value_enum, default_value = "cpu")]
-    pub backend: BackendChoice,
-    /// CPU kernel to measure: auto (the one `mine` would choose, measured at start), a kernel's
-    /// name, or `all` (every kernel this CPU supports; with `--backend all`, the fastest of them)
-    #[arg(long, default_value = "auto")]
-    pub kernel: String,
-    /// CPU worker threads (default: all cores; cores - 1 with `--backend all`)
-    #[arg(short = 't', long)]
-    pub threads: Option<usize>,
     #[command(flatten)]
-    pub gpu: GpuArgs,
+    pub backends: BackendArgs,
     /// Seconds per measurement
     #[arg(long, default_value_t = 3.0)]
     pub seconds: f64,
@@ -147,12 +156,8 @@ pub struct MineArgs {
     pub passwords: Vec<String>,
     #[command(flatten)]
     pub node: NodeArgs,
-    #[arg(long, value_enum, default_value = "cpu")]
-    pub backend: BackendChoice,
     #[command(flatten)]
-    pub cpu: CpuArgs,
-    #[command(flatten)]
-    pub gpu: GpuArgs,
+    pub backends: BackendArgs,
     /// Accept self-signed TLS certificates from the pool
     #[arg(long)]
     pub tls_insecure: bool,

@@ -6,10 +6,11 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use hashforge_stratum::{ClientOptions, FailoverOptions, PoolConfig};
 
-use super::cli::{BackendChoice, MineArgs};
+use super::cli::MineArgs;
 use crate::backend::Backend;
 use crate::mining::embedded::EmbeddedPool;
 use crate::mining::solo::SoloPool;
+use crate::mining::source::ShareTag;
 use crate::mining::{self, Engine, MinerConfig, Status};
 
 pub fn run(args: MineArgs) -> Result<()> {
@@ -29,15 +30,9 @@ pub fn run(args: MineArgs) -> Result<()> {
     Ok(())
 }
 
-fn backends(args: &MineArgs) -> Result<Vec<Arc<dyn Backend>>> {
-    Ok(match args.backend {
-        BackendChoice::Cpu => vec![Arc::new(super::cpu_backend(&args.cpu)?)],
-        BackendChoice::Gpu => vec![Arc::new(super::gpu_backend(&args.gpu)?)],
-        BackendChoice::All => vec![
-            Arc::new(super::cpu_backend_beside_gpu(&args.cpu)?),
-            Arc::new(super::gpu_backend(&args.gpu)?),
-        ],
-    })
+fn backends(args: &MineArgs) -> Result<Vec<Arc<dyn Backend<ShareTag>>>> {
+    let options = super::backend_options(&args.backends)?;
+    Ok(super::build_backends(&options)?.list())
 }
 
 /// Pairs every URL with its user and password (one each, or one shared).
@@ -73,7 +68,7 @@ enum LocalPool {
     Solo(SoloPool),
 }
 
-async fn mine(args: MineArgs, backends: Vec<Arc<dyn Backend>>) -> Result<Status> {
+async fn mine(args: MineArgs, backends: Vec<Arc<dyn Backend<ShareTag>>>) -> Result<Status> {
     let local = if args.node.node.is_some() {
         let node = super::node::connect(&args.node).await?;
         let tag = args.node.coinbase_tag.clone().into_bytes();

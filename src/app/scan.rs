@@ -1,15 +1,15 @@
 //! `hashforge scan`: every nonce of a range whose hash meets a target.
 
-use std::sync::atomic::AtomicBool;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{bail, Result};
 
-use super::cli::{BackendChoice, ScanArgs};
-use crate::cpu::WhenIdle;
-use crate::gpu::GpuBackend;
+use super::cli::ScanArgs;
+use crate::backend::WhenIdle;
+use crate::runner::Runner;
 use crate::scheduler::{Chunk, Scheduler};
+use crate::setup::Backends;
 use crate::{Header, Target, WorkUnit};
 
 pub fn run(args: ScanArgs) -> Result<()> {
@@ -32,48 +32,32 @@ pub fn run(args: ScanArgs) -> Result<()> {
             args.start + args.count
         );
     }
-    let scheduler = Scheduler::new();
-    scheduler.set_range(WorkUnit::new(header, target), args.start as u32, args.count);
-    let found = Mutex::new(Vec::new());
-    let sink = |_: &Chunk, n: u32| found.lock().unwrap().push(n);
-    let stop = AtomicBool::new(false);
     // Backends are set up (GPU: shader compiled, batch tuned) before the clock starts.
-    let (seconds, label) = match args.backend {
-        BackendChoice::Cpu => {
-            let cpu = super::cpu_backend(&args.cpu)?;
-            let started = Instant::now();
-            cpu.run(&scheduler, &stop, WhenIdle::Finish, &sink);
-            (
-                started.elapsed(),
-                format!("{} × {}", cpu.kernel, cpu.threads),
-            )
-        }
-        BackendChoice::Gpu => {
-            let gpu = super::gpu_backend(&args.gpu)?;
-            let started = Instant::now();
-            gpu.run(&scheduler, &stop, WhenIdle::Finish, &sink)?;
-            let took = started.elapsed();
-            warn_hw_errors(&gpu);
-            (took, format!("wgsl on {}", gpu.device_name))
-        }
-        BackendChoice::All => {
-            let cpu = super::cpu_backend_beside_gpu(&args.cpu)?;
-            let gpu = super::gpu_backend(&args.gpu)?;
-            let started = Instant::now();
-            crate::gpu::run_all(&cpu, &gpu, &scheduler, &stop, WhenIdle::Finish, &sink)?;
-            let took = started.elapsed();
-            warn_hw_errors(&gpu);
-            (
-                took,
-                format!(
-                    "{} × {} + wgsl on {}",
-                    cpu.kernel, cpu.threads, gpu.device_name
-                ),
-            )
-        }
+    let backends = super::build_backends(&super::backend_options(&args.backends)?)?;
+    let list = backends.list::<()>();
+    let label = list
+        .iter()
+        .map(|b| b.describe())
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let scheduler = Arc::new(Scheduler::new());
+    scheduler.set_range(
+        WorkUnit::new(header, target),
+        (),
+        args.start as u32,
+        args.count,
+    );
+    let found = Arc::new(Mutex::new(Vec::new()));
+    let sink = {
+        let found = found.clone();
+        move |_: &Chunk<()>, n: u32| found.lock().unwrap().push(n)
     };
-    let seconds = seconds.as_secs_f64();
-    let mut nonces = found.into_inner().unwrap();
+    let started = Instant::now();
+    let result = Runner::start(list, scheduler, WhenIdle::Finish, Arc::new(sink)).join();
+    let seconds = started.elapsed().as_secs_f64();
+    warn_hw_errors(&backends);
+    result?;
+    let mut nonces = std::mem::take(&mut *found.lock().unwrap());
     nonces.sort_unstable();
 
     if args.json {
@@ -96,8 +80,10 @@ pub fn run(args: ScanArgs) -> Result<()> {
 
 /// GPU candidates the CPU contradicted were never reported; say so, since it means a faulty
 /// device or driver.
-fn warn_hw_errors(gpu: &GpuBackend) {
-    let errors = gpu.hw_errors.load(std::sync::atomic::Ordering::Relaxed);
+fn warn_hw_errors(backends: &Backends) {
+    let errors = backends.gpu.as_ref().map_or(0, |gpu| {
+        gpu.hw_errors.load(std::sync::atomic::Ordering::Relaxed)
+    });
     if errors > 0 {
         eprintln!("warning: {errors} GPU hardware errors (candidates the CPU re-hash contradicts; not reported)");
     }

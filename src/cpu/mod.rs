@@ -19,7 +19,7 @@ use std::str::FromStr;
 
 pub use calibrate::Calibration;
 use lanes::Lanes;
-pub use workers::{CpuBackend, FoundSink, WhenIdle};
+pub use workers::CpuBackend;
 
 use crate::work::WorkUnit;
 use crate::Error;

@@ -5,27 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Kernel;
-use crate::scheduler::{Chunk, Scheduler};
-
-/// What a backend reports: every nonce whose hash meets the chunk's target.
-pub trait FoundSink: Send + Sync {
-    fn found(&self, chunk: &Chunk, nonce: u32);
-}
-
-impl<F: Fn(&Chunk, u32) + Send + Sync> FoundSink for F {
-    fn found(&self, chunk: &Chunk, nonce: u32) {
-        self(chunk, nonce)
-    }
-}
-
-/// How the workers behave when the scheduler has no work.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WhenIdle {
-    /// Return (a scan is done when its range is used up).
-    Finish,
-    /// Wait for new work until stopped (mining).
-    Wait,
-}
+use crate::backend::{Backend, BackendError, FoundSink, WhenIdle};
+use crate::scheduler::{Scheduler, Tag};
 
 /// CPU workers: a kernel on a number of threads.
 #[derive(Clone, Debug)]
@@ -57,12 +38,12 @@ impl CpuBackend {
 
     /// Runs the workers on the calling thread's scope until `stop` is set (or, with
     /// `WhenIdle::Finish`, until the scheduler runs dry).
-    pub fn run(
+    pub fn run<T: Tag>(
         &self,
-        scheduler: &Scheduler,
+        scheduler: &Scheduler<T>,
         stop: &AtomicBool,
         idle: WhenIdle,
-        sink: &dyn FoundSink,
+        sink: &dyn FoundSink<T>,
     ) {
         std::thread::scope(|scope| {
             for i in 0..self.threads {
@@ -74,12 +55,12 @@ impl CpuBackend {
         });
     }
 
-    fn worker(
+    fn worker<T: Tag>(
         &self,
-        scheduler: &Scheduler,
+        scheduler: &Scheduler<T>,
         stop: &AtomicBool,
         idle: WhenIdle,
-        sink: &dyn FoundSink,
+        sink: &dyn FoundSink<T>,
     ) {
         let mut cache = None;
         let mut found = Vec::new();
@@ -102,5 +83,27 @@ impl CpuBackend {
                 sink.found(&chunk, nonce);
             }
         }
+    }
+}
+
+impl<T: Tag> Backend<T> for CpuBackend {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+    fn describe(&self) -> String {
+        format!("{} × {}", self.kernel, self.threads)
+    }
+    fn hash_counter(&self) -> Arc<AtomicU64> {
+        self.hashes.clone()
+    }
+    fn run(
+        &self,
+        scheduler: &Scheduler<T>,
+        stop: &AtomicBool,
+        idle: WhenIdle,
+        sink: &dyn FoundSink<T>,
+    ) -> Result<(), BackendError> {
+        CpuBackend::run(self, scheduler, stop, idle, sink);
+        Ok(())
     }
 }

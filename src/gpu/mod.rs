@@ -2,23 +2,21 @@
 //!
 //! - [`device`]: adapter discovery and device setup (`hashforge devices`, `--gpu`).
 //! - [`kernel`]: the compute pipeline, its buffers, and one dispatch (`shaders/sha256d.wgsl`).
-//! - [`backend`]: the feeder that takes nonce ranges from the [`Scheduler`](crate::scheduler::Scheduler),
-//!   keeps two dispatches in flight and verifies every candidate on the CPU.
-//! - [`run_all`]: the CPU workers and the GPU feeder together on one scheduler.
+//! - [`feeder`]: the [`Backend`](crate::backend::Backend) that takes nonce ranges from the
+//!   [`Scheduler`](crate::scheduler::Scheduler), keeps two dispatches in flight and verifies
+//!   every candidate on the CPU (the one thing it needs `cpu/` for).
 //!
 //! Any Vulkan, Metal or DX12 adapter works, including Mesa's lavapipe (Vulkan on the CPU),
 //! which is what the tests use where there is no GPU.
 
-mod all;
-pub mod backend;
 pub mod device;
 mod error;
+pub mod feeder;
 pub mod kernel;
 
-pub use all::run_all;
-pub use backend::{Batch, GpuBackend, DEFAULT_DISPATCH_TIME};
 pub use device::{AdapterChoice, AdapterSummary, Gpu};
 pub use error::GpuError;
+pub use feeder::{Batch, GpuBackend, DEFAULT_DISPATCH_TIME};
 pub use kernel::{Candidates, Sha256dKernel};
 
 /// An error and its sources on one line: `waiting for the GPU: device lost`.

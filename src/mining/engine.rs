@@ -1,20 +1,21 @@
-//! `Engine`: runs the backends on one scheduler on their own threads and forwards found nonces.
+//! `Engine`: the miner's backends running on one scheduler (through the [`Runner`]), with found
+//! nonces queued for the mining loop.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::backend::Backend;
-use crate::cpu::WhenIdle;
-use crate::scheduler::{Chunk, Scheduler, Unit};
+use super::source::ShareTag;
+use crate::backend::{Backend, FoundSink, WhenIdle};
+use crate::runner::Runner;
+use crate::scheduler::{Assignment, Chunk, Scheduler};
 
 /// A nonce a backend found, with the unit it belongs to.
 #[derive(Debug)]
 pub struct Found {
-    pub unit: Arc<Unit>,
+    pub assignment: Arc<Assignment<ShareTag>>,
     pub nonce: u32,
 }
 
@@ -24,91 +25,77 @@ pub const FOUND_QUEUE: usize = 4096;
 
 /// The running backends.
 pub struct Engine {
-    scheduler: Arc<Scheduler>,
-    backends: Vec<Arc<dyn Backend>>,
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
+    runner: Runner<ShareTag>,
+    /// Set when stopping, so that a backend waiting on a full queue gives up.
+    halt: Arc<AtomicBool>,
 }
 
 impl Engine {
     /// Starts every backend, idle until work is set on [`Engine::scheduler`].
-    pub fn start(backends: Vec<Arc<dyn Backend>>) -> (Engine, mpsc::Receiver<Found>) {
-        let scheduler = Arc::new(Scheduler::new());
-        let stop = Arc::new(AtomicBool::new(false));
+    pub fn start(backends: Vec<Arc<dyn Backend<ShareTag>>>) -> (Engine, mpsc::Receiver<Found>) {
         let (tx, rx) = mpsc::channel(FOUND_QUEUE);
-        let threads = backends
-            .iter()
-            .map(|backend| {
-                let (backend, scheduler, stop, tx) =
-                    (backend.clone(), scheduler.clone(), stop.clone(), tx.clone());
-                std::thread::Builder::new()
-                    .name(format!("{}-backend", backend.name()))
-                    .spawn(move || {
-                        let halt = stop.clone();
-                        let sink = move |chunk: &Chunk, nonce: u32| {
-                            let found = Found {
-                                unit: chunk.unit.clone(),
-                                nonce,
-                            };
-                            send_or_wait(&tx, found, &halt);
-                        };
-                        backend.run(&scheduler, &stop, WhenIdle::Wait, &sink);
-                    })
-                    .expect("spawning a backend thread")
-            })
-            .collect();
-        (
-            Engine {
-                scheduler,
-                backends,
-                stop,
-                threads,
-            },
-            rx,
-        )
+        let halt = Arc::new(AtomicBool::new(false));
+        let sink = Queue {
+            tx,
+            halt: halt.clone(),
+        };
+        let runner = Runner::start(
+            backends,
+            Arc::new(Scheduler::new()),
+            WhenIdle::Wait,
+            Arc::new(sink),
+        );
+        (Engine { runner, halt }, rx)
     }
 
-    pub fn scheduler(&self) -> &Scheduler {
-        &self.scheduler
+    pub fn scheduler(&self) -> &Scheduler<ShareTag> {
+        self.runner.scheduler()
     }
 
-    pub fn backends(&self) -> &[Arc<dyn Backend>] {
-        &self.backends
+    pub fn backends(&self) -> &[Arc<dyn Backend<ShareTag>>] {
+        self.runner.backends()
     }
 
-    /// Stops the backends and waits for their threads.
-    pub fn stop(mut self) {
-        self.halt();
-    }
-
-    fn halt(&mut self) {
-        self.scheduler.clear();
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
-}
-
-/// Queues a found nonce; while the queue is full the backend waits (never dropping a share),
-/// unless the engine is stopping.
-fn send_or_wait(tx: &mpsc::Sender<Found>, mut found: Found, stop: &AtomicBool) {
-    loop {
-        match tx.try_send(found) {
-            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => return,
-            Err(mpsc::error::TrySendError::Full(back)) => {
-                if stop.load(Ordering::Relaxed) {
-                    return;
-                }
-                found = back;
-                std::thread::sleep(Duration::from_micros(200));
-            }
-        }
+    /// Stops the backends and waits for their threads (a backend's error was logged when it
+    /// happened).
+    pub fn stop(self) {
+        drop(self)
     }
 }
 
 impl Drop for Engine {
+    /// Lets a backend waiting on a full queue give up; the runner then stops and joins them.
     fn drop(&mut self) {
-        self.halt();
+        self.halt.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The sink that queues found nonces for the mining loop.
+struct Queue {
+    tx: mpsc::Sender<Found>,
+    halt: Arc<AtomicBool>,
+}
+
+impl FoundSink<ShareTag> for Queue {
+    /// Queues a found nonce; while the queue is full the backend waits (never dropping a
+    /// share), unless the engine is stopping or the loop is gone.
+    fn found(&self, chunk: &Chunk<ShareTag>, nonce: u32) {
+        let mut found = Found {
+            assignment: chunk.assignment.clone(),
+            nonce,
+        };
+        loop {
+            match self.tx.try_send(found) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Closed(_)) => return,
+                Err(mpsc::error::TrySendError::Full(back)) => {
+                    if self.halt.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    found = back;
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            }
+        }
     }
 }

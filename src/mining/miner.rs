@@ -153,7 +153,7 @@ impl Loop {
             Event::Job(job) => {
                 debug!(job = job.id(), clean = job.notify.clean_jobs, "new job");
                 self.checker.new_job(&job);
-                self.difficulty = job.difficulty;
+                self.difficulty = job.difficulty();
                 // Always hash the newest job; without clean_jobs the earlier ones stay valid
                 // (the checker keeps them), so shares already found for them are still sent.
                 self.engine
@@ -232,7 +232,7 @@ impl Loop {
     /// Checks a found nonce; returns the share to submit, if any.
     fn on_found(&mut self, f: Found) -> Option<hashforge_stratum::Share> {
         self.counters.found += 1;
-        match self.checker.check(&f.unit, f.nonce) {
+        match self.checker.check(&f.assignment, f.nonce) {
             Verdict::Submit {
                 share,
                 hash,
@@ -262,7 +262,6 @@ impl Loop {
                 warn!("hardware error: {reason}; share not sent");
                 None
             }
-            Verdict::Untagged => None,
         }
     }
 

@@ -1,13 +1,11 @@
 //! From a found nonce to a share worth submitting: the job must still be valid, the header is
 //! rebuilt from the job and re-hashed on the CPU, and a share is never submitted twice.
 
-use std::collections::{HashSet, VecDeque};
-use std::sync::Arc;
-
 use hashforge_stratum::{Job, Share};
+use std::collections::{HashSet, VecDeque};
 
 use super::source::ShareTag;
-use crate::scheduler::Unit;
+use crate::scheduler::Assignment;
 use crate::{hash_difficulty, Hash256};
 
 /// Jobs remembered as valid between clean notifies (pools keep about this many too).
@@ -29,8 +27,6 @@ pub enum Verdict {
     Duplicate,
     /// The nonce does not meet the share target when re-hashed from the job.
     HardwareError { reason: String },
-    /// The unit carries no job (not from the miner's source).
-    Untagged,
 }
 
 #[derive(Default)]
@@ -65,15 +61,8 @@ impl ShareChecker {
         self.valid.iter().any(|id| id == job.id())
     }
 
-    pub fn check(&mut self, unit: &Unit, nonce: u32) -> Verdict {
-        let Some(tag) = unit
-            .tag
-            .as_ref()
-            .and_then(|t| t.clone().downcast::<ShareTag>().ok())
-        else {
-            return Verdict::Untagged;
-        };
-        let tag: Arc<ShareTag> = tag;
+    pub fn check(&mut self, unit: &Assignment<ShareTag>, nonce: u32) -> Verdict {
+        let tag = &unit.tag;
         let job = &tag.job;
         if !self.is_valid(job) {
             return Verdict::Stale {

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use hashforge_stratum::Job;
 
-use crate::scheduler::{Tag, WorkSource};
+use crate::scheduler::WorkSource;
 use crate::WorkUnit;
 
 /// What a unit was built from; attached to each unit so a found nonce becomes a share.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ShareTag {
     pub job: Arc<Job>,
     pub extranonce2: Vec<u8>,
@@ -60,11 +60,11 @@ pub fn unit(job: &Arc<Job>, k: u64) -> Option<(WorkUnit, ShareTag)> {
 }
 
 /// The scheduler's source for a job: its units in order.
-pub fn job_source(job: Arc<Job>) -> WorkSource {
+pub fn job_source(job: Arc<Job>) -> WorkSource<ShareTag> {
     let mut k = 0u64;
     Box::new(move || {
         let next = unit(&job, k);
         k += 1;
-        next.map(|(work, tag)| (work, Some(Arc::new(tag) as Tag)))
+        next
     })
 }

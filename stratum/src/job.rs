@@ -39,8 +39,9 @@ pub struct Job {
     pub extranonce1: Vec<u8>,
     /// Extranonce2 size in bytes.
     pub extranonce2_size: usize,
-    /// Pool difficulty in force when the job arrived.
-    pub difficulty: f64,
+    /// Pool difficulty in force when the job arrived (read with [`Job::difficulty`]; fixed at
+    /// [`Job::new`], so that the share target derived from it stays true).
+    difficulty: f64,
     /// Granted version-rolling mask (`None`: no rolling).
     pub version_mask: Option<u32>,
     /// The share target of `difficulty`, computed once by [`Job::new`].
@@ -118,6 +119,11 @@ impl Job {
             bits: CompactTarget(self.notify.nbits),
             nonce,
         })
+    }
+
+    /// Pool difficulty in force when the job arrived.
+    pub fn difficulty(&self) -> f64 {
+        self.difficulty
     }
 
     /// Share target for this job's difficulty (see [`Job::new`]).

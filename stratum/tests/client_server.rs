@@ -43,7 +43,7 @@ async fn handshake_with_configure_and_rolled_share() {
     let job = wait_job(&mut rx).await;
     assert!(job.notify.clean_jobs);
     assert_eq!(job.version_mask, Some(0x1fff_e000));
-    assert_eq!(job.difficulty, EASY);
+    assert_eq!(job.difficulty(), EASY);
     let share = find_share(&job, 0x0000_6000);
     assert_eq!(share.version, job.notify.version | 0x6000);
     client.submit(share).await.expect("submit");
@@ -81,7 +81,7 @@ async fn handshake_without_configure() {
     // suggest_difficulty (sent after authorize) makes the server resend the job at 2e-6.
     let job = wait_for(
         &mut rx,
-        |e| matches!(e, Event::Job(j) if j.difficulty == 2e-6),
+        |e| matches!(e, Event::Job(j) if j.difficulty() == 2e-6),
     )
     .await;
     let Event::Job(job) = job else { unreachable!() };
@@ -133,12 +133,12 @@ async fn difficulty_change_applies_to_next_job() {
     let (h, _sev) = start_server(server_config(), localhost0()).await;
     let (client, mut rx) = connect(h.local_addr(), fast_options()).await;
     let first = wait_job(&mut rx).await;
-    assert_eq!(first.difficulty, EASY);
+    assert_eq!(first.difficulty(), EASY);
     h.set_difficulty(0.000_003);
     let d = wait_for(&mut rx, |e| matches!(e, Event::Difficulty(_))).await;
     assert_eq!(d, Event::Difficulty(0.000_003));
     let job = wait_job(&mut rx).await;
-    assert_eq!(job.difficulty, 0.000_003);
+    assert_eq!(job.difficulty(), 0.000_003);
     let share = find_share(&job, 0);
     client.submit(share).await.expect("submit");
     assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);

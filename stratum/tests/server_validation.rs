@@ -125,7 +125,7 @@ async fn validation_codes() {
     seen.push(json!({"id": null, "method": "mining.set_difficulty", "params": [1e9]}));
     seen.push(v);
     let hard = last_job(&seen, &en1, Some(0x1fff_e000));
-    assert_eq!(hard.difficulty, 1e9);
+    assert_eq!(hard.difficulty(), 1e9);
     let low = find_bad_share(&hard);
     p.send(submit(14, "w", &low, None)).await;
     assert_eq!(code(&p.recv_response(14, &mut seen).await), 23);

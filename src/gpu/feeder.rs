@@ -10,9 +10,9 @@ use super::kernel::{
     Candidates, Sha256dKernel, Ticket, FOUND_CAPACITY, MAX_BATCH, SLOTS, WORKGROUP_SIZE,
 };
 use super::{Gpu, GpuError};
-use crate::backend::Backend;
-use crate::cpu::{FoundSink, Kernel, WhenIdle};
-use crate::scheduler::{Chunk, Scheduler};
+use crate::backend::{Backend, BackendError, FoundSink, WhenIdle};
+use crate::cpu::Kernel;
+use crate::scheduler::{Chunk, Scheduler, Tag};
 use crate::work::WorkUnit;
 use crate::{Header, Target};
 
@@ -88,21 +88,21 @@ impl GpuBackend {
     /// taken from the scheduler goes unscanned, and the error is returned.
     ///
     /// One device runs one feeder: a second `run` on the same backend waits for the first.
-    pub fn run(
+    pub fn run<T: Tag>(
         &self,
-        scheduler: &Scheduler,
+        scheduler: &Scheduler<T>,
         stop: &AtomicBool,
         idle: WhenIdle,
-        sink: &dyn FoundSink,
+        sink: &dyn FoundSink<T>,
     ) -> Result<(), GpuError> {
         let mut kernel = self.kernel.lock().unwrap_or_else(|e| e.into_inner());
         let mut cache = None;
         // Ranges taken from the scheduler but not yet dispatched (a chunk split for an easy target).
-        let mut pending: VecDeque<Chunk> = VecDeque::new();
-        let mut in_flight: VecDeque<(Chunk, Ticket)> = VecDeque::with_capacity(SLOTS);
+        let mut pending: VecDeque<Chunk<T>> = VecDeque::new();
+        let mut in_flight: VecDeque<(Chunk<T>, Ticket)> = VecDeque::with_capacity(SLOTS);
         loop {
             while in_flight.len() < SLOTS && !stop.load(Ordering::Relaxed) {
-                pending.retain(|c| scheduler.is_current(&c.unit));
+                pending.retain(|c| scheduler.is_current(&c.assignment));
                 let chunk = match pending.pop_front() {
                     Some(chunk) => chunk,
                     None => match scheduler.next_chunk(&mut cache, self.batch) {
@@ -144,7 +144,7 @@ impl GpuBackend {
     }
 
     /// Verifies one dispatch's candidates on the CPU and reports those that meet the target.
-    fn report(&self, chunk: &Chunk, candidates: Candidates, sink: &dyn FoundSink) {
+    fn report<T>(&self, chunk: &Chunk<T>, candidates: Candidates, sink: &dyn FoundSink<T>) {
         if candidates.overflowed() {
             self.rescans.fetch_add(1, Ordering::Relaxed);
             self.rescan(chunk, sink);
@@ -177,7 +177,7 @@ impl GpuBackend {
     }
 
     /// Scans a chunk on the CPU with the scalar kernel (result overflow, or the GPU failed).
-    fn rescan(&self, chunk: &Chunk, sink: &dyn FoundSink) {
+    fn rescan<T>(&self, chunk: &Chunk<T>, sink: &dyn FoundSink<T>) {
         let mut found = Vec::new();
         Kernel::Scalar.scan(chunk.work(), chunk.start, chunk.count, &mut found);
         for nonce in found {
@@ -187,7 +187,7 @@ impl GpuBackend {
     }
 }
 
-impl Backend for GpuBackend {
+impl<T: Tag> Backend<T> for GpuBackend {
     fn name(&self) -> &'static str {
         "gpu"
     }
@@ -203,12 +203,19 @@ impl Backend for GpuBackend {
     fn hw_errors(&self) -> u64 {
         self.hw_errors.load(Ordering::Relaxed)
     }
-    /// As [`GpuBackend::run`]; a GPU error is logged and ends this backend (its ranges in
-    /// flight were rescanned on the CPU), leaving the work to the other backends.
-    fn run(&self, scheduler: &Scheduler, stop: &AtomicBool, idle: WhenIdle, sink: &dyn FoundSink) {
-        if let Err(e) = GpuBackend::run(self, scheduler, stop, idle, sink) {
-            tracing::error!(device = %self.device_name, "GPU backend stopped: {}", crate::gpu::error_chain(&e));
-        }
+    /// As [`GpuBackend::run`]; a GPU error ends this backend (its ranges in flight were
+    /// rescanned on the CPU), leaving the work to the other backends.
+    fn run(
+        &self,
+        scheduler: &Scheduler<T>,
+        stop: &AtomicBool,
+        idle: WhenIdle,
+        sink: &dyn FoundSink<T>,
+    ) -> Result<(), BackendError> {
+        GpuBackend::run(self, scheduler, stop, idle, sink).map_err(|e| BackendError {
+            backend: "gpu",
+            reason: format!("{}: {}", self.device_name, crate::gpu::error_chain(&e)),
+        })
     }
 }
 
@@ -222,7 +229,7 @@ enum Check {
     Wrong,
 }
 
-fn check(work: &WorkUnit, chunk: &Chunk, nonce: u32) -> Check {
+fn check<T>(work: &WorkUnit, chunk: &Chunk<T>, nonce: u32) -> Check {
     if nonce.wrapping_sub(chunk.start) >= chunk.count {
         return Check::Wrong;
     }
@@ -245,7 +252,7 @@ const MIN_SPLIT: u64 = 4096;
 
 /// Splits a chunk so each piece expects at most [`EXPECTED_CANDIDATES`] early-test candidates
 /// (pieces of at least [`MIN_SPLIT`] nonces). Hard targets leave the chunk whole.
-fn split(chunk: Chunk) -> Vec<Chunk> {
+fn split<T>(chunk: Chunk<T>) -> Vec<Chunk<T>> {
     // A nonce passes the early test with probability (top + 1) / 2^32.
     let top = chunk.work().target().top_word() as u64;
     let size = (EXPECTED_CANDIDATES * (1u64 << 32) / (top + 1)).max(MIN_SPLIT);
@@ -253,7 +260,7 @@ fn split(chunk: Chunk) -> Vec<Chunk> {
     (chunk.start as u64..end)
         .step_by(size as usize)
         .map(|start| Chunk {
-            unit: chunk.unit.clone(),
+            assignment: chunk.assignment.clone(),
             start: start as u32,
             count: (end - start).min(size) as u32,
         })
@@ -284,9 +291,9 @@ fn autotune(kernel: &mut Sha256dKernel, target: Duration) -> Result<u32, GpuErro
 mod tests {
     use super::*;
 
-    fn chunk(work: WorkUnit, start: u32, count: u32) -> Chunk {
+    fn chunk(work: WorkUnit, start: u32, count: u32) -> Chunk<()> {
         let scheduler = Scheduler::new();
-        scheduler.set_range(work, start, count as u64);
+        scheduler.set_range(work, (), start, count as u64);
         scheduler.next_chunk(&mut None, count).unwrap()
     }
 

@@ -1,0 +1,104 @@
+//! `Runner`: several backends on one scheduler, each on its own thread. `scan`, `bench` and
+//! `mine` all drive their backends through it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crate::backend::{Backend, BackendError, FoundSink, WhenIdle};
+use crate::scheduler::{Scheduler, Tag};
+
+/// The running backends. Dropping it stops them and waits for their threads.
+pub struct Runner<T: Tag> {
+    scheduler: Arc<Scheduler<T>>,
+    backends: Vec<Arc<dyn Backend<T>>>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<Result<(), BackendError>>>,
+}
+
+impl<T: Tag> Runner<T> {
+    /// Starts every backend on `scheduler`. Together they scan every nonce exactly once; if one
+    /// fails, the others go on, and [`Runner::join`] returns its error.
+    pub fn start(
+        backends: Vec<Arc<dyn Backend<T>>>,
+        scheduler: Arc<Scheduler<T>>,
+        idle: WhenIdle,
+        sink: Arc<dyn FoundSink<T>>,
+    ) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = backends
+            .iter()
+            .map(|backend| {
+                let (backend, scheduler, stop, sink) = (
+                    backend.clone(),
+                    scheduler.clone(),
+                    stop.clone(),
+                    sink.clone(),
+                );
+                std::thread::Builder::new()
+                    .name(format!("{}-backend", backend.name()))
+                    .spawn(move || {
+                        let result = backend.run(&scheduler, &stop, idle, sink.as_ref());
+                        if let Err(e) = &result {
+                            tracing::error!("{e}; the other backends go on");
+                        }
+                        result
+                    })
+                    .expect("spawning a backend thread")
+            })
+            .collect();
+        Runner {
+            scheduler,
+            backends,
+            stop,
+            threads,
+        }
+    }
+
+    /// The scheduler the backends take their work from.
+    pub fn scheduler(&self) -> &Scheduler<T> {
+        &self.scheduler
+    }
+
+    /// The backends, in the order given.
+    pub fn backends(&self) -> &[Arc<dyn Backend<T>>] {
+        &self.backends
+    }
+
+    /// Tells every backend to stop after the chunk it is on; [`Runner::join`] waits for them.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Runner::stop`] was called.
+    pub fn is_stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Waits for every backend to return (with `WhenIdle::Finish`: the work is done; else after
+    /// [`Runner::stop`]); the first error, if any backend failed.
+    pub fn join(mut self) -> Result<(), BackendError> {
+        self.wait()
+    }
+
+    fn wait(&mut self) -> Result<(), BackendError> {
+        let mut first = Ok(());
+        for t in self.threads.drain(..) {
+            let result = t
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            if first.is_ok() {
+                first = result;
+            }
+        }
+        first
+    }
+}
+
+impl<T: Tag> Drop for Runner<T> {
+    fn drop(&mut self) {
+        self.scheduler.clear();
+        self.stop();
+        let _ = self.wait();
+    }
+}
