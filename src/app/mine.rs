@@ -8,10 +8,9 @@ use hashforge_stratum::{ClientOptions, FailoverOptions, PoolConfig};
 
 use super::cli::MineArgs;
 use crate::backend::Backend;
-use crate::mining::embedded::EmbeddedPool;
-use crate::mining::solo::SoloPool;
 use crate::mining::source::ShareTag;
 use crate::mining::{self, Engine, MinerConfig, Status};
+use crate::pool::{EmbeddedPool, SoloPool};
 
 pub fn run(args: MineArgs) -> Result<()> {
     if !args.status_interval.is_finite() || args.status_interval <= 0.0 {
@@ -72,7 +71,7 @@ async fn mine(args: MineArgs, backends: Vec<Arc<dyn Backend<ShareTag>>>) -> Resu
     let local = if args.node.node.is_some() {
         let node = super::node::connect(&args.node).await?;
         let tag = args.node.coinbase_tag.clone().into_bytes();
-        let pool = SoloPool::start(node.rpc, node.payout, tag).await?;
+        let pool = SoloPool::local(node.rpc, node.payout, tag).await?;
         println!(
             "solo mining on {} ({} chain, height {}), blocks pay {}",
             args.node.node.as_deref().unwrap_or_default(),

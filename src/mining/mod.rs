@@ -6,15 +6,14 @@
 //! - [`shares`]: stale, duplicate and re-hash checks before a submit
 //! - [`meter`], [`status`]: rates over 10 s / 60 s / 15 min and the status report
 //! - [`miner`]: the loop tying them to the pool connection
-//! - [`embedded`]: the in-process pool used when no pool is given
-//! - [`solo`]: the in-process pool fed by a node, for `mine --node`
+//!
+//! This is the miner alone: the pools `mine` may run in-process (embedded, solo) are the
+//! serving side's, in [`crate::pool`].
 
-pub mod embedded;
 pub mod engine;
 pub mod meter;
 pub mod miner;
 pub mod shares;
-pub mod solo;
 pub mod source;
 pub mod status;
 

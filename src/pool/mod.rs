@@ -1,4 +1,10 @@
-//! Solo pool: a Stratum v1 server fed with work from a Bitcoin Core node.
+//! The serving side: our Stratum v1 server with the work it hands out. ("Pool" here is always
+//! ours; the remote pools `mine` connects to are the protocol crate's client side.)
+//!
+//! - [`SoloPool`] (`solo`): the server plus a [`NodeFeed`], started together; `hashforge serve`
+//!   runs it for a fleet and `mine --node` runs it in-process for the local miner.
+//! - [`EmbeddedPool`] (`embedded`): the server with a synthetic template, for `mine` with no pool.
+//! - [`status`]: the status block `serve` prints.
 //!
 //! [`NodeFeed`] drives a [`hashforge_stratum::ServerHandle`] from a node: it polls block
 //! templates (long polling, with interval polling as a fallback), turns each into a Stratum
@@ -32,9 +38,14 @@
 //! # }
 //! ```
 
+pub mod embedded;
 mod node_feed;
+pub mod solo;
+pub mod status;
 
+pub use embedded::EmbeddedPool;
 pub use node_feed::{
     stratum_template, BlockOutcome, BlockReport, FeedError, FeedStats, NodeFeed, NodeFeedHandle,
     NodeFeedOptions,
 };
+pub use solo::SoloPool;
