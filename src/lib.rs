@@ -7,7 +7,6 @@
 //! - [`gpu`]: the WGSL compute shader through wgpu, its feeder, and CPU + GPU together.
 //! - [`pool`]: a solo pool: a Stratum server fed with work from a Bitcoin Core node.
 
-pub mod app;
 pub mod backend;
 pub mod cpu;
 mod error;

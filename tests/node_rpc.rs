@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use bitcoin::Network;
 use hashforge::node::block::{BlockBuilder, CoinbaseOptions, PayoutScript};
-use hashforge::node::replay::{Fault, ReplayConfig, ReplayNode};
 use hashforge::node::rpc::PollMode;
 use hashforge::node::{
     BlockTemplate, JsonRpcVersion, RpcAuth, RpcClient, RpcConfig, RpcError, SubmitOutcome,
     TemplateError, TemplatePoller,
 };
+use hashforge_test_support::replay::{Fault, ReplayConfig, ReplayNode};
 use serde_json::{json, Value};
 
 const USER: &str = "hashforge";

@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use bitcoin::blockdata::script::Instruction;
 use bitcoin::Network;
 use hashforge::cpu::Kernel;
-use hashforge::node::replay::{Fault, ReplayConfig, ReplayNode};
 use hashforge::node::{BlockError, RpcError};
 use hashforge::node::{PayoutScript, RpcAuth, RpcClient, RpcConfig};
 use hashforge::pool::{
@@ -27,6 +26,7 @@ use hashforge::WorkUnit;
 use hashforge_stratum::{
     Client, ClientOptions, Event, Job, PoolConfig, Server, ServerConfig, ServerHandle, Share,
 };
+use hashforge_test_support::replay::{Fault, ReplayConfig, ReplayNode};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;

@@ -1,4 +1,5 @@
-//! Minimal HTTP/1.1 message reading, shared by the RPC client and the replay node.
+//! Minimal HTTP/1.1 message reading, shared by the RPC client and the replay node of the
+//! test-support crate.
 //!
 //! Only what JSON-RPC needs: a start line, headers, and a body delimited by `Content-Length`,
 //! `Transfer-Encoding: chunked`, or (replies only) the end of the connection. Every read is
@@ -7,11 +8,11 @@
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
 
 /// Longest accepted start line plus headers.
-pub(crate) const MAX_HEAD_BYTES: usize = 16 * 1024;
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 
 /// Why an HTTP message could not be read.
 #[derive(Debug)]
-pub(crate) enum HttpError {
+pub enum HttpError {
     /// The connection failed while reading.
     Io(std::io::Error),
     /// The bytes are not an HTTP/1.x message.
@@ -32,7 +33,7 @@ impl From<std::io::Error> for HttpError {
 
 /// A parsed start line plus headers.
 #[derive(Debug, Clone)]
-pub(crate) struct Head {
+pub struct Head {
     pub start_line: String,
     pub headers: Vec<(String, String)>,
 }
@@ -78,12 +79,12 @@ impl Head {
 }
 
 /// At most 60 characters of `s`, for error messages.
-pub(crate) fn excerpt(s: &str) -> String {
+pub fn excerpt(s: &str) -> String {
     s.chars().take(60).collect()
 }
 
 /// Reads a start line and headers, up to the empty line.
-pub(crate) async fn read_head<R: AsyncBufRead + Unpin>(r: &mut R) -> Result<Head, HttpError> {
+pub async fn read_head<R: AsyncBufRead + Unpin>(r: &mut R) -> Result<Head, HttpError> {
     let mut used = 0usize;
     let mut start_line: Option<String> = None;
     let mut headers = Vec::new();
@@ -152,7 +153,7 @@ pub(crate) async fn read_head<R: AsyncBufRead + Unpin>(r: &mut R) -> Result<Head
 ///
 /// `until_eof` allows a body without length (read until the peer closes), as HTTP allows for
 /// replies; requests without `Content-Length` have an empty body.
-pub(crate) async fn read_body<R: AsyncBufRead + Unpin>(
+pub async fn read_body<R: AsyncBufRead + Unpin>(
     r: &mut R,
     head: &Head,
     limit: usize,
@@ -246,7 +247,7 @@ async fn read_chunked<R: AsyncBufRead + Unpin>(
 }
 
 /// Standard base64 (with padding), for the `Authorization: Basic` header.
-pub(crate) fn base64(data: &[u8]) -> String {
+pub fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {

@@ -8,7 +8,6 @@
 //! - [`template`]: the typed `getblocktemplate` result ([`BlockTemplate`]).
 //! - [`block`]: the coinbase, merkle branch, header and full block built from a template
 //!   ([`BlockBuilder`]), and the payout script ([`PayoutScript`]).
-//! - [`replay`]: a small local JSON-RPC node that replays recorded templates, for tests.
 //!
 //! Byte order: hashes are kept in Bitcoin's internal byte order (the order they are hashed and
 //! serialized in); the reversed "display" hex of RPC replies is converted at the edge.
@@ -49,8 +48,7 @@
 //! ```
 
 pub mod block;
-mod http;
-pub mod replay;
+pub mod http;
 pub mod rpc;
 pub mod template;
 

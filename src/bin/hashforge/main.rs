@@ -1,8 +1,9 @@
-//! The `hashforge` command: parses arguments and runs one command. `main.rs` only calls [`main`].
+//! The `hashforge` command: a thin binary over the `hashforge` library. It parses the command
+//! line (clap), checks it, runs one command, and prints every error as one line (anyhow).
 
 mod bench;
 mod chart;
-pub mod cli;
+mod cli;
 mod devices;
 mod hash;
 mod logging;
@@ -16,12 +17,12 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Parser;
 
-use crate::gpu::{AdapterChoice, Batch};
-use crate::setup::{BackendOptions, Backends};
 use cli::{BackendArgs, Cli, Command};
+use hashforge::gpu::{AdapterChoice, Batch};
+use hashforge::setup::{BackendOptions, Backends};
 
 /// Runs the command line; every error is printed as one line and gives exit status 2.
-pub fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {

@@ -2,8 +2,8 @@
 
 use anyhow::{ensure, Result};
 
-use crate::units::format_difficulty;
-use crate::{hash_difficulty, Hash256};
+use hashforge::units::format_difficulty;
+use hashforge::{hash_difficulty, Hash256};
 use hashforge_bitcoin::{hex, sha256d};
 
 pub fn run(hex: &str) -> Result<()> {

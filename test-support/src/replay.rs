@@ -20,7 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::http;
+use hashforge::node::http;
 
 /// Largest request body accepted (a 4 MB block is 8 MB of hex).
 const MAX_REQUEST_BYTES: usize = 32 << 20;
@@ -546,7 +546,7 @@ fn block_hash_of_hex(hex: &str) -> Option<bitcoin::BlockHash> {
     let header: [u8; 80] = bytes.get(..80)?.try_into().ok()?;
     use bitcoin::hashes::Hash;
     Some(bitcoin::BlockHash::from_byte_array(
-        crate::Header::from_bytes(&header).block_hash().0,
+        hashforge::Header::from_bytes(&header).block_hash().0,
     ))
 }
 
@@ -568,7 +568,7 @@ fn check_block(
     if accepted.contains(&hash) {
         return reject("duplicate");
     }
-    let Some(template) = template.map(super::template::BlockTemplate::from_json) else {
+    let Some(template) = template.map(hashforge::node::BlockTemplate::from_json) else {
         return reject("inconclusive");
     };
     let Ok(template) = template else {
@@ -582,7 +582,7 @@ fn check_block(
     }
     if !template
         .target
-        .is_met_by(&crate::Hash256(hash.to_byte_array()))
+        .is_met_by(&hashforge::Hash256(hash.to_byte_array()))
     {
         return reject("high-hash");
     }

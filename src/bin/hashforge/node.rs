@@ -4,7 +4,7 @@ use anyhow::{bail, Context, Result};
 use tracing::info;
 
 use super::cli::NodeArgs;
-use crate::node::{ChainInfo, PayoutScript, RpcAuth, RpcClient, RpcConfig};
+use hashforge::node::{ChainInfo, PayoutScript, RpcAuth, RpcClient, RpcConfig};
 
 /// A node that answered, is synced, and is on the payout address's network.
 pub struct Node {

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use crate::gpu::{device, GpuError};
+use hashforge::gpu::{device, GpuError};
 
 pub fn run() -> Result<()> {
     let adapters = device::list();

@@ -12,8 +12,8 @@ use hashforge_stratum::{ServerConfig, VardiffConfig};
 use tracing::info;
 
 use super::cli::ServeArgs;
-use crate::pool::status::print_status;
-use crate::pool::{NodeFeedOptions, SoloPool};
+use hashforge::pool::status::print_status;
+use hashforge::pool::{NodeFeedOptions, SoloPool};
 
 pub fn run(args: ServeArgs) -> Result<()> {
     let status_interval = seconds("--status-interval", args.status_interval)?;

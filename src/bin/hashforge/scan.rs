@@ -6,11 +6,11 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 
 use super::cli::ScanArgs;
-use crate::backend::WhenIdle;
-use crate::runner::Runner;
-use crate::scheduler::{Chunk, Scheduler};
-use crate::setup::Backends;
-use crate::{Header, Target, WorkUnit};
+use hashforge::backend::WhenIdle;
+use hashforge::runner::Runner;
+use hashforge::scheduler::{Chunk, Scheduler};
+use hashforge::setup::Backends;
+use hashforge::{Header, Target, WorkUnit};
 
 pub fn run(args: ScanArgs) -> Result<()> {
     let header = Header::from_hex(&args.header)?;
@@ -72,7 +72,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
             nonces.len(),
             args.count,
             seconds,
-            crate::units::format_rate(args.count as f64 / seconds),
+            hashforge::units::format_rate(args.count as f64 / seconds),
         );
     }
     Ok(())

@@ -67,12 +67,12 @@ pub struct BackendArgs {
     pub gpu: GpuArgs,
 }
 
-impl From<BackendChoice> for crate::setup::BackendKind {
+impl From<BackendChoice> for hashforge::setup::BackendKind {
     fn from(c: BackendChoice) -> Self {
         match c {
-            BackendChoice::Cpu => crate::setup::BackendKind::Cpu,
-            BackendChoice::Gpu => crate::setup::BackendKind::Gpu,
-            BackendChoice::All => crate::setup::BackendKind::All,
+            BackendChoice::Cpu => hashforge::setup::BackendKind::Cpu,
+            BackendChoice::Gpu => hashforge::setup::BackendKind::Gpu,
+            BackendChoice::All => hashforge::setup::BackendKind::All,
         }
     }
 }

@@ -8,14 +8,14 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use super::cli::{BackendChoice, BenchArgs};
-use crate::backend::{Backend, WhenIdle};
-use crate::cpu::{CpuBackend, Kernel};
-use crate::gpu::GpuBackend;
-use crate::runner::Runner;
-use crate::scheduler::{Chunk, Scheduler};
-use crate::setup::{self, BackendKind, KernelChoice};
-use crate::units::format_rate;
-use crate::WorkUnit;
+use hashforge::backend::{Backend, WhenIdle};
+use hashforge::cpu::{CpuBackend, Kernel};
+use hashforge::gpu::GpuBackend;
+use hashforge::runner::Runner;
+use hashforge::scheduler::{Chunk, Scheduler};
+use hashforge::setup::{self, BackendKind, KernelChoice};
+use hashforge::units::format_rate;
+use hashforge::WorkUnit;
 use std::sync::Arc;
 
 /// One measured rate, as printed by `--json`.

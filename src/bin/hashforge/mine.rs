@@ -7,10 +7,10 @@ use anyhow::{bail, Context, Result};
 use hashforge_stratum::{ClientOptions, FailoverOptions, PoolConfig};
 
 use super::cli::MineArgs;
-use crate::backend::Backend;
-use crate::mining::source::ShareTag;
-use crate::mining::{self, Engine, MinerConfig, Status};
-use crate::pool::{EmbeddedPool, SoloPool};
+use hashforge::backend::Backend;
+use hashforge::mining::source::ShareTag;
+use hashforge::mining::{self, Engine, MinerConfig, Status};
+use hashforge::pool::{EmbeddedPool, SoloPool};
 
 pub fn run(args: MineArgs) -> Result<()> {
     if !args.status_interval.is_finite() || args.status_interval <= 0.0 {

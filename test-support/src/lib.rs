@@ -1,0 +1,6 @@
+//! What hashforge's tests share and the libraries must not ship: test doubles and helpers.
+//!
+//! - [`replay`]: a small local JSON-RPC node that replays templates recorded from Bitcoin Core
+//!   (`../shared/fixtures/`), with injectable faults, for the node and serve tests.
+
+pub mod replay;
