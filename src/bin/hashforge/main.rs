@@ -57,6 +57,9 @@ fn run(cli: Cli) -> Result<()> {
 
 /// The backend options of the command line, checked.
 pub(crate) fn backend_options(args: &BackendArgs) -> Result<BackendOptions> {
+    if args.cpu.threads == Some(0) {
+        anyhow::bail!("--threads must be at least 1");
+    }
     Ok(BackendOptions {
         kind: args.backend.into(),
         kernel: args.cpu.kernel.parse()?,
