@@ -70,11 +70,6 @@ impl<T: Tag> Runner<T> {
         self.stop.store(true, Ordering::Relaxed);
     }
 
-    /// Whether [`Runner::stop`] was called.
-    pub fn is_stopping(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
-    }
-
     /// Waits for every backend to return (with `WhenIdle::Finish`: the work is done; else after
     /// [`Runner::stop`]); the first error, if any backend failed.
     pub fn join(mut self) -> Result<(), BackendError> {

@@ -36,25 +36,6 @@ impl CpuBackend {
         }
     }
 
-    /// Runs the workers on the calling thread's scope until `stop` is set (or, with
-    /// `WhenIdle::Finish`, until the scheduler runs dry).
-    pub fn run<T: Tag>(
-        &self,
-        scheduler: &Scheduler<T>,
-        stop: &AtomicBool,
-        idle: WhenIdle,
-        sink: &dyn FoundSink<T>,
-    ) {
-        std::thread::scope(|scope| {
-            for i in 0..self.threads {
-                std::thread::Builder::new()
-                    .name(format!("cpu-{i}"))
-                    .spawn_scoped(scope, || self.worker(scheduler, stop, idle, sink))
-                    .expect("spawning a CPU worker thread");
-            }
-        });
-    }
-
     fn worker<T: Tag>(
         &self,
         scheduler: &Scheduler<T>,
@@ -96,6 +77,8 @@ impl<T: Tag> Backend<T> for CpuBackend {
     fn hash_counter(&self) -> Arc<AtomicU64> {
         self.hashes.clone()
     }
+    /// Runs the workers on scoped threads until `stop` is set (or, with `WhenIdle::Finish`,
+    /// until the scheduler runs dry).
     fn run(
         &self,
         scheduler: &Scheduler<T>,
@@ -103,7 +86,14 @@ impl<T: Tag> Backend<T> for CpuBackend {
         idle: WhenIdle,
         sink: &dyn FoundSink<T>,
     ) -> Result<(), BackendError> {
-        CpuBackend::run(self, scheduler, stop, idle, sink);
+        std::thread::scope(|scope| {
+            for i in 0..self.threads {
+                std::thread::Builder::new()
+                    .name(format!("cpu-{i}"))
+                    .spawn_scoped(scope, || self.worker(scheduler, stop, idle, sink))
+                    .expect("spawning a CPU worker thread");
+            }
+        });
         Ok(())
     }
 }

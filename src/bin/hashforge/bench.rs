@@ -48,9 +48,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         bail!("--sweep measures the CPU kernels: use it with --backend cpu");
     }
     // With `all`, the GPU feeder keeps one core busy.
-    if args.backends.cpu.threads == Some(0) {
-        bail!("--threads must be at least 1");
-    }
+    super::check_threads(args.backends.cpu.threads)?;
     let threads = setup::threads(args.backends.cpu.threads, choice == BackendChoice::All)?;
     let kernels = match (choice, args.backends.cpu.kernel.as_str()) {
         (BackendChoice::Gpu, _) => Vec::new(),

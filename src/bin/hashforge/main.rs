@@ -57,9 +57,7 @@ fn run(cli: Cli) -> Result<()> {
 
 /// The backend options of the command line, checked.
 pub(crate) fn backend_options(args: &BackendArgs) -> Result<BackendOptions> {
-    if args.cpu.threads == Some(0) {
-        anyhow::bail!("--threads must be at least 1");
-    }
+    check_threads(args.cpu.threads)?;
     Ok(BackendOptions {
         kind: args.backend.into(),
         kernel: args.cpu.kernel.parse()?,
@@ -70,6 +68,14 @@ pub(crate) fn backend_options(args: &BackendArgs) -> Result<BackendOptions> {
         },
         gpu_batch: args.gpu.gpu_batch.map_or_else(Batch::default, Batch::Fixed),
     })
+}
+
+/// `--threads 0` is refused here, naming the flag (the library's own error cannot).
+pub(crate) fn check_threads(threads: Option<usize>) -> Result<()> {
+    if threads == Some(0) {
+        anyhow::bail!("--threads must be at least 1");
+    }
+    Ok(())
 }
 
 /// Builds the backends the options ask for. A kernel chosen by measurement is reported on
