@@ -299,8 +299,9 @@ pub fn seconds(min: Min, max: f64) -> impl Fn(&str) -> Result<Duration, String> 
             Min::Above(m) => value > m,
             Min::AtLeast(m) => value >= m,
         };
-        // `!(… <= max)` also refuses NaN.
-        if !above_min || !(value <= max) {
+        // Every comparison with NaN is false: NaN is out of range.
+        let in_range = above_min && value <= max;
+        if !in_range {
             return Err(format!("must be {range}"));
         }
         Duration::try_from_secs_f64(value).map_err(|_| format!("must be {range}"))
