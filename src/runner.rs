@@ -13,12 +13,14 @@ pub struct Runner<T: Tag> {
     scheduler: Arc<Scheduler<T>>,
     backends: Vec<Arc<dyn Backend<T>>>,
     stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<Result<(), BackendError>>>,
+    /// One per backend: its thread, or the error that kept it from starting.
+    threads: Vec<Result<JoinHandle<Result<(), BackendError>>, BackendError>>,
 }
 
 impl<T: Tag> Runner<T> {
     /// Starts every backend on `scheduler`. Together they scan every nonce exactly once; if one
-    /// fails, the others go on, and [`Runner::join`] returns its error.
+    /// fails (or its thread cannot be started), the others go on, and [`Runner::join`] returns
+    /// its error.
     pub fn start(
         backends: Vec<Arc<dyn Backend<T>>>,
         scheduler: Arc<Scheduler<T>>,
@@ -35,6 +37,7 @@ impl<T: Tag> Runner<T> {
                     stop.clone(),
                     sink.clone(),
                 );
+                let backend_name = backend.name();
                 std::thread::Builder::new()
                     .name(format!("{}-backend", backend.name()))
                     .spawn(move || {
@@ -44,7 +47,14 @@ impl<T: Tag> Runner<T> {
                         }
                         result
                     })
-                    .expect("spawning a backend thread")
+                    .map_err(|e| {
+                        let e = BackendError {
+                            backend: backend_name,
+                            reason: format!("cannot start its thread: {e}"),
+                        };
+                        tracing::error!("{e}; the other backends go on");
+                        e
+                    })
             })
             .collect();
         Runner {
@@ -79,9 +89,10 @@ impl<T: Tag> Runner<T> {
     fn wait(&mut self) -> Result<(), BackendError> {
         let mut first = Ok(());
         for t in self.threads.drain(..) {
-            let result = t
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let result = t.and_then(|t| {
+                t.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            });
             if first.is_ok() {
                 first = result;
             }

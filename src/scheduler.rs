@@ -96,10 +96,17 @@ impl<T: Tag> Scheduler<T> {
         Self::default()
     }
 
-    /// Replaces the work with the single range `[start, start + count)` of `work` (`start + count`
-    /// must not exceed 2^32).
+    /// Replaces the work with the single range `[start, start + count)` of `work`.
+    ///
+    /// # Panics
+    /// If `start + count` exceeds 2^32 (checked without wrapping, for any `count`).
     pub fn set_range(&self, work: WorkUnit, tag: T, start: u32, count: u64) {
-        assert!(start as u64 + count <= 1 << 32, "nonce range past 2^32");
+        let Some(end) = (start as u64)
+            .checked_add(count)
+            .filter(|&end| end <= 1 << 32)
+        else {
+            panic!("nonce range past 2^32: start {start}, count {count}");
+        };
         let mut cur = self.current.lock().unwrap();
         let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
         cur.source = None;
@@ -108,7 +115,7 @@ impl<T: Tag> Scheduler<T> {
             generation,
             (work, tag),
             start as u64,
-            start as u64 + count,
+            end,
         ));
     }
 

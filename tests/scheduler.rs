@@ -70,3 +70,10 @@ fn a_source_supplies_successive_units_and_new_work_preempts() {
     sched.clear();
     assert!(sched.next_chunk(&mut cache, 100).is_none());
 }
+
+/// A count that would wrap `start + count` is refused, not taken for a short range.
+#[test]
+#[should_panic(expected = "nonce range past 2^32")]
+fn a_range_that_would_wrap_is_refused() {
+    Scheduler::new().set_range(work(1), (), 1, u64::MAX);
+}

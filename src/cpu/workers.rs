@@ -40,13 +40,14 @@ impl CpuBackend {
         &self,
         scheduler: &Scheduler<T>,
         stop: &AtomicBool,
+        abort: &AtomicBool,
         idle: WhenIdle,
         sink: &dyn FoundSink<T>,
     ) {
         let mut cache = None;
         let mut found = Vec::new();
         let size = self.chunk_size();
-        while !stop.load(Ordering::Relaxed) {
+        while !stop.load(Ordering::Relaxed) && !abort.load(Ordering::Relaxed) {
             let Some(chunk) = scheduler.next_chunk(&mut cache, size) else {
                 match idle {
                     WhenIdle::Finish => return,
@@ -78,7 +79,8 @@ impl<T: Tag> Backend<T> for CpuBackend {
         self.hashes.clone()
     }
     /// Runs the workers on scoped threads until `stop` is set (or, with `WhenIdle::Finish`,
-    /// until the scheduler runs dry).
+    /// until the scheduler runs dry). If a thread cannot be started (the system's thread or
+    /// memory limit), the ones started stop after their chunk and the error says which thread.
     fn run(
         &self,
         scheduler: &Scheduler<T>,
@@ -86,14 +88,25 @@ impl<T: Tag> Backend<T> for CpuBackend {
         idle: WhenIdle,
         sink: &dyn FoundSink<T>,
     ) -> Result<(), BackendError> {
+        let abort = AtomicBool::new(false);
         std::thread::scope(|scope| {
             for i in 0..self.threads {
-                std::thread::Builder::new()
+                let started = std::thread::Builder::new()
                     .name(format!("cpu-{i}"))
-                    .spawn_scoped(scope, || self.worker(scheduler, stop, idle, sink))
-                    .expect("spawning a CPU worker thread");
+                    .spawn_scoped(scope, || self.worker(scheduler, stop, &abort, idle, sink));
+                if let Err(e) = started {
+                    abort.store(true, Ordering::Relaxed);
+                    return Err(BackendError {
+                        backend: "cpu",
+                        reason: format!(
+                            "cannot start worker thread {} of {}: {e}",
+                            i + 1,
+                            self.threads
+                        ),
+                    });
+                }
             }
-        });
-        Ok(())
+            Ok(())
+        })
     }
 }

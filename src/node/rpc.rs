@@ -197,21 +197,72 @@ impl RpcAuth {
     }
 }
 
-/// Reads a cookie file and returns its `user:password` line.
+/// The largest cookie file read (Bitcoin Core's is 75 bytes).
+pub const MAX_COOKIE_BYTES: u64 = 4096;
+
+/// Reads a cookie file and returns its `user:password` line. Only a regular file is opened (a
+/// FIFO would block, a device like `/dev/zero` never end), and at most [`MAX_COOKIE_BYTES`] + 1
+/// bytes of it are read.
 fn read_cookie(path: &PathBuf) -> Result<String, RpcError> {
+    use std::io::Read as _;
     let err = |reason: String| RpcError::Cookie {
         path: path.clone(),
         reason,
     };
+    let too_large = || {
+        err(format!(
+            "file is too large to be a cookie (over {MAX_COOKIE_BYTES} bytes)"
+        ))
+    };
     let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
-    if meta.len() > 4096 {
-        return Err(err("file is too large to be a cookie".into()));
+    if !meta.is_file() {
+        return Err(err(format!(
+            "not a regular file (a {}); give the .cookie file the node writes",
+            file_kind(&meta.file_type())
+        )));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    if meta.len() > MAX_COOKIE_BYTES {
+        return Err(too_large());
+    }
+    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+    // The file may have been replaced since the check: the read is bounded all the same.
+    let mut bytes = Vec::new();
+    file.take(MAX_COOKIE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| err(e.to_string()))?;
+    if bytes.len() as u64 > MAX_COOKIE_BYTES {
+        return Err(too_large());
+    }
+    let text = String::from_utf8(bytes).map_err(|_| err("not UTF-8 text".into()))?;
     let line = text.lines().next().unwrap_or("").trim();
     match line.split_once(':') {
         Some((user, pass)) if !user.is_empty() && !pass.is_empty() => Ok(line.to_string()),
         _ => Err(err("expected `user:password`".into())),
+    }
+}
+
+/// What a file that is not a regular file is, for the cookie error.
+fn file_kind(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if kind.is_fifo() {
+            return "FIFO";
+        }
+        if kind.is_char_device() {
+            return "character device";
+        }
+        if kind.is_block_device() {
+            return "block device";
+        }
+        if kind.is_socket() {
+            return "socket";
+        }
+    }
+    if kind.is_dir() {
+        "directory"
+    } else {
+        "special file"
     }
 }
 

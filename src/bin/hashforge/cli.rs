@@ -1,6 +1,11 @@
-//! Command-line definitions (clap derive). Parsing of values into domain types happens in the
-//! commands, so every bad input gets the same one-line error style.
+//! Command-line definitions (clap derive). Every number is parsed and range-checked here, by
+//! the typed value parsers at the end of this file, so a bad value is one line naming the flag
+//! and the accepted range (clap's `invalid value '…' for '--flag <…>': …`), whatever the
+//! command. Parsing of text into domain types (headers, targets, URLs) happens in the commands.
 
+use std::time::Duration;
+
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
@@ -52,7 +57,7 @@ pub struct GpuArgs {
     #[arg(long)]
     pub gpu: Option<String>,
     /// Nonces per GPU dispatch (default: tuned at start so a dispatch takes about 20 ms)
-    #[arg(long)]
+    #[arg(long, value_parser = integer(1, hashforge::gpu::kernel::MAX_BATCH as u64).map(|n| n as u32), allow_negative_numbers = true)]
     pub gpu_batch: Option<u32>,
 }
 
@@ -85,8 +90,8 @@ pub struct CpuArgs {
     /// also takes all (every kernel this CPU supports; with `--backend all`, the fastest)
     #[arg(long, default_value = "auto")]
     pub kernel: String,
-    /// CPU worker threads (default: all cores; cores - 1 with `--backend all`)
-    #[arg(short = 't', long)]
+    /// CPU worker threads, 1 to 1024 (default: all cores; cores - 1 with `--backend all`)
+    #[arg(short = 't', long, value_parser = integer(1, MAX_THREADS as u64).map(|n| n as usize), allow_negative_numbers = true)]
     pub threads: Option<usize>,
 }
 
@@ -95,11 +100,11 @@ pub struct ScanArgs {
     /// The 80-byte header as 160 hex digits (its nonce field is ignored)
     #[arg(long)]
     pub header: String,
-    /// First nonce
-    #[arg(long)]
+    /// First nonce (0 to 4294967295)
+    #[arg(long, value_parser = integer(0, u32::MAX as u64), allow_negative_numbers = true)]
     pub start: u64,
-    /// Number of nonces
-    #[arg(long)]
+    /// Number of nonces (1 to 2^32; start + count at most 2^32)
+    #[arg(long, value_parser = integer(1, 1 << 32), allow_negative_numbers = true)]
     pub count: u64,
     /// Target as 64 hex digits in display order (e.g. 00000000ffff0000…)
     #[arg(
@@ -109,7 +114,7 @@ pub struct ScanArgs {
     )]
     pub target: Option<String>,
     /// Pool difficulty (1 = 0x00000000ffff·2^208; fractions allowed)
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, value_name = "DIFFICULTY", value_parser = difficulty, allow_negative_numbers = true)]
     pub difficulty: Option<f64>,
     #[command(flatten)]
     pub backends: BackendArgs,
@@ -122,9 +127,9 @@ pub struct ScanArgs {
 pub struct BenchArgs {
     #[command(flatten)]
     pub backends: BackendArgs,
-    /// Seconds per measurement
-    #[arg(long, default_value_t = 3.0)]
-    pub seconds: f64,
+    /// Seconds per measurement (more than 0, at most 3600)
+    #[arg(long, value_name = "SECONDS", default_value = "3", value_parser = seconds(Min::Above(0.0), 3600.0), allow_negative_numbers = true)]
+    pub seconds: Duration,
     /// Also measure the reference (`openssl speed -evp sha256`, one core, before and after the
     /// kernels) and print each rate per thread as a ratio to it
     #[arg(long)]
@@ -162,7 +167,7 @@ pub struct MineArgs {
     #[arg(long)]
     pub tls_insecure: bool,
     /// Ask the pool for this difficulty (mining.suggest_difficulty, sent after authorize)
-    #[arg(long)]
+    #[arg(long, value_name = "DIFFICULTY", value_parser = difficulty, allow_negative_numbers = true)]
     pub suggest_difficulty: Option<f64>,
     /// Send mining.extranonce.subscribe (for pools that change extranonce1 mid-session)
     #[arg(long)]
@@ -170,21 +175,22 @@ pub struct MineArgs {
     /// Do not ask for version rolling (mining.configure)
     #[arg(long)]
     pub no_version_rolling: bool,
-    /// Seconds without an answer to a submit before it counts as timed out
-    #[arg(long, default_value_t = 30)]
-    pub submit_timeout: u64,
-    /// Failed connection attempts in a row before failing over to the next pool
-    #[arg(long, default_value_t = 3)]
+    /// Seconds without an answer to a submit before it counts as timed out (1 to 3600)
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds(Min::AtLeast(1.0), 3600.0), allow_negative_numbers = true)]
+    pub submit_timeout: Duration,
+    /// Failed connection attempts in a row before failing over to the next pool (1 to 1000)
+    #[arg(long, default_value_t = 3, value_parser = integer(1, 1000).map(|n| n as u32), allow_negative_numbers = true)]
     pub failover_after: u32,
-    /// Seconds between status lines
-    #[arg(long, default_value_t = 10.0)]
-    pub status_interval: f64,
+    /// Seconds between status lines (0.1 to 86400)
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds(Min::AtLeast(MIN_STATUS_INTERVAL), DAY), allow_negative_numbers = true)]
+    pub status_interval: Duration,
     /// Print status as JSON lines
     #[arg(long)]
     pub json_status: bool,
-    /// Stop after this many seconds (default: run until Ctrl-C)
-    #[arg(long)]
-    pub duration: Option<f64>,
+    /// Stop after this many seconds (more than 0, at most 10^9; default: run until Ctrl-C or
+    /// SIGTERM)
+    #[arg(long, value_name = "SECONDS", value_parser = seconds(Min::Above(0.0), MAX_SECONDS), allow_negative_numbers = true)]
+    pub duration: Option<Duration>,
     #[command(flatten)]
     pub log: LogArgs,
 }
@@ -231,17 +237,18 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:3333")]
     pub listen: std::net::SocketAddr,
     /// Difficulty of a new connection (fractions allowed; vardiff adjusts it)
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_name = "DIFFICULTY", value_parser = difficulty, allow_negative_numbers = true)]
     pub start_difficulty: f64,
-    /// Seconds between shares that vardiff aims for, per connection
-    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
-    pub share_interval: f64,
-    /// Seconds between status blocks on stdout
-    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
-    pub status_interval: f64,
-    /// Shortest time in seconds between two updates with new transactions (a new block is sent at once)
-    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
-    pub update_interval: f64,
+    /// Seconds between shares that vardiff aims for, per connection (0.1 to 3600)
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = seconds(Min::AtLeast(0.1), 3600.0), allow_negative_numbers = true)]
+    pub share_interval: Duration,
+    /// Seconds between status blocks on stdout (0.1 to 86400)
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds(Min::AtLeast(MIN_STATUS_INTERVAL), DAY), allow_negative_numbers = true)]
+    pub status_interval: Duration,
+    /// Shortest time in seconds between two updates with new transactions (a new block is sent
+    /// at once; 0 to 3600, 0: every change)
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds(Min::AtLeast(0.0), 3600.0), allow_negative_numbers = true)]
+    pub update_interval: Duration,
     /// Password miners must give (default: any)
     #[arg(long)]
     pub password: Option<String>,
@@ -253,4 +260,85 @@ pub struct ServeArgs {
     pub tls_key: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub log: LogArgs,
+}
+
+/// The most CPU worker threads `-t/--threads` takes.
+pub const MAX_THREADS: usize = 1024;
+/// The shortest status interval: more often floods the output.
+const MIN_STATUS_INTERVAL: f64 = 0.1;
+/// Seconds in a day.
+const DAY: f64 = 86_400.0;
+/// The longest duration a flag without a natural bound takes (about 31 years).
+const MAX_SECONDS: f64 = 1e9;
+/// The largest difficulty a flag takes: far beyond Bitcoin's (about 1.5·10^14 in 2026), and
+/// still a target of 200 bits.
+pub const MAX_DIFFICULTY: f64 = 1e15;
+
+/// The lower end of a range of seconds.
+#[derive(Clone, Copy, Debug)]
+pub enum Min {
+    /// The value must be larger than this.
+    Above(f64),
+    /// The value may be this or larger.
+    AtLeast(f64),
+}
+
+/// A value parser for a number of seconds (fractions allowed) in a range, as a `Duration`.
+/// `nan`, `inf`, negative and out-of-range values get one message that states the range.
+pub fn seconds(min: Min, max: f64) -> impl Fn(&str) -> Result<Duration, String> + Clone {
+    move |text: &str| {
+        let range = match min {
+            Min::Above(m) => format!("more than {m} and at most {max} seconds"),
+            Min::AtLeast(m) => format!("at least {m} and at most {max} seconds"),
+        };
+        let value: f64 = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("not a number of seconds: it must be {range}"))?;
+        let above_min = match min {
+            Min::Above(m) => value > m,
+            Min::AtLeast(m) => value >= m,
+        };
+        // Every comparison with NaN is false: NaN is out of range.
+        let in_range = above_min && value <= max;
+        if !in_range {
+            return Err(format!("must be {range}"));
+        }
+        Duration::try_from_secs_f64(value).map_err(|_| format!("must be {range}"))
+    }
+}
+
+/// A value parser for a whole number in `min..=max`, read as `u64` whatever its sign or size, so
+/// that `-1` and `18446744073709551616` get the range too.
+pub fn integer(min: u64, max: u64) -> impl Fn(&str) -> Result<u64, String> + Clone {
+    move |text: &str| {
+        let range = format!("at least {min} and at most {max}");
+        let text = text.trim();
+        let digits = text.strip_prefix('+').unwrap_or(text);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return if text.starts_with('-') && text[1..].bytes().all(|b| b.is_ascii_digit()) {
+                Err(format!("must be {range}"))
+            } else {
+                Err(format!("not a whole number: it must be {range}"))
+            };
+        }
+        match digits.parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(format!("must be {range}")),
+        }
+    }
+}
+
+/// A value parser for a pool difficulty: a positive number, fractions allowed, at most
+/// [`MAX_DIFFICULTY`].
+pub fn difficulty(text: &str) -> Result<f64, String> {
+    let range = format!("more than 0 and at most {MAX_DIFFICULTY:e}");
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("difficulty must be a positive number ({range})"))?;
+    if !(value > 0.0 && value <= MAX_DIFFICULTY) {
+        return Err(format!("difficulty must be a positive number ({range})"));
+    }
+    Ok(value)
 }

@@ -11,6 +11,7 @@ mod mine;
 mod node;
 mod scan;
 mod serve;
+mod signal;
 
 use std::process::ExitCode;
 
@@ -45,6 +46,12 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    if let Command::Scan(cli::ScanArgs { backends, .. })
+    | Command::Bench(cli::BenchArgs { backends, .. })
+    | Command::Mine(cli::MineArgs { backends, .. }) = &cli.command
+    {
+        warn_threads(backends.cpu.threads);
+    }
     match cli.command {
         Command::Hash { hex } => hash::run(&hex),
         Command::Scan(args) => scan::run(args),
@@ -57,7 +64,6 @@ fn run(cli: Cli) -> Result<()> {
 
 /// The backend options of the command line, checked.
 pub(crate) fn backend_options(args: &BackendArgs) -> Result<BackendOptions> {
-    check_threads(args.cpu.threads)?;
     Ok(BackendOptions {
         kind: args.backend.into(),
         kernel: args.cpu.kernel.parse()?,
@@ -70,12 +76,13 @@ pub(crate) fn backend_options(args: &BackendArgs) -> Result<BackendOptions> {
     })
 }
 
-/// `--threads 0` is refused here, naming the flag (the library's own error cannot).
-pub(crate) fn check_threads(threads: Option<usize>) -> Result<()> {
-    if threads == Some(0) {
-        anyhow::bail!("--threads must be at least 1");
+/// More threads than cores only share them (`--threads` itself is checked by its parser, 1 to
+/// [`cli::MAX_THREADS`]): allowed, with a warning on stderr.
+fn warn_threads(threads: Option<usize>) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(n) = threads.filter(|&n| n > cores) {
+        eprintln!("warning: --threads {n} is more than the {cores} cores of this machine; the threads share them");
     }
-    Ok(())
 }
 
 /// Builds the backends the options ask for. A kernel chosen by measurement is reported on

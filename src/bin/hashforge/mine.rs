@@ -13,9 +13,6 @@ use hashforge::mining::{self, Engine, MinerConfig, Status};
 use hashforge::pool::{EmbeddedPool, SoloPool};
 
 pub fn run(args: MineArgs) -> Result<()> {
-    if !args.status_interval.is_finite() || args.status_interval <= 0.0 {
-        bail!("--status-interval must be positive");
-    }
     // The pool list is checked before the kernel calibration, so a bad URL is the only line.
     pools(&args.urls, &args.users, &args.passwords)?;
     let backends = backends(&args)?;
@@ -103,14 +100,14 @@ async fn mine(args: MineArgs, backends: Vec<Arc<dyn Backend<ShareTag>>>) -> Resu
             extranonce_subscribe: args.extranonce_subscribe,
             version_rolling: !args.no_version_rolling,
             insecure_tls: args.tls_insecure,
-            submit_timeout: Duration::from_secs(args.submit_timeout),
+            submit_timeout: args.submit_timeout,
             ..ClientOptions::default()
         },
         failover: FailoverOptions {
             failures_before_failover: args.failover_after,
             ..FailoverOptions::default()
         },
-        status_interval: Duration::from_secs_f64(args.status_interval),
+        status_interval: args.status_interval,
         drain_timeout: Duration::from_secs(5),
     };
     for b in &backends {
@@ -125,18 +122,19 @@ async fn mine(args: MineArgs, backends: Vec<Arc<dyn Backend<ShareTag>>>) -> Resu
             println!("{s}");
         }
     });
+    // Ctrl-C and SIGTERM stop alike: hashing stops, shares in flight get their answers (or
+    // are counted lost), and the final status is printed.
+    let stop = super::signal::Stop::install().context("cannot listen for Ctrl-C or SIGTERM")?;
     let duration = args.duration;
     let shutdown = async move {
         match duration {
-            Some(secs) => {
+            Some(duration) => {
                 tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs_f64(secs)) => {}
-                    _ = tokio::signal::ctrl_c() => {}
+                    _ = tokio::time::sleep(duration) => {}
+                    _ = stop.wait() => {}
                 }
             }
-            None => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            None => stop.wait().await,
         }
         tracing::info!("stopping");
     };

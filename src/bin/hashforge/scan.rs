@@ -19,18 +19,18 @@ pub fn run(args: ScanArgs) -> Result<()> {
         (None, Some(d)) => Target::from_difficulty(d)?,
         (None, None) => bail!("give --target or --difficulty"),
     };
-    if args.count == 0 {
-        bail!("--count must be at least 1");
-    }
-    if args.start > u32::MAX as u64 {
-        bail!("--start {} is past the last nonce (4294967295)", args.start);
-    }
-    if args.start + args.count > 1 << 32 {
-        bail!(
-            "range [{}, {}) goes past 2^32 (the last nonce is 4294967295)",
+    // The parsers took --start in 0..=2^32-1 and --count in 1..=2^32; their sum may still pass
+    // the last nonce (checked arithmetic, whatever they allow).
+    let start = u32::try_from(args.start).map_err(|_| {
+        anyhow::anyhow!("--start {} is past the last nonce (4294967295)", args.start)
+    })?;
+    match args.start.checked_add(args.count) {
+        Some(end) if end <= 1 << 32 => {}
+        end => bail!(
+            "range [{}, {}) goes past 2^32 (the last nonce is 4294967295): --start + --count must be at most 4294967296",
             args.start,
-            args.start + args.count
-        );
+            end.map_or_else(|| "overflow".to_string(), |e| e.to_string())
+        ),
     }
     // Backends are set up (GPU: shader compiled, batch tuned) before the clock starts.
     let backends = super::build_backends(&super::backend_options(&args.backends)?)?;
@@ -41,12 +41,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
         .collect::<Vec<_>>()
         .join(" + ");
     let scheduler = Arc::new(Scheduler::new());
-    scheduler.set_range(
-        WorkUnit::new(header, target),
-        (),
-        args.start as u32,
-        args.count,
-    );
+    scheduler.set_range(WorkUnit::new(header, target), (), start, args.count);
     let found = Arc::new(Mutex::new(Vec::new()));
     let sink = {
         let found = found.clone();

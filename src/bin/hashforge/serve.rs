@@ -7,7 +7,7 @@
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use hashforge_stratum::{ServerConfig, VardiffConfig};
 use tracing::info;
 
@@ -16,47 +16,15 @@ use hashforge::pool::status::print_status;
 use hashforge::pool::{NodeFeedOptions, SoloPool};
 
 pub fn run(args: ServeArgs) -> Result<()> {
-    let status_interval = seconds("--status-interval", args.status_interval)?;
-    let share_interval = seconds("--share-interval", args.share_interval)?;
-    let update_interval = if args.update_interval == 0.0 {
-        Duration::ZERO
-    } else {
-        seconds("--update-interval", args.update_interval)?
-    };
-    if !(args.start_difficulty.is_finite() && args.start_difficulty > 0.0) {
-        bail!("--start-difficulty must be a positive number");
-    }
     super::logging::init(&args.log)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(
-        args,
-        Intervals {
-            status: status_interval,
-            share: share_interval,
-            update: update_interval,
-        },
-    ))
+    runtime.block_on(serve(args))
 }
 
-/// Parsed time settings.
-struct Intervals {
-    status: Duration,
-    share: Duration,
-    update: Duration,
-}
-
-/// A positive number of seconds as a duration.
-fn seconds(flag: &str, value: f64) -> Result<Duration> {
-    match Duration::try_from_secs_f64(value) {
-        Ok(d) if !d.is_zero() && value <= 1e9 => Ok(d),
-        _ => bail!("{flag} must be a positive number of seconds, not {value}"),
-    }
-}
-
-async fn serve(args: ServeArgs, intervals: Intervals) -> Result<()> {
+async fn serve(args: ServeArgs) -> Result<()> {
     // Bad certificate files fail before the node is asked anything.
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(
@@ -79,8 +47,8 @@ async fn serve(args: ServeArgs, intervals: Intervals) -> Result<()> {
             .min_difficulty
             .min(args.start_difficulty),
         vardiff: Some(VardiffConfig {
-            target_interval: intervals.share,
-            retarget_interval: (intervals.share * 6).max(Duration::from_secs(30)),
+            target_interval: args.share_interval,
+            retarget_interval: (args.share_interval * 6).max(Duration::from_secs(30)),
         }),
         password: args.password.clone(),
         tls,
@@ -88,7 +56,7 @@ async fn serve(args: ServeArgs, intervals: Intervals) -> Result<()> {
     };
     let options = NodeFeedOptions {
         coinbase_tag: args.node.coinbase_tag.clone().into_bytes(),
-        update_interval: intervals.update,
+        update_interval: args.update_interval,
         ..NodeFeedOptions::default()
     };
     let pool = SoloPool::start(rpc, payout, args.listen, config, options).await?;
@@ -111,18 +79,20 @@ async fn serve(args: ServeArgs, intervals: Intervals) -> Result<()> {
 
     let started = Instant::now();
     let mut ticker = tokio::time::interval_at(
-        tokio::time::Instant::now() + intervals.status,
-        intervals.status,
+        tokio::time::Instant::now() + args.status_interval,
+        args.status_interval,
     );
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let stop = stop_signal();
+    let stop = super::signal::Stop::install()
+        .context("cannot listen for Ctrl-C or SIGTERM")?
+        .wait();
     tokio::pin!(stop);
-    let stopped = loop {
+    loop {
         tokio::select! {
-            r = &mut stop => break r,
+            _ = &mut stop => break,
             _ = ticker.tick() => print_status(&server.stats(), server.connections(), &pool.stats(), started.elapsed()),
         }
-    };
+    }
     info!("stopping");
     let last = pool.stats();
     pool.shutdown().await;
@@ -132,22 +102,5 @@ async fn serve(args: ServeArgs, intervals: Intervals) -> Result<()> {
         &last,
         started.elapsed(),
     );
-    stopped.context("cannot listen for Ctrl-C")
-}
-
-/// Waits for Ctrl-C (or SIGTERM on Unix).
-async fn stop_signal() -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r,
-            _ = term.recv() => Ok(()),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
-    }
+    Ok(())
 }
