@@ -1,40 +1,25 @@
 //! The `hashforge` binary: outputs of `hash`, `scan` and `bench`, and one-line errors on bad input.
 
-use std::process::{Command, Output};
+mod common;
 
-fn hashforge(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hashforge"))
-        .args(args)
-        .output()
-        .expect("running hashforge")
+use common::Exit;
+
+/// Runs the binary with `args`; fails unless it exited with status 0.
+fn hashforge(args: &[&str]) -> Exit {
+    common::hashforge().success(args)
 }
 
 const GENESIS: &str = "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c";
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Fails unless the command exited non-zero with exactly one line on stderr, which contains `needle`.
+/// Fails unless the command exited with status 2 and exactly one line on stderr, which
+/// contains `needle`.
 fn assert_one_line_error(args: &[&str], needle: &str) {
-    let out = hashforge(args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{args:?} succeeded");
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-    assert_eq!(
-        err.trim_end().lines().count(),
-        1,
-        "{args:?}: not one line: {err:?}"
-    );
-    assert!(err.contains(needle), "{args:?}: {err:?} lacks {needle:?}");
-    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    common::hashforge().one_line_error(args, needle);
 }
 
 #[test]
 fn hash_prints_display_order_and_difficulty() {
-    let out = hashforge(&["hash", GENESIS]);
-    assert!(out.status.success());
-    let text = stdout(&out);
+    let text = hashforge(&["hash", GENESIS]).stdout;
     assert!(
         text.starts_with("000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f\n"),
         "{text}"
@@ -61,12 +46,7 @@ fn scan_finds_genesis_nonce_with_every_kernel() {
             "2",
             "--json",
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let v = out.json();
         assert_eq!(v["nonces"], serde_json::json!([2083236893u32]), "{kernel}");
         assert_eq!(v["hashes"], 100000);
         assert!(v["seconds"].as_f64().unwrap() > 0.0);
@@ -87,8 +67,7 @@ fn scan_by_difficulty_lists_nonces_ascending() {
         "0.000000001",
         "--json",
     ]);
-    assert!(out.status.success());
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = out.json();
     let nonces: Vec<u64> = v["nonces"]
         .as_array()
         .unwrap()
@@ -114,15 +93,7 @@ fn bench_json_measures_every_kernel() {
         "1",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = out.json_lines();
     let names: Vec<&str> = lines
         .iter()
         .map(|l| l["kernel"].as_str().unwrap())
@@ -145,12 +116,8 @@ fn bench_json_measures_every_kernel() {
 #[test]
 fn bench_auto_names_the_chosen_kernel() {
     let out = hashforge(&["bench", "--seconds", "0.2", "--threads", "1", "--json"]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    let lines: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let err = &out.stderr;
+    let lines = out.json_lines();
     assert_eq!(lines.len(), 1, "{lines:?}");
     let name = lines[0]["kernel"].as_str().unwrap();
     let kernel: hashforge::cpu::Kernel = name.parse().unwrap();
@@ -176,12 +143,8 @@ fn bench_sweep_covers_kernels_and_threads_and_plots() {
         "--plot",
         svg.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got: Vec<(String, u64)> = stdout(&out)
+    let got: Vec<(String, u64)> = out
+        .stdout
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();

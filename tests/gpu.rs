@@ -424,34 +424,23 @@ fn scan_command_gpu_matches_cpu() {
     let Some((_, _serial)) = shared() else { return };
     let header = hex::encode(Header::genesis().to_bytes());
     let run = |backend: &str| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hashforge"))
-            .args([
-                "scan",
-                "--header",
-                &header,
-                "--start",
-                "2083200000",
-                "--count",
-                "100000",
-            ])
-            .args([
-                "--difficulty",
-                "1",
-                "--json",
-                "--backend",
-                backend,
-                "--threads",
-                "1",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{backend}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["nonces"].clone()
+        let out = common::hashforge().success(&[
+            "scan",
+            "--header",
+            &header,
+            "--start",
+            "2083200000",
+            "--count",
+            "100000",
+            "--difficulty",
+            "1",
+            "--json",
+            "--backend",
+            backend,
+            "--threads",
+            "1",
+        ]);
+        out.json()["nonces"].clone()
     };
     let cpu = run("cpu");
     assert_eq!(cpu, serde_json::json!([2083236893u32]));

@@ -2,8 +2,6 @@
 //! without stale submits, difficulty changes, a pool that dies and returns, and the `mine` binary
 //! with its embedded pool.
 
-use std::process::Command;
-
 mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -405,13 +403,6 @@ fn mine_bad_arguments_are_one_line_errors() {
         ),
         (vec!["mine", "--kernel", "nope"], "unknown kernel"),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_hashforge"))
-            .args(&args)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-        assert!(err.contains(needle), "{args:?}: {err}");
+        common::hashforge().one_line_error(&args, needle);
     }
 }

@@ -6,30 +6,25 @@
 //! Everything listens on 127.0.0.1 only, every wait is bounded, and every server stops when
 //! its test ends.
 
+mod common;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bitcoin::blockdata::script::Instruction;
 use bitcoin::Network;
-use hashforge::cpu::Kernel;
+use common::{self_signed_pem, wait_job_within, watch_jobs, Exit, Running, TestMiner};
 use hashforge::node::{BlockError, RpcError};
 use hashforge::node::{PayoutScript, RpcAuth, RpcClient, RpcConfig};
 use hashforge::pool::{
     BlockOutcome, FeedError, FeedStats, NodeFeed, NodeFeedHandle, NodeFeedOptions,
 };
-use hashforge::WorkUnit;
-use hashforge_stratum::{
-    Client, ClientOptions, Event, Job, PoolConfig, Server, ServerConfig, ServerHandle, Share,
-};
+use hashforge_stratum::{Event, Server, ServerConfig, ServerHandle};
 use hashforge_test_support::replay::{Fault, ReplayConfig, ReplayNode};
 use serde_json::{json, Value};
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::mpsc;
 
 /// A regtest address (P2WPKH).
 const ADDRESS: &str = "bcrt1q92v6550wrjqhldxwc2cvqlqm77wmzufv4dq433";
@@ -38,6 +33,20 @@ const MAINNET_ADDRESS: &str = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq";
 const TAG: &str = "/serve-test/";
 /// Share difficulty of the test miners: about 430 000 hashes per share.
 const SHARE_DIFFICULTY: f64 = 1e-4;
+/// The `serve` flags of the runs here after the node and its credentials: blocks pay
+/// [`ADDRESS`] and carry [`TAG`], 127.0.0.1 on any port, share difficulty 0.0001.
+const SERVE_FLAGS: [&str; 8] = [
+    "--address",
+    ADDRESS,
+    "--listen",
+    "127.0.0.1:0",
+    "--coinbase-tag",
+    TAG,
+    "--start-difficulty",
+    "0.0001",
+];
+/// How long a `hashforge` run that should fail at once may take.
+const BOUND: Duration = Duration::from_secs(30);
 
 const FIXTURES: [&str; 6] = [
     "gbt-regtest-empty.json",
@@ -84,20 +93,16 @@ fn without_last_transaction(t: &Value) -> Value {
     t
 }
 
-fn localhost() -> SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
-}
-
 fn payout() -> PayoutScript {
     PayoutScript::from_address(ADDRESS, Network::Regtest).unwrap()
 }
 
+/// The Stratum tests' server configuration at [`SHARE_DIFFICULTY`].
 fn test_server_config() -> ServerConfig {
     ServerConfig {
         start_difficulty: SHARE_DIFFICULTY,
         min_difficulty: 1e-6,
-        vardiff: None,
-        ..ServerConfig::default()
+        ..common::server_config()
     }
 }
 
@@ -109,7 +114,7 @@ async fn start_pool(
 ) -> (Arc<ServerHandle>, NodeFeedHandle) {
     let rpc = RpcClient::new(RpcConfig::new(&node.url(), auth).unwrap());
     let (_, payout) = rpc.check_ready(ADDRESS).await.unwrap();
-    let (server, events) = Server::bind(localhost(), test_server_config())
+    let (server, events) = Server::bind(common::localhost0(), test_server_config())
         .await
         .unwrap();
     let server = Arc::new(server);
@@ -141,129 +146,6 @@ async fn wait_stats(feed: &NodeFeedHandle, secs: u64, pred: impl FnMut(&FeedStat
     );
 }
 
-/// The first nonce (scanning from 0) whose header meets the job's share target, as a share;
-/// `None` once `superseded()` says a newer job has come.
-fn find_share(job: &Job, superseded: impl Fn() -> bool) -> Option<Share> {
-    let extranonce2 = vec![0u8; job.extranonce2_size];
-    let version = job.roll_version(0);
-    let ntime = job.notify.ntime;
-    let header = job.header(&extranonce2, ntime, 0, version).ok()?;
-    let work = WorkUnit::new(header, job.share_target());
-    let kernel = Kernel::best();
-    let chunk = 1u32 << 16;
-    let mut start = 0u32;
-    loop {
-        if superseded() {
-            return None;
-        }
-        let mut found = Vec::new();
-        kernel.scan(&work, start, chunk, &mut found);
-        for nonce in found {
-            let h = job.header(&extranonce2, ntime, nonce, version).ok()?;
-            if job.check_share(&h).1 {
-                return Some(Share {
-                    job_id: job.id().to_string(),
-                    extranonce2,
-                    ntime,
-                    nonce,
-                    version,
-                });
-            }
-        }
-        start = start.checked_add(chunk)?;
-    }
-}
-
-/// A test miner: the Stratum client plus a CPU kernel; one share per job. Like a real miner
-/// it always works on the newest job: a new job stops the scan of the old one, and jobs that
-/// queued up meanwhile are skipped (otherwise a worker that lost one race would scan every
-/// stale job in turn and never catch up).
-struct Miner {
-    extranonce1: Vec<u8>,
-    tasks: [JoinHandle<()>; 2],
-}
-
-impl Drop for Miner {
-    fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
-    }
-}
-
-async fn start_miner(addr: SocketAddr, worker: &str) -> Miner {
-    let pool = PoolConfig::new(format!("stratum+tcp://{addr}"), worker, "x");
-    let (client, mut events) = Client::connect(pool, ClientOptions::default())
-        .await
-        .unwrap();
-    let extranonce1 = match events.recv().await {
-        Some(Event::Connected { extranonce1, .. }) => extranonce1,
-        other => panic!("expected Connected, got {other:?}"),
-    };
-    // Counts jobs received; a scan stops when it moves on.
-    let jobs_seen = Arc::new(AtomicU64::new(0));
-    let (latest_tx, mut latest) = watch::channel::<Option<(u64, Job)>>(None);
-    let listener = {
-        let jobs_seen = jobs_seen.clone();
-        tokio::spawn(async move {
-            while let Some(ev) = events.recv().await {
-                match ev {
-                    Event::Job(job) => {
-                        let generation = jobs_seen.fetch_add(1, Ordering::SeqCst) + 1;
-                        latest_tx.send_replace(Some((generation, job)));
-                    }
-                    Event::Disconnected { .. } => break,
-                    _ => {}
-                }
-            }
-            // Dropping `latest_tx` ends the scanner.
-        })
-    };
-    let scanner = tokio::spawn(async move {
-        while latest.changed().await.is_ok() {
-            let Some((generation, job)) = latest.borrow_and_update().clone() else {
-                continue;
-            };
-            let jobs_seen = jobs_seen.clone();
-            let share = tokio::task::spawn_blocking(move || {
-                find_share(&job, || jobs_seen.load(Ordering::SeqCst) != generation)
-            })
-            .await
-            .unwrap();
-            if let Some(share) = share {
-                if client.submit(share).await.is_err() {
-                    break;
-                }
-            }
-        }
-        client.shutdown().await;
-    });
-    Miner {
-        extranonce1,
-        tasks: [listener, scanner],
-    }
-}
-
-/// A client that only watches jobs.
-async fn watch_jobs(addr: SocketAddr) -> (Client, mpsc::Receiver<Event>) {
-    let pool = PoolConfig::new(format!("stratum+tcp://{addr}"), "watcher", "x");
-    Client::connect(pool, ClientOptions::default())
-        .await
-        .unwrap()
-}
-
-async fn next_job(events: &mut mpsc::Receiver<Event>) -> Job {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        match tokio::time::timeout_at(deadline, events.recv()).await {
-            Ok(Some(Event::Job(job))) => return job,
-            Ok(Some(_)) => {}
-            Ok(None) => panic!("client closed"),
-            Err(_) => panic!("no job within 20 s"),
-        }
-    }
-}
-
 /// The pushes of a coinbase scriptSig: the BIP 34 height, the extranonce, the tag.
 fn script_sig_pushes(block: &bitcoin::Block) -> Vec<Vec<u8>> {
     block.txdata[0].input[0]
@@ -292,8 +174,8 @@ async fn two_workers_find_blocks_that_the_node_accepts() {
         assert!(addr.ip().is_loopback());
 
         let miners = [
-            ("worker1", start_miner(addr, "worker1").await),
-            ("worker2", start_miner(addr, "worker2").await),
+            ("worker1", TestMiner::start(addr, "worker1").await),
+            ("worker2", TestMiner::start(addr, "worker2").await),
         ];
         assert_ne!(miners[0].1.extranonce1, miners[1].1.extranonce1);
 
@@ -380,14 +262,14 @@ async fn new_previous_block_is_clean_new_transactions_are_not() {
         };
         let (server, feed) = start_pool(&node, RpcAuth::None, options).await;
         let (client, mut events) = watch_jobs(server.local_addr()).await;
-        let first = next_job(&mut events).await;
+        let first = wait_job_within(&mut events, Duration::from_secs(20)).await;
         assert!(first.notify.clean_jobs);
 
         // New previous block: clean jobs at once.
         let next_block = fixture("gbt-regtest-h203-7tx.json");
         let pushed = Instant::now();
         node.push_template(next_block.clone());
-        let job = next_job(&mut events).await;
+        let job = wait_job_within(&mut events, Duration::from_secs(20)).await;
         assert!(
             job.notify.clean_jobs,
             "a new previous block must clean jobs"
@@ -403,7 +285,7 @@ async fn new_previous_block_is_clean_new_transactions_are_not() {
         // the update interval has passed since the last push.
         let fewer = without_last_transaction(&next_block);
         node.push_template(fewer);
-        let update = next_job(&mut events).await;
+        let update = wait_job_within(&mut events, Duration::from_secs(20)).await;
         assert!(
             !update.notify.clean_jobs,
             "new transactions must not clean jobs"
@@ -515,7 +397,7 @@ async fn node_errors_are_logged_and_retried() {
         // the poller is back to a held long poll, the next request is the submitblock.)
         wait_for_long_poll(&node).await;
         node.fail_next(Fault::TruncatedBody);
-        let miner = start_miner(server.local_addr(), "worker1").await;
+        let miner = TestMiner::start(server.local_addr(), "worker1").await;
         wait_stats(&feed, 30, |s| s.blocks_accepted >= 1).await;
         drop(miner);
         assert_eq!(node.accepted_blocks().len(), 1);
@@ -551,7 +433,7 @@ async fn node_errors_are_logged_and_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn feed_start_errors_are_typed() {
-    let (server, events) = Server::bind(localhost(), test_server_config())
+    let (server, events) = Server::bind(common::localhost0(), test_server_config())
         .await
         .unwrap();
     let server = Arc::new(server);
@@ -616,38 +498,9 @@ async fn wait_for_long_poll(node: &ReplayNode) {
     }
 }
 
-/// Runs the `hashforge` binary (at most 30 s) and returns its exit code, stdout and stderr.
-fn run_hashforge(args: &[&str]) -> (Option<i32>, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hashforge"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-async fn serve_error(node_url: &str, address: &str) -> String {
-    serve_error_with(node_url, address, &[]).await
-}
-
-async fn serve_error_with(node_url: &str, address: &str, extra: &[&str]) -> String {
-    let args: Vec<String> = [
+/// `hashforge serve` on the node at `node_url` with the user u/p.
+fn serve_with_user(node_url: &str) -> Vec<&str> {
+    vec![
         "serve",
         "--node",
         node_url,
@@ -655,21 +508,25 @@ async fn serve_error_with(node_url: &str, address: &str, extra: &[&str]) -> Stri
         "u",
         "--rpc-pass",
         "p",
-        "--address",
-        address,
-        "--listen",
-        "127.0.0.1:0",
     ]
-    .iter()
-    .chain(extra)
-    .map(|s| s.to_string())
-    .collect();
-    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        run_hashforge(&args)
-    })
-    .await
-    .unwrap();
+}
+
+async fn serve_error(node_url: &str, address: &str) -> String {
+    serve_error_with(node_url, address, &[]).await
+}
+
+async fn serve_error_with(node_url: &str, address: &str, extra: &[&str]) -> String {
+    let mut args = serve_with_user(node_url);
+    args.extend(["--address", address, "--listen", "127.0.0.1:0"]);
+    args.extend_from_slice(extra);
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let Exit {
+        code,
+        stdout,
+        stderr,
+    } = tokio::task::spawn_blocking(move || common::hashforge().run_within(&args, BOUND))
+        .await
+        .unwrap();
     assert_eq!(code, Some(2), "stdout: {stdout}\nstderr: {stderr}");
     assert!(stdout.is_empty(), "{stdout}");
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
@@ -711,8 +568,8 @@ async fn serve_startup_errors_are_one_line() {
         err.contains("cannot use the TLS certificate") && err.contains(missing),
         "{err}"
     );
-    let (_, key) = self_signed_pem("startup");
-    let key = key.to_str().unwrap();
+    let pem = self_signed_pem("startup");
+    let key = pem.key();
     let err = serve_error_with(&node.url(), ADDRESS, &["--tls-cert", key, "--tls-key", key]).await;
     assert!(err.contains("no CERTIFICATE block"), "{err}");
 
@@ -722,14 +579,15 @@ async fn serve_startup_errors_are_one_line() {
     assert!(err.contains("initial block download"), "{err}");
 
     // Neither a cookie nor a user.
-    let (code, _, stderr) = tokio::task::spawn_blocking(|| {
-        run_hashforge(&[
+    let Exit { code, stderr, .. } = tokio::task::spawn_blocking(|| {
+        let args = [
             "serve",
             "--node",
             "http://127.0.0.1:1",
             "--address",
             ADDRESS,
-        ])
+        ];
+        common::hashforge().run_within(&args, BOUND)
     })
     .await
     .unwrap();
@@ -748,61 +606,14 @@ async fn serve_runs_a_pool_and_stops_on_ctrl_c() {
         std::process::id()
     ));
     node.write_cookie(&cookie).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hashforge"))
-        .args(["serve", "--node", &node.url(), "--rpc-cookie"])
-        .arg(&cookie)
-        .args([
-            "--address",
-            ADDRESS,
-            "--listen",
-            "127.0.0.1:0",
-            "--coinbase-tag",
-            TAG,
-            "--start-difficulty",
-            "0.0001",
-            "--status-interval",
-            "0.3",
-            "--log-level",
-            "info",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Whatever happens below, the child goes away with the test (killed only while it is
-    // still our unreaped child, so its pid cannot have been reused).
-    struct KillOnDrop(std::process::Child);
-    impl Drop for KillOnDrop {
-        fn drop(&mut self) {
-            if let Ok(None) = self.0.try_wait() {
-                let _ = self.0.kill();
-                let _ = self.0.wait();
-            }
-        }
-    }
-    let pid = child.id();
-    let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut child = KillOnDrop(child);
-
-    let (line_tx, mut lines) = mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let stderr_text = Arc::new(Mutex::new(String::new()));
-    let sink = stderr_text.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let mut s = sink.lock().unwrap();
-            s.push_str(&line);
-            s.push('\n');
-        }
-    });
+    let cookie_arg = cookie.to_str().unwrap();
+    let url = node.url();
+    let mut args = vec!["serve", "--node", &url, "--rpc-cookie", cookie_arg];
+    args.extend(SERVE_FLAGS);
+    args.extend(["--status-interval", "0.3", "--log-level", "info"]);
+    let mut serve = common::hashforge().spawn(&args);
+    let mut lines = serve.stdout_lines();
+    let stderr_text = serve.stderr_text();
 
     let result = tokio::time::timeout(Duration::from_secs(60), async {
         let first = lines.recv().await.expect("a first stdout line");
@@ -813,7 +624,7 @@ async fn serve_runs_a_pool_and_stops_on_ctrl_c() {
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("no address in {first:?}"));
         assert!(addr.ip().is_loopback());
-        let miner = start_miner(addr, "rig1").await;
+        let miner = TestMiner::start(addr, "rig1").await;
         let accepted = node.wait_for_submissions(1, Duration::from_secs(30)).await;
         assert_eq!(accepted.len(), 1);
         assert_eq!(node.accepted_blocks().len(), 1);
@@ -828,20 +639,8 @@ async fn serve_runs_a_pool_and_stops_on_ctrl_c() {
         assert!(saw, "status block with rig1's block");
         drop(miner);
 
-        let status = Command::new("kill")
-            .arg("-INT")
-            .arg(pid.to_string())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let exit = loop {
-            if let Some(exit) = child.0.try_wait().unwrap() {
-                break exit;
-            }
-            assert!(Instant::now() < deadline, "no exit within 20 s of SIGINT");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
+        serve.interrupt();
+        let exit = serve.exit_within(Duration::from_secs(20)).await;
         assert_eq!(exit.code(), Some(0), "clean exit on Ctrl-C");
         let mut rest = Vec::new();
         while let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(10), lines.recv()).await
@@ -854,7 +653,7 @@ async fn serve_runs_a_pool_and_stops_on_ctrl_c() {
         );
     })
     .await;
-    drop(child);
+    drop(serve);
     let _ = std::fs::remove_file(&cookie);
     let logs = stderr_text.lock().unwrap().clone();
     result.unwrap_or_else(|_| panic!("test timed out; stderr:\n{logs}"));
@@ -877,53 +676,12 @@ fn check_accepted_block(hex_block: &str, tag: &str) {
     );
 }
 
-/// Runs the `hashforge` binary in the background; killed when dropped.
-struct Bin(Option<std::process::Child>);
-
-impl Bin {
-    fn spawn(args: &[&str]) -> Bin {
-        Bin(Some(
-            Command::new(env!("CARGO_BIN_EXE_hashforge"))
-                .args(args)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap(),
-        ))
-    }
-
-    fn child(&mut self) -> &mut std::process::Child {
-        self.0.as_mut().unwrap()
-    }
-
-    /// Waits for the exit while draining its output (off the runtime); returns (code, stdout,
-    /// stderr). Killed if it outlives `within`.
-    async fn finish(mut self, within: Duration) -> (Option<i32>, String, String) {
-        let child = self.0.take().unwrap();
-        let pid = child.id();
-        let waiting = tokio::task::spawn_blocking(move || child.wait_with_output());
-        let out = match tokio::time::timeout(within, waiting).await {
-            Ok(out) => out.unwrap().unwrap(),
-            Err(_) => {
-                let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-                panic!("hashforge did not exit within {within:?}");
-            }
-        };
-        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        (out.status.code(), text(&out.stdout), text(&out.stderr))
-    }
-}
-
-impl Drop for Bin {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            if let Ok(None) = child.try_wait() {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-        }
-    }
+/// A replay node with `templates` distinct templates and credentials u/p that moves to its next
+/// template when a block is accepted, like a real chain tip.
+async fn advancing_node(templates: usize) -> ReplayNode {
+    let mut config = ReplayConfig::new(distinct_templates(templates)).with_credentials("u", "p");
+    config.advance_on_submit = true;
+    ReplayNode::start(config).await.unwrap()
 }
 
 /// `hashforge mine --node`: solo mining on the replayed node; every block it finds is submitted
@@ -931,11 +689,9 @@ impl Drop for Bin {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mine_node_solo_mines_blocks_the_node_accepts() {
     // More templates than blocks in 6 s (about 20 here), so the miner never runs out of tips.
-    let mut config = ReplayConfig::new(distinct_templates(40)).with_credentials("u", "p");
-    config.advance_on_submit = true;
-    let node = ReplayNode::start(config).await.unwrap();
+    let node = advancing_node(40).await;
     let url = node.url();
-    let miner = Bin::spawn(&[
+    let miner = common::hashforge().spawn(&[
         "mine",
         // Several blocks even on a loaded machine: at the solo start difficulty (0.01, 43 M
         // hashes a block on regtest) a slow run could find none.
@@ -958,7 +714,11 @@ async fn mine_node_solo_mines_blocks_the_node_accepts() {
         "--status-interval",
         "1",
     ]);
-    let (code, stdout, stderr) = miner.finish(Duration::from_secs(60)).await;
+    let Exit {
+        code,
+        stdout,
+        stderr,
+    } = miner.finish(Duration::from_secs(60)).await;
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     let accepted = node.accepted_blocks();
     assert!(
@@ -990,14 +750,12 @@ async fn mine_node_solo_mines_blocks_the_node_accepts() {
 async fn serve_with_two_mine_workers_end_to_end() {
     // More templates than the workers use in their 6 s (about 100 here), so the race for
     // blocks lasts the whole run and a worker that starts late still gets its turns.
-    let mut config = ReplayConfig::new(distinct_templates(400)).with_credentials("u", "p");
-    config.advance_on_submit = true;
-    let node = ReplayNode::start(config).await.unwrap();
+    let node = advancing_node(400).await;
     let (serve, mut lines, pool) = start_serve(&node.url(), &[]).await;
-    let workers: Vec<Bin> = ["w1", "w2"]
+    let workers: Vec<Running> = ["w1", "w2"]
         .iter()
         .map(|w| {
-            Bin::spawn(&[
+            common::hashforge().spawn(&[
                 "mine",
                 "-o",
                 &pool,
@@ -1016,7 +774,12 @@ async fn serve_with_two_mine_workers_end_to_end() {
     for w in workers {
         outputs.push(w.finish(Duration::from_secs(60)).await);
     }
-    for (code, out, err) in &outputs {
+    for Exit {
+        code,
+        stdout: out,
+        stderr: err,
+    } in &outputs
+    {
         assert_eq!(*code, Some(0), "{out}\n{err}");
         let accepted = out.lines().last().unwrap_or_default();
         assert!(accepted.contains("| A "), "{out}");
@@ -1040,37 +803,13 @@ async fn serve_with_two_mine_workers_end_to_end() {
 async fn start_serve(
     node_url: &str,
     extra: &[&str],
-) -> (Bin, mpsc::UnboundedReceiver<String>, String) {
-    let mut args = vec![
-        "serve",
-        "--node",
-        node_url,
-        "--rpc-user",
-        "u",
-        "--rpc-pass",
-        "p",
-        "--address",
-        ADDRESS,
-        "--listen",
-        "127.0.0.1:0",
-        "--coinbase-tag",
-        TAG,
-        "--start-difficulty",
-        "0.0001",
-        "--status-interval",
-        "1",
-    ];
+) -> (Running, mpsc::UnboundedReceiver<String>, String) {
+    let mut args = serve_with_user(node_url);
+    args.extend(SERVE_FLAGS);
+    args.extend(["--status-interval", "1"]);
     args.extend_from_slice(extra);
-    let mut serve = Bin::spawn(&args);
-    let stdout = serve.child().stdout.take().unwrap();
-    let (tx, mut lines) = mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let mut serve = common::hashforge().spawn(&args);
+    let mut lines = serve.stdout_lines();
     let first = tokio::time::timeout(Duration::from_secs(30), lines.recv())
         .await
         .unwrap()
@@ -1110,32 +849,17 @@ async fn blocks_per_worker(
     blocks
 }
 
-/// A self-signed certificate for 127.0.0.1 and its key, as PEM files in the temp directory.
-fn self_signed_pem(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
-    let ck =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
-    let dir = std::env::temp_dir();
-    let stem = format!("hashforge-{name}-{}", std::process::id());
-    let cert = dir.join(format!("{stem}-cert.pem"));
-    let key = dir.join(format!("{stem}-key.pem"));
-    std::fs::write(&cert, ck.cert.pem()).unwrap();
-    std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
-    (cert, key)
-}
-
 /// `hashforge serve --tls-cert/--tls-key`: a worker mines over stratum+ssl:// and its blocks
 /// reach the node.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_over_tls_with_a_pem_certificate() {
-    let mut config = ReplayConfig::new(distinct_templates(400)).with_credentials("u", "p");
-    config.advance_on_submit = true;
-    let node = ReplayNode::start(config).await.unwrap();
-    let (cert, key) = self_signed_pem("serve-tls");
-    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let node = advancing_node(400).await;
+    let pem = self_signed_pem("serve-tls");
+    let (cert, key) = (pem.cert(), pem.key());
     let (serve, mut lines, pool) =
         start_serve(&node.url(), &["--tls-cert", cert, "--tls-key", key]).await;
     assert!(pool.starts_with("stratum+ssl://127.0.0.1:"), "{pool}");
-    let worker = Bin::spawn(&[
+    let worker = common::hashforge().spawn(&[
         "mine",
         "-o",
         &pool,
@@ -1149,7 +873,11 @@ async fn serve_over_tls_with_a_pem_certificate() {
         "--duration",
         "4",
     ]);
-    let (code, out, err) = worker.finish(Duration::from_secs(60)).await;
+    let Exit {
+        code,
+        stdout: out,
+        stderr: err,
+    } = worker.finish(Duration::from_secs(60)).await;
     assert_eq!(code, Some(0), "{out}\n{err}");
     let blocks = blocks_per_worker(&mut lines, &["tls1"]).await;
     assert!(blocks.get("tls1") > Some(&0), "blocks: {blocks:?}\n{out}");
@@ -1159,6 +887,4 @@ async fn serve_over_tls_with_a_pem_certificate() {
         check_accepted_block(&block, TAG);
     }
     drop(serve);
-    let _ = std::fs::remove_file(cert);
-    let _ = std::fs::remove_file(key);
 }

@@ -47,7 +47,7 @@ async fn handshake_with_configure_and_rolled_share() {
     let share = find_share(&job, 0x0000_6000);
     assert_eq!(share.version, job.notify.version | 0x6000);
     client.submit(share).await.expect("submit");
-    assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
+    assert_accepted(&mut rx).await;
     // regtest bits: the share is also a block about half the time; the server saw it either way.
     let mut saw_accept = false;
     while let Ok(ev) = sev.try_recv() {
@@ -92,7 +92,7 @@ async fn handshake_without_configure() {
         "no rolling without configure"
     );
     client.submit(share).await.expect("submit");
-    assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
+    assert_accepted(&mut rx).await;
     client.shutdown().await;
     h.shutdown().await;
 }
@@ -108,7 +108,7 @@ async fn clean_jobs_switch_makes_old_jobs_stale() {
     assert!(!mid.notify.clean_jobs);
     assert_ne!(mid.notify.prevhash, old.notify.prevhash);
     client.submit(find_share(&old, 0)).await.expect("submit");
-    assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
+    assert_accepted(&mut rx).await;
     // A clean one invalidates both.
     h.new_template(Template::synthetic(h.extranonce_size()), true);
     let new = wait_job(&mut rx).await;
@@ -123,7 +123,7 @@ async fn clean_jobs_switch_makes_old_jobs_stale() {
         other => panic!("expected stale, got {other:?}"),
     }
     client.submit(find_share(&new, 0)).await.expect("submit");
-    assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
+    assert_accepted(&mut rx).await;
     client.shutdown().await;
     h.shutdown().await;
 }
@@ -141,7 +141,7 @@ async fn difficulty_change_applies_to_next_job() {
     assert_eq!(job.difficulty(), 0.000_003);
     let share = find_share(&job, 0);
     client.submit(share).await.expect("submit");
-    assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
+    assert_accepted(&mut rx).await;
     client.shutdown().await;
     h.shutdown().await;
 }
@@ -172,7 +172,7 @@ async fn set_extranonce_rotates_work() {
     assert_eq!(job.extranonce1, extranonce1);
     assert!(job.notify.clean_jobs);
     client.submit(find_share(&job, 0)).await.expect("submit");
-    assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
+    assert_accepted(&mut rx).await;
     client.shutdown().await;
     h.shutdown().await;
 }
@@ -247,7 +247,7 @@ async fn pool_dies_and_returns_with_session_resume() {
     );
     let job = wait_job(&mut rx).await;
     m.submit(find_share(&job, 0)).await.expect("submit");
-    assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
+    assert_accepted(&mut rx).await;
     m.shutdown().await;
     h2.shutdown().await;
 }
@@ -265,16 +265,7 @@ async fn failover_to_backup_and_back_to_primary() {
     assert!(matches!(ev, Event::Connected { pool: 1, .. }), "{ev:?}");
     let job = wait_job(&mut rx).await;
     m.submit(find_share(&job, 0)).await.expect("submit");
-    wait_for(&mut rx, |e| {
-        matches!(
-            e,
-            Event::ShareResult {
-                outcome: ShareOutcome::Accepted,
-                ..
-            }
-        )
-    })
-    .await;
+    assert_accepted(&mut rx).await;
     assert_eq!(backup.stats()[0].worker, "backup-user");
     // The primary comes up: the manager probes it and moves back.
     let (primary, _ep) = start_server(server_config(), primary_addr).await;
@@ -282,16 +273,7 @@ async fn failover_to_backup_and_back_to_primary() {
     assert!(matches!(ev, Event::Connected { pool: 0, .. }), "{ev:?}");
     let job = wait_job(&mut rx).await;
     m.submit(find_share(&job, 0)).await.expect("submit");
-    wait_for(&mut rx, |e| {
-        matches!(
-            e,
-            Event::ShareResult {
-                outcome: ShareOutcome::Accepted,
-                ..
-            }
-        )
-    })
-    .await;
+    assert_accepted(&mut rx).await;
     assert_eq!(primary.stats()[0].worker, "main");
     m.shutdown().await;
     primary.shutdown().await;
@@ -300,14 +282,8 @@ async fn failover_to_backup_and_back_to_primary() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_with_self_signed_certificate() {
-    use hashforge_stratum::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-        .expect("rcgen");
-    let cert = CertificateDer::from(ck.cert.der().to_vec());
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.key_pair.serialize_der()));
-    let tls = hashforge_stratum::tls::server_config(vec![cert], key).expect("tls config");
     let cfg = hashforge_stratum::ServerConfig {
-        tls: Some(tls),
+        tls: Some(self_signed_server_tls()),
         ..server_config()
     };
     let (h, _e) = start_server(cfg, localhost0()).await;
@@ -329,7 +305,7 @@ async fn tls_with_self_signed_certificate() {
             .expect("tls handshake");
     let job = wait_job(&mut rx).await;
     client.submit(find_share(&job, 0)).await.expect("submit");
-    assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
+    assert_accepted(&mut rx).await;
     client.shutdown().await;
     h.shutdown().await;
 }
@@ -343,7 +319,7 @@ async fn block_found_event_carries_header() {
     for i in 0..40u64 {
         let s = find_share_with(&job, i.to_be_bytes().to_vec(), 0);
         client.submit(s).await.expect("submit");
-        assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
+        assert_accepted(&mut rx).await;
         while let Ok(ev) = sev.try_recv() {
             if let ServerEvent::BlockFound(b) = ev {
                 assert_eq!(b.extranonce1, job.extranonce1);

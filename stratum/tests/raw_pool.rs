@@ -328,7 +328,7 @@ async fn no_version_bits_without_rolling_and_refused_authorize() {
         version: 0x2000_6000,
     };
     client.submit(share).await.expect("submit");
-    assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
+    assert_accepted(&mut rx).await;
     client.shutdown().await;
     let refused = Client::connect(PoolConfig::new(url(addr), "w", "bad"), fast_options()).await;
     match refused {

@@ -85,7 +85,7 @@ async fn queued_shares_follow_a_resumed_session_or_are_reported_lost() {
     );
     p.send(json!({"id": submit["id"], "result": true, "error": null}))
         .await;
-    assert_eq!(share_result(&mut rx).await, ShareOutcome::Accepted);
+    assert_accepted(&mut rx).await;
     drop(p);
     wait_for(&mut rx, |e| matches!(e, Event::Disconnected { .. })).await;
 

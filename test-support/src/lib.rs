@@ -2,5 +2,15 @@
 //!
 //! - [`replay`]: a small local JSON-RPC node that replays templates recorded from Bitcoin Core
 //!   (`../shared/fixtures/`), with injectable faults, for the node and serve tests.
+//! - [`binary`]: the `hashforge` binary run the one way every test runs it (spawned, bounded,
+//!   killed on drop).
+//! - [`miner`]: a test miner (the Stratum client plus a CPU kernel) and a job watcher.
+//! - [`stratum`]: the Stratum helpers (`hashforge-stratum-test-support`): servers and clients
+//!   on 127.0.0.1 with short timeouts, event and share-result waits, a brute-force share search,
+//!   a scripted raw peer, self-signed certificates.
 
+pub mod binary;
+pub mod miner;
 pub mod replay;
+
+pub use hashforge_stratum_test_support as stratum;
