@@ -2,5 +2,8 @@
 //!
 //! - [`replay`]: a small local JSON-RPC node that replays templates recorded from Bitcoin Core
 //!   (`../shared/fixtures/`), with injectable faults, for the node and serve tests.
+//! - [`load`]: a Stratum v1 load generator (many sessions submitting valid shares), used by the
+//!   `stratum-load` binary and the load test.
 
+pub mod load;
 pub mod replay;
