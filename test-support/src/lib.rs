@@ -9,7 +9,14 @@
 //!   on 127.0.0.1 with short timeouts, event and share-result waits, a brute-force share search,
 //!   a scripted raw peer, self-signed certificates.
 
+//! - [`faulty_proxy`]: a TCP proxy that delays, splits, merges and corrupts traffic, drops
+//!   connections and leaves them half-open, on a seeded schedule, for soak tests.
+//! - [`load`]: a Stratum v1 load generator (many sessions submitting valid shares), used by the
+//!   `stratum-load` binary and the load test.
+
 pub mod binary;
+pub mod faulty_proxy;
+pub mod load;
 pub mod miner;
 pub mod replay;
 
