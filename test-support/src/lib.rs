@@ -8,7 +8,6 @@
 //! - [`stratum`]: the Stratum helpers (`hashforge-stratum-test-support`): servers and clients
 //!   on 127.0.0.1 with short timeouts, event and share-result waits, a brute-force share search,
 //!   a scripted raw peer, self-signed certificates.
-
 //! - [`faulty_proxy`]: a TCP proxy that delays, splits, merges and corrupts traffic, drops
 //!   connections and leaves them half-open, on a seeded schedule, for soak tests.
 //! - [`load`]: a Stratum v1 load generator (many sessions submitting valid shares), used by the
