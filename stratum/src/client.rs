@@ -335,9 +335,9 @@ pub(crate) async fn run_session(mut ctx: SessionCtx<'_>, mut stop: StopFuture<'_
         .clamp(Duration::from_millis(10), Duration::from_secs(1));
     let mut tick = tokio::time::interval(tick_period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
+    let end = loop {
         let step = tokio::select! {
-            end = stop.as_mut() => return end,
+            end = stop.as_mut() => break end,
             line = reader.read_line() => match line {
                 Ok(Some(line)) => {
                     last_rx = Instant::now();
@@ -366,9 +366,11 @@ pub(crate) async fn run_session(mut ctx: SessionCtx<'_>, mut stop: StopFuture<'_
             }
         };
         if let Err(end) = step {
-            return end;
+            break end;
         }
-    }
+    };
+    s.lose_in_flight(&end).await;
+    end
 }
 
 impl Session<'_, '_> {
@@ -448,6 +450,50 @@ impl Session<'_, '_> {
         let deadline = Instant::now() + self.ctx.opts.submit_timeout;
         self.send(ClientRequest::Submit(sub), Pending::Submit(share, deadline))
             .await
+    }
+
+    /// Reports every share sent on this connection and not yet answered as lost, once, when
+    /// the connection ends: its answer can no longer arrive, and sending it again could count
+    /// it twice.
+    async fn lose_in_flight(&mut self, end: &SessionEnd) {
+        let mut ids: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| matches!(p, Pending::Submit(..)))
+            .map(|(id, _)| *id)
+            .collect();
+        if ids.is_empty() {
+            return;
+        }
+        ids.sort_unstable();
+        let reason = match end {
+            SessionEnd::Shutdown => "shut down before the pool answered".to_string(),
+            end => format!(
+                "connection dropped before the pool answered ({})",
+                describe_end(end)
+            ),
+        };
+        warn!(url = %self.ctx.url, "{} share(s) in flight lost: {reason}", ids.len());
+        for id in ids {
+            let Some(Pending::Submit(share, _)) = self.pending.remove(&id) else {
+                continue;
+            };
+            self.ctx.stats.lost += 1;
+            let ev = Event::ShareResult {
+                share,
+                outcome: ShareOutcome::Lost(reason.clone()),
+                stats: *self.ctx.stats,
+            };
+            // After a shutdown nobody may be reading: never wait for room then.
+            let sent = if matches!(end, SessionEnd::Shutdown) {
+                self.ctx.events.try_send(ev).is_ok()
+            } else {
+                self.ctx.events.send(ev).await.is_ok()
+            };
+            if !sent {
+                return;
+            }
+        }
     }
 
     /// Times out submits (and other unanswered optional requests).
