@@ -284,6 +284,11 @@ struct Session<'a, 'b> {
     known_jobs: VecDeque<String>,
 }
 
+/// The longest wait honoured from a pool's `client.reconnect` (a longer one is cut to this).
+/// With more than one pool configured, the [`crate::PoolManager`] mines on the next pool during
+/// the wait, so a pool cannot park the miner.
+pub const MAX_RECONNECT_WAIT: Duration = Duration::from_secs(60);
+
 /// How many job ids a session remembers.
 const KNOWN_JOBS: usize = 256;
 
@@ -610,7 +615,11 @@ impl Session<'_, '_> {
                     port: port.unwrap_or(self.ctx.url.port),
                     tls: self.ctx.url.tls,
                 };
-                let wait = Duration::from_secs(wait.unwrap_or(0).min(3600));
+                let asked = Duration::from_secs(wait.unwrap_or(0));
+                let wait = asked.min(MAX_RECONNECT_WAIT);
+                if asked > wait {
+                    warn!(url = %self.ctx.url, "client.reconnect asks to wait {} s; waiting at most {} s", asked.as_secs(), wait.as_secs());
+                }
                 info!(from = %self.ctx.url, to = %url, ?wait, "pool asked to reconnect");
                 self.emit(Event::Reconnect {
                     host: url.host.clone(),

@@ -121,3 +121,42 @@ async fn share_in_flight_on_a_dropped_connection_is_reported_lost_once() {
     assert!(later.is_empty(), "reported again: {later:?}");
     m.shutdown().await;
 }
+
+/// Issue 10, defect 3: `client.reconnect` with an hour's wait is capped, and the miner fails
+/// over to the next pool during the wait instead of parking.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnect_with_a_long_wait_is_capped_and_fails_over() {
+    let hostile = TcpListener::bind(localhost0()).await.expect("bind");
+    let hostile_addr = hostile.local_addr().expect("addr");
+    let (good, _good_ev) = start_server(server_config(), localhost0()).await;
+    let pools = vec![
+        PoolConfig::new(url(hostile_addr), "w", "x"),
+        PoolConfig::new(url(good.local_addr()), "w", "x"),
+    ];
+    let (m, mut rx) = PoolManager::start(pools, fast_options(), fast_failover()).expect("start");
+    let mut p = accept(&hostile).await;
+    handshake(&mut p, json!(0.5)).await;
+    wait_for(&mut rx, |e| matches!(e, Event::Connected { pool: 0, .. })).await;
+    p.send(json!({"id": null, "method": "client.reconnect", "params": [null, null, 3600]}))
+        .await;
+    let Event::Reconnect { wait, .. } =
+        wait_for(&mut rx, |e| matches!(e, Event::Reconnect { .. })).await
+    else {
+        unreachable!()
+    };
+    assert!(wait <= Duration::from_secs(60), "wait honoured: {wait:?}");
+    // The backup takes over at once and keeps the miner busy during the wait (the primary
+    // probe does not pull it back to a pool that asked for time).
+    wait_for(&mut rx, |e| matches!(e, Event::Connected { pool: 1, .. })).await;
+    let drops = events_within(&mut rx, Duration::from_millis(800), |e| {
+        matches!(e, Event::Disconnected { .. })
+    })
+    .await;
+    assert!(
+        drops.is_empty(),
+        "left the backup during the wait: {drops:?}"
+    );
+    drop(p);
+    m.shutdown().await;
+    good.shutdown().await;
+}
