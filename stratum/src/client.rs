@@ -282,7 +282,14 @@ struct Session<'a, 'b> {
     first_job_sent: bool,
     /// Job ids seen on this connection (bounded), to refuse shares from older connections.
     known_jobs: VecDeque<String>,
+    /// A difficulty below [`MIN_POOL_DIFFICULTY`] was logged (once a connection).
+    low_difficulty_warned: bool,
 }
+
+/// The lowest pool difficulty the client takes: a lower `mining.set_difficulty` (a pool's
+/// mistake or an attack: at 1e-300 every hash is a share) is raised to this, with one warning.
+/// (Non-finite, zero and negative values are malformed messages: the connection is dropped.)
+pub const MIN_POOL_DIFFICULTY: f64 = 1e-9;
 
 /// The longest wait honoured from a pool's `client.reconnect` (a longer one is cut to this).
 /// With more than one pool configured, the [`crate::PoolManager`] mines on the next pool during
@@ -330,6 +337,7 @@ pub(crate) async fn run_session(mut ctx: SessionCtx<'_>, mut stop: StopFuture<'_
         held_job: None,
         first_job_sent: false,
         known_jobs: VecDeque::new(),
+        low_difficulty_warned: false,
     };
     if let Err(end) = s.start().await {
         return end;
@@ -434,7 +442,7 @@ impl Session<'_, '_> {
             self.ctx.stats.lost += 1;
             let reason =
                 "its job belongs to an earlier connection whose session the pool did not resume";
-            warn!(url = %self.ctx.url, job = %share.job_id, "share lost: {reason}");
+            debug!(url = %self.ctx.url, job = %share.job_id, "share lost: {reason}");
             let stats = *self.ctx.stats;
             return self
                 .emit(Event::ShareResult {
@@ -519,7 +527,7 @@ impl Session<'_, '_> {
                 Some(Pending::Submit(share, _)) => {
                     submit_expired = true;
                     self.ctx.stats.timed_out += 1;
-                    warn!(url = %self.ctx.url, job = %share.job_id, "submit timed out");
+                    debug!(url = %self.ctx.url, job = %share.job_id, "submit timed out");
                     let stats = *self.ctx.stats;
                     self.emit(Event::ShareResult {
                         share,
@@ -569,6 +577,15 @@ impl Session<'_, '_> {
                 }
             }
             ServerMessage::SetDifficulty(d) => {
+                let d = if d < MIN_POOL_DIFFICULTY {
+                    if !self.low_difficulty_warned {
+                        self.low_difficulty_warned = true;
+                        warn!(url = %self.ctx.url, "pool difficulty {d:e} is below the floor; mining at {MIN_POOL_DIFFICULTY:e} instead");
+                    }
+                    MIN_POOL_DIFFICULTY
+                } else {
+                    d
+                };
                 self.difficulty = d;
                 if self.authorized {
                     self.emit(Event::Difficulty(d)).await?;
@@ -757,7 +774,7 @@ impl Session<'_, '_> {
                     }
                     Err(r) => {
                         self.ctx.stats.rejected += 1;
-                        info!(url = %self.ctx.url, job = %share.job_id, "share rejected: {r}");
+                        debug!(url = %self.ctx.url, job = %share.job_id, "share rejected: {r}");
                         ShareOutcome::Rejected(r)
                     }
                 };

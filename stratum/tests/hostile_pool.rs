@@ -160,3 +160,38 @@ async fn reconnect_with_a_long_wait_is_capped_and_fails_over() {
     m.shutdown().await;
     good.shutdown().await;
 }
+
+/// Issue 10, defect 10: a difficulty of 1e-300 (every hash a share) is raised to the floor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absurdly_low_difficulty_is_raised_to_the_floor() {
+    let listener = TcpListener::bind(localhost0()).await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let pools = vec![PoolConfig::new(url(addr), "w", "x")];
+    let (m, mut rx) = PoolManager::start(pools, fast_options(), fast_failover()).expect("start");
+    let mut p = accept(&listener).await;
+    handshake(&mut p, json!(1e-300)).await;
+    let Event::Connected { difficulty, .. } =
+        wait_for(&mut rx, |e| matches!(e, Event::Connected { .. })).await
+    else {
+        unreachable!()
+    };
+    assert!(difficulty >= 1e-9, "{difficulty:e}");
+    let job = wait_job(&mut rx).await;
+    assert!(job.difficulty() >= 1e-9, "{:e}", job.difficulty());
+    // A later change is bounded the same way; a sane one passes unchanged.
+    p.send(json!({"id": null, "method": "mining.set_difficulty", "params": [1e-20]}))
+        .await;
+    let Event::Difficulty(d) = wait_for(&mut rx, |e| matches!(e, Event::Difficulty(_))).await
+    else {
+        unreachable!()
+    };
+    assert!(d >= 1e-9, "{d:e}");
+    p.send(json!({"id": null, "method": "mining.set_difficulty", "params": [0.25]}))
+        .await;
+    let Event::Difficulty(d) = wait_for(&mut rx, |e| matches!(e, Event::Difficulty(_))).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(d, 0.25);
+    m.shutdown().await;
+}
