@@ -159,3 +159,71 @@ fn tail(s: &str) -> String {
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
+
+/// No stderr line of the run may start a forged line, and no raw control character may reach
+/// the terminal.
+fn assert_no_raw_controls(what: &str, text: &str) {
+    for line in text.lines() {
+        assert!(
+            !line.starts_with("blocks: 9") && !line.starts_with("FORGED"),
+            "{what}: forged line {line:?}"
+        );
+        assert!(
+            !line.chars().any(|c| c.is_control() && c != '\t'),
+            "{what}: raw control character in {line:?}"
+        );
+    }
+}
+
+/// Issue 10, defect 9: a pool's message and reject reasons with a newline and terminal escapes
+/// are printed escaped, on the line they belong to.
+#[test]
+fn pool_text_is_escaped_in_logs_and_status() {
+    let (url, submits) = hostile_pool(Script {
+        difficulty: 1e-6,
+        message: Some("hello\n\x1b[2Jblocks: 9 found".into()),
+        reject: |_| Some("bad\nFORGED line\x1b[31m\u{9b}2J".into()),
+    });
+    let (stdout, stderr, last) = mine(&url, "2");
+    assert!(submits.load(Ordering::Relaxed) > 0, "{last}");
+    assert!(
+        stderr.contains("hello\\x0a\\x1b[2Jblocks: 9 found"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bad\\x0aFORGED line\\x1b[31m\\x9b2J"),
+        "{stderr}"
+    );
+    assert_no_raw_controls("stderr", &stderr);
+    assert_no_raw_controls("stdout", &stdout);
+    // The text status line too.
+    let status: hashforge::mining::Status = hashforge::mining::Status {
+        counters: hashforge::mining::status::Counters {
+            reject_reasons: [("bad\nFORGED line\x1b[31m".to_string(), 3)].into(),
+            ..Default::default()
+        },
+        pool: Some("stratum+tcp://evil\n\x1b[2J:1".into()),
+        ..Default::default()
+    };
+    assert_no_raw_controls("status line", &status.to_string());
+}
+
+/// Issue 10, defect 9: a worker name cannot forge a line of `serve`'s status block.
+#[test]
+fn worker_names_are_escaped_in_the_serve_status() {
+    let mut w = hashforge_stratum::WorkerStats::new("evil\x1b[2J\nblocks: 9 found");
+    w.accepted = 1;
+    let text = hashforge::pool::status::status_text(
+        &[w],
+        1,
+        &hashforge::pool::FeedStats::default(),
+        std::time::Duration::from_secs(5),
+    );
+    assert_no_raw_controls("serve status", &text.replace('\n', " "));
+    assert!(!text.lines().any(|l| l.starts_with("blocks: 9")), "{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("blocks:")).count(),
+        1,
+        "{text}"
+    );
+}

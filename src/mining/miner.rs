@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hashforge_stratum::text::Escaped;
 use hashforge_stratum::{
     ClientOptions, Event, FailoverOptions, PoolConfig, PoolManager, ShareOutcome,
 };
@@ -251,7 +252,8 @@ impl Loop {
                 difficulty,
             } => {
                 info!(
-                    "connected to pool {pool} {url}: extranonce1 {}, extranonce2 size {extranonce2_size}, version rolling {}, difficulty {}",
+                    "connected to pool {pool} {}: extranonce1 {}, extranonce2 size {extranonce2_size}, version rolling {}, difficulty {}",
+                    Escaped(&url),
                     hex::encode(&extranonce1),
                     version_mask.map_or("off".to_string(), |m| format!("{m:08x}")),
                     format_difficulty(difficulty)
@@ -260,7 +262,7 @@ impl Loop {
                 self.difficulty = difficulty;
             }
             Event::Job(job) => {
-                debug!(job = job.id(), clean = job.notify.clean_jobs, "new job");
+                debug!(job = %Escaped(job.id()), clean = job.notify.clean_jobs, "new job");
                 self.checker.new_job(&job);
                 self.difficulty = job.difficulty();
                 // Always hash the newest job; without clean_jobs the earlier ones stay valid
@@ -297,7 +299,8 @@ impl Loop {
                         }
                         info!(
                             "share accepted: job {} nonce {:08x}",
-                            share.job_id, share.nonce
+                            Escaped(&share.job_id),
+                            share.nonce
                         );
                     }
                     ShareOutcome::Rejected(reason) => {
@@ -311,7 +314,8 @@ impl Loop {
                         }
                         warn!(
                             "share rejected: job {} nonce {:08x}: {reason}",
-                            share.job_id, share.nonce
+                            Escaped(&share.job_id),
+                            share.nonce
                         );
                     }
                     ShareOutcome::TimedOut => {
@@ -321,7 +325,8 @@ impl Loop {
                         }
                         warn!(
                             "share timed out: job {} nonce {:08x}: no answer from the pool",
-                            share.job_id, share.nonce
+                            Escaped(&share.job_id),
+                            share.nonce
                         );
                     }
                     ShareOutcome::Lost(reason) => {
@@ -330,21 +335,27 @@ impl Loop {
                             return;
                         }
                         warn!(
-                            "share lost: job {} nonce {:08x}: {reason}",
-                            share.job_id, share.nonce
+                            "share lost: job {} nonce {:08x}: {}",
+                            Escaped(&share.job_id),
+                            share.nonce,
+                            Escaped(&reason)
                         );
                     }
                 }
             }
             Event::Reconnect { host, port, wait } => {
                 info!(
-                    "pool asks to reconnect to {host}:{port} in {} s",
+                    "pool asks to reconnect to {}:{port} in {} s",
+                    Escaped(&host),
                     wait.as_secs()
                 )
             }
-            Event::Message(m) => info!("pool says: {m}"),
+            Event::Message(m) => info!("pool says: {}", Escaped(&m)),
             Event::Disconnected { pool, reason } => {
-                warn!("pool {pool} disconnected: {reason}; mining the last job while reconnecting");
+                warn!(
+                    "pool {pool} disconnected: {}; mining the last job while reconnecting",
+                    Escaped(&reason)
+                );
                 self.pool = None;
             }
         }
@@ -363,7 +374,8 @@ impl Loop {
         if self.log.line("lost (over the submit rate limit)") {
             warn!(
                 "share lost: job {} nonce {:08x}: over the submit rate limit",
-                share.job_id, share.nonce
+                Escaped(&share.job_id),
+                share.nonce
             );
         }
     }
@@ -380,7 +392,7 @@ impl Loop {
                 if self.log.line("found") {
                     info!(
                         "share found: job {} nonce {:08x} difficulty {} hash {hash}",
-                        share.job_id,
+                        Escaped(&share.job_id),
                         share.nonce,
                         format_difficulty(difficulty)
                     );
@@ -389,7 +401,7 @@ impl Loop {
             }
             Verdict::Stale { job_id } => {
                 self.counters.stale += 1;
-                debug!("dropped a share of cleaned job {job_id}");
+                debug!("dropped a share of cleaned job {}", Escaped(&job_id));
                 None
             }
             Verdict::Duplicate => {

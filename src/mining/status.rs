@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use hashforge_stratum::text::Escaped;
 use serde::Serialize;
 
 use crate::units::{format_difficulty, format_rate};
@@ -72,7 +73,7 @@ impl fmt::Display for Status {
             let reasons: Vec<String> = c
                 .reject_reasons
                 .iter()
-                .map(|(r, n)| format!("{r}: {n}"))
+                .map(|(r, n)| format!("{}: {n}", Escaped(r)))
                 .collect();
             write!(f, " ({})", reasons.join(", "))?;
         }
@@ -80,6 +81,10 @@ impl fmt::Display for Status {
             write!(f, " | lost {} timeout {}", c.lost, c.timed_out)?;
         }
         write!(f, " | diff {}", format_difficulty(self.difficulty))?;
-        write!(f, " | {}", self.pool.as_deref().unwrap_or("no pool"))
+        write!(
+            f,
+            " | {}",
+            Escaped(self.pool.as_deref().unwrap_or("no pool"))
+        )
     }
 }

@@ -21,6 +21,7 @@ use crate::job::Job;
 use crate::messages::{
     response_ok, ClientRequest, ConfigureResult, ServerMessage, Submit, SubscribeResult,
 };
+use crate::text::Escaped;
 use crate::transport::{self, BoxStream};
 use crate::url::PoolUrl;
 
@@ -442,7 +443,7 @@ impl Session<'_, '_> {
             self.ctx.stats.lost += 1;
             let reason =
                 "its job belongs to an earlier connection whose session the pool did not resume";
-            debug!(url = %self.ctx.url, job = %share.job_id, "share lost: {reason}");
+            debug!(url = %self.ctx.url, job = %Escaped(&share.job_id), "share lost: {reason}");
             let stats = *self.ctx.stats;
             return self
                 .emit(Event::ShareResult {
@@ -527,7 +528,7 @@ impl Session<'_, '_> {
                 Some(Pending::Submit(share, _)) => {
                     submit_expired = true;
                     self.ctx.stats.timed_out += 1;
-                    debug!(url = %self.ctx.url, job = %share.job_id, "submit timed out");
+                    debug!(url = %self.ctx.url, job = %Escaped(&share.job_id), "submit timed out");
                     let stats = *self.ctx.stats;
                     self.emit(Event::ShareResult {
                         share,
@@ -622,7 +623,7 @@ impl Session<'_, '_> {
                         if h != self.ctx.url.host
                             && !self.ctx.opts.allow_reconnect_to_other_host =>
                     {
-                        warn!(url = %self.ctx.url, "client.reconnect to other host {h:?} refused; keeping the host");
+                        warn!(url = %self.ctx.url, "client.reconnect to other host {} refused; keeping the host", Escaped(&h));
                         None
                     }
                     h => h,
@@ -647,7 +648,7 @@ impl Session<'_, '_> {
                 return Err(SessionEnd::Reconnect { url, wait });
             }
             ServerMessage::ShowMessage(m) => {
-                info!(url = %self.ctx.url, "pool message: {m}");
+                info!(url = %self.ctx.url, "pool message: {}", Escaped(&m));
                 self.emit(Event::Message(m)).await?;
             }
             ServerMessage::GetVersion { id } => {
@@ -659,7 +660,7 @@ impl Session<'_, '_> {
                 self.write(&v).await?;
             }
             ServerMessage::Unknown { method, .. } => {
-                debug!(url = %self.ctx.url, "ignoring unknown method {method}");
+                debug!(url = %self.ctx.url, "ignoring unknown method {}", Escaped(&method));
             }
             ServerMessage::Response(r) => {
                 let Some(p) = r.id_u64().and_then(|id| self.pending.remove(&id)) else {
@@ -774,7 +775,7 @@ impl Session<'_, '_> {
                     }
                     Err(r) => {
                         self.ctx.stats.rejected += 1;
-                        debug!(url = %self.ctx.url, job = %share.job_id, "share rejected: {r}");
+                        debug!(url = %self.ctx.url, job = %Escaped(&share.job_id), "share rejected: {r}");
                         ShareOutcome::Rejected(r)
                     }
                 };
