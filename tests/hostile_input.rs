@@ -227,3 +227,32 @@ fn worker_names_are_escaped_in_the_serve_status() {
         "{text}"
     );
 }
+
+/// Issue 10, defect 11: a pool that invents a new, long reject reason for every share cannot
+/// grow the status without bound: at most 16 reasons are kept (the rest count as "other"), each
+/// cut to 64 characters.
+#[test]
+fn reject_reasons_are_bounded_in_number_and_length() {
+    let (url, _) = hostile_pool(Script {
+        difficulty: 1e-6,
+        message: None,
+        reject: |n| Some(format!("reason {n} {}", "x".repeat(300))),
+    });
+    let (stdout, _, last) = mine(&url, "3");
+    let reasons = last["reject_reasons"].as_object().expect("reasons");
+    let rejected = n(&last, "rejected");
+    assert!(rejected > 16, "too few rejects to test the bound: {last}");
+    assert!(reasons.len() <= 17, "{} reasons", reasons.len());
+    assert!(reasons.contains_key("other"), "{reasons:?}");
+    for k in reasons.keys() {
+        assert!(
+            k.chars().count() <= 65,
+            "{} characters: {k}",
+            k.chars().count()
+        );
+    }
+    let counted: u64 = reasons.values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(counted, rejected);
+    let longest = stdout.lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 4096, "a status line of {longest} bytes");
+}

@@ -308,7 +308,7 @@ impl Loop {
                         if matches!(reason.kind(), hashforge_stratum::RejectKind::Stale) {
                             c.stale += 1;
                         }
-                        *c.reject_reasons.entry(reason.message.clone()).or_default() += 1;
+                        c.count_reject(&reason.message);
                         if !self.log.line("rejected") {
                             return;
                         }
