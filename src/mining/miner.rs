@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hashforge_stratum::text::Escaped;
 use hashforge_stratum::{
     ClientOptions, Event, FailoverOptions, PoolConfig, PoolManager, ShareOutcome,
 };
@@ -33,6 +34,97 @@ pub struct MinerConfig {
 /// Called with every status report (and once more with the final one).
 pub type StatusSink = Box<dyn FnMut(&Status) + Send>;
 
+/// The most shares sent to the pool in one second. At any sane difficulty shares come seconds
+/// apart; more than this means a pool set a difficulty so low (on purpose or not) that nearly
+/// every hash is a share. The shares over it are not sent and are counted lost ("over the
+/// submit rate limit"), so a pool cannot turn the miner into a flood of submits.
+pub const MAX_SUBMITS_PER_SECOND: u32 = 100;
+
+/// The most per-share log lines (found, accepted, rejected, timed out, lost) in one second;
+/// past it the rest are counted and summarised in one line a second ("… N more shares: …").
+pub const SHARE_LOG_LINES_PER_SECOND: u32 = 20;
+
+/// Counts events in one-second windows against a limit.
+struct PerSecond {
+    limit: u32,
+    window: Instant,
+    used: u32,
+}
+
+impl PerSecond {
+    fn new(limit: u32) -> Self {
+        Self {
+            limit,
+            window: Instant::now(),
+            used: 0,
+        }
+    }
+
+    /// Whether one more fits in the current second (and counts it if so).
+    fn allow(&mut self) -> bool {
+        if self.window.elapsed() >= Duration::from_secs(1) {
+            self.window = Instant::now();
+            self.used = 0;
+        }
+        if self.used < self.limit {
+            self.used += 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Per-share log lines up to [`SHARE_LOG_LINES_PER_SECOND`]; the rest counted by kind and
+/// summarised by [`ShareLog::flush`].
+struct ShareLog {
+    lines: PerSecond,
+    /// Lines not written since the last summary, by kind ("found", "accepted", …).
+    skipped: std::collections::BTreeMap<&'static str, u64>,
+    since: Instant,
+}
+
+impl ShareLog {
+    fn new() -> Self {
+        Self {
+            lines: PerSecond::new(SHARE_LOG_LINES_PER_SECOND),
+            skipped: Default::default(),
+            since: Instant::now(),
+        }
+    }
+
+    /// Whether to log this share's line; if not, it is counted under `kind`.
+    fn line(&mut self, kind: &'static str) -> bool {
+        if self.lines.allow() {
+            return true;
+        }
+        if self.skipped.is_empty() {
+            self.since = Instant::now();
+        }
+        *self.skipped.entry(kind).or_default() += 1;
+        false
+    }
+
+    /// One summary line for the shares not logged one by one, if any.
+    fn flush(&mut self) {
+        if self.skipped.is_empty() {
+            return;
+        }
+        let n: u64 = self.skipped.values().sum();
+        let kinds: Vec<String> = self
+            .skipped
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        warn!(
+            "… {n} more shares in {:.1} s, not logged one by one (over {SHARE_LOG_LINES_PER_SECOND} lines/s): {}",
+            self.since.elapsed().as_secs_f64(),
+            kinds.join(", ")
+        );
+        self.skipped.clear();
+    }
+}
+
 struct Loop {
     engine: Engine,
     checker: ShareChecker,
@@ -43,6 +135,10 @@ struct Loop {
     difficulty: f64,
     pool: Option<String>,
     pending: u64,
+    submits: PerSecond,
+    /// The submit rate limit was hit (warned once).
+    throttled: bool,
+    log: ShareLog,
 }
 
 /// Mines until `shutdown` completes (or the pools are gone for good); returns the final status.
@@ -70,6 +166,9 @@ pub async fn run(
         difficulty: 0.0,
         pool: None,
         pending: 0,
+        submits: PerSecond::new(MAX_SUBMITS_PER_SECOND),
+        throttled: false,
+        log: ShareLog::new(),
     };
     let mut sample = tokio::time::interval(Duration::from_secs(1));
     let mut report = tokio::time::interval(config.status_interval);
@@ -88,15 +187,25 @@ pub async fn run(
             },
             Some(f) = found.recv() => {
                 if let Some(share) = st.on_found(f) {
-                    st.pending += 1;
-                    if let Err(e) = pool.try_submit(share) {
-                        st.pending -= 1;
-                        st.counters.lost += 1;
-                        warn!("share lost: {e}");
+                    if !st.submits.allow() {
+                        st.over_rate(&share);
+                    } else {
+                        st.counters.submitted += 1;
+                        st.pending += 1;
+                        if let Err(e) = pool.try_submit(share) {
+                            st.pending -= 1;
+                            st.counters.lost += 1;
+                            if st.log.line("lost") {
+                                warn!("share lost: {e}");
+                            }
+                        }
                     }
                 }
             }
-            _ = sample.tick() => st.sample(),
+            _ = sample.tick() => {
+                st.sample();
+                st.log.flush();
+            }
             _ = report.tick() => on_status(&st.status()),
         }
     }
@@ -116,6 +225,7 @@ pub async fn run(
             },
         }
     }
+    st.log.flush();
     if st.pending > 0 {
         warn!(
             "{} share(s) lost: stopped before the pool answered",
@@ -142,7 +252,8 @@ impl Loop {
                 difficulty,
             } => {
                 info!(
-                    "connected to pool {pool} {url}: extranonce1 {}, extranonce2 size {extranonce2_size}, version rolling {}, difficulty {}",
+                    "connected to pool {pool} {}: extranonce1 {}, extranonce2 size {extranonce2_size}, version rolling {}, difficulty {}",
+                    Escaped(&url),
                     hex::encode(&extranonce1),
                     version_mask.map_or("off".to_string(), |m| format!("{m:08x}")),
                     format_difficulty(difficulty)
@@ -151,7 +262,7 @@ impl Loop {
                 self.difficulty = difficulty;
             }
             Event::Job(job) => {
-                debug!(job = job.id(), clean = job.notify.clean_jobs, "new job");
+                debug!(job = %Escaped(job.id()), clean = job.notify.clean_jobs, "new job");
                 self.checker.new_job(&job);
                 self.difficulty = job.difficulty();
                 // Always hash the newest job; without clean_jobs the earlier ones stay valid
@@ -183,9 +294,13 @@ impl Loop {
                 match outcome {
                     ShareOutcome::Accepted => {
                         c.accepted += 1;
+                        if !self.log.line("accepted") {
+                            return;
+                        }
                         info!(
                             "share accepted: job {} nonce {:08x}",
-                            share.job_id, share.nonce
+                            Escaped(&share.job_id),
+                            share.nonce
                         );
                     }
                     ShareOutcome::Rejected(reason) => {
@@ -193,39 +308,75 @@ impl Loop {
                         if matches!(reason.kind(), hashforge_stratum::RejectKind::Stale) {
                             c.stale += 1;
                         }
-                        *c.reject_reasons.entry(reason.message.clone()).or_default() += 1;
+                        c.count_reject(&reason.message);
+                        if !self.log.line("rejected") {
+                            return;
+                        }
                         warn!(
                             "share rejected: job {} nonce {:08x}: {reason}",
-                            share.job_id, share.nonce
+                            Escaped(&share.job_id),
+                            share.nonce
                         );
                     }
                     ShareOutcome::TimedOut => {
                         c.timed_out += 1;
+                        if !self.log.line("timed out") {
+                            return;
+                        }
                         warn!(
                             "share timed out: job {} nonce {:08x}: no answer from the pool",
-                            share.job_id, share.nonce
+                            Escaped(&share.job_id),
+                            share.nonce
                         );
                     }
                     ShareOutcome::Lost(reason) => {
                         c.lost += 1;
+                        if !self.log.line("lost") {
+                            return;
+                        }
                         warn!(
-                            "share lost: job {} nonce {:08x}: {reason}",
-                            share.job_id, share.nonce
+                            "share lost: job {} nonce {:08x}: {}",
+                            Escaped(&share.job_id),
+                            share.nonce,
+                            Escaped(&reason)
                         );
                     }
                 }
             }
             Event::Reconnect { host, port, wait } => {
                 info!(
-                    "pool asks to reconnect to {host}:{port} in {} s",
+                    "pool asks to reconnect to {}:{port} in {} s",
+                    Escaped(&host),
                     wait.as_secs()
                 )
             }
-            Event::Message(m) => info!("pool says: {m}"),
+            Event::Message(m) => info!("pool says: {}", Escaped(&m)),
             Event::Disconnected { pool, reason } => {
-                warn!("pool {pool} disconnected: {reason}; mining the last job while reconnecting");
+                warn!(
+                    "pool {pool} disconnected: {}; mining the last job while reconnecting",
+                    Escaped(&reason)
+                );
                 self.pool = None;
             }
+        }
+    }
+
+    /// A share over [`MAX_SUBMITS_PER_SECOND`]: not sent, counted lost.
+    fn over_rate(&mut self, share: &hashforge_stratum::Share) {
+        self.counters.lost += 1;
+        if !self.throttled {
+            self.throttled = true;
+            warn!(
+                "more than {MAX_SUBMITS_PER_SECOND} shares a second (pool difficulty {}): sending at most {MAX_SUBMITS_PER_SECOND} a second, the others are counted lost",
+                format_difficulty(self.difficulty)
+            );
+        }
+        if self.log.line("lost (over the submit rate limit)") {
+            warn!(
+                "share lost: job {} nonce {:08x}: over the submit rate limit",
+                Escaped(&share.job_id),
+                share.nonce
+            );
         }
     }
 
@@ -238,18 +389,19 @@ impl Loop {
                 hash,
                 difficulty,
             } => {
-                self.counters.submitted += 1;
-                info!(
-                    "share found: job {} nonce {:08x} difficulty {} hash {hash}",
-                    share.job_id,
-                    share.nonce,
-                    format_difficulty(difficulty)
-                );
+                if self.log.line("found") {
+                    info!(
+                        "share found: job {} nonce {:08x} difficulty {} hash {hash}",
+                        Escaped(&share.job_id),
+                        share.nonce,
+                        format_difficulty(difficulty)
+                    );
+                }
                 Some(share)
             }
             Verdict::Stale { job_id } => {
                 self.counters.stale += 1;
-                debug!("dropped a share of cleaned job {job_id}");
+                debug!("dropped a share of cleaned job {}", Escaped(&job_id));
                 None
             }
             Verdict::Duplicate => {

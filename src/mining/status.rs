@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use hashforge_stratum::text::{escaped_prefix, Escaped};
 use serde::Serialize;
 
 use crate::units::{format_difficulty, format_rate};
@@ -25,7 +26,9 @@ pub struct Counters {
     pub submitted: u64,
     pub accepted: u64,
     pub rejected: u64,
-    /// Rejections by reason.
+    /// Rejections by reason: at most [`MAX_REJECT_REASONS`] reasons, each cut to
+    /// [`MAX_REJECT_REASON_CHARS`], the rest under [`OTHER_REJECT_REASON`] (see
+    /// [`Counters::count_reject`]).
     pub reject_reasons: BTreeMap<String, u64>,
     /// Found for a job the pool had already cleaned: dropped locally, or rejected as stale.
     pub stale: u64,
@@ -35,6 +38,36 @@ pub struct Counters {
     pub timed_out: u64,
     /// Shares that could not be sent, with the reason logged.
     pub lost: u64,
+}
+
+/// The most distinct reject reasons counted one by one: a pool chooses its reasons, and one that
+/// invents a new one for every share must not grow the status without bound. Later new reasons
+/// are counted under [`OTHER_REJECT_REASON`].
+pub const MAX_REJECT_REASONS: usize = 16;
+
+/// The longest reject reason kept, in characters (a longer one is cut and ends in `…`).
+pub const MAX_REJECT_REASON_CHARS: usize = 64;
+
+/// The bucket of the reject reasons past [`MAX_REJECT_REASONS`].
+pub const OTHER_REJECT_REASON: &str = "other";
+
+impl Counters {
+    /// Counts a rejection under its reason, within [`MAX_REJECT_REASONS`] and
+    /// [`MAX_REJECT_REASON_CHARS`] (control characters escaped).
+    pub fn count_reject(&mut self, reason: &str) {
+        let key = escaped_prefix(reason, MAX_REJECT_REASON_CHARS);
+        let named = self
+            .reject_reasons
+            .keys()
+            .filter(|k| *k != OTHER_REJECT_REASON)
+            .count();
+        let key = if self.reject_reasons.contains_key(&key) || named < MAX_REJECT_REASONS {
+            key
+        } else {
+            OTHER_REJECT_REASON.to_string()
+        };
+        *self.reject_reasons.entry(key).or_default() += 1;
+    }
 }
 
 /// One status report.
@@ -72,7 +105,7 @@ impl fmt::Display for Status {
             let reasons: Vec<String> = c
                 .reject_reasons
                 .iter()
-                .map(|(r, n)| format!("{r}: {n}"))
+                .map(|(r, n)| format!("{}: {n}", Escaped(r)))
                 .collect();
             write!(f, " ({})", reasons.join(", "))?;
         }
@@ -80,6 +113,29 @@ impl fmt::Display for Status {
             write!(f, " | lost {} timeout {}", c.lost, c.timed_out)?;
         }
         write!(f, " | diff {}", format_difficulty(self.difficulty))?;
-        write!(f, " | {}", self.pool.as_deref().unwrap_or("no pool"))
+        write!(
+            f,
+            " | {}",
+            Escaped(self.pool.as_deref().unwrap_or("no pool"))
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reject_reasons_are_bounded() {
+        let mut c = Counters::default();
+        for i in 0..100 {
+            c.count_reject(&format!("reason {i:03} {}", "x".repeat(100)));
+        }
+        c.count_reject(&format!("reason 000 {}", "x".repeat(100)));
+        assert_eq!(c.reject_reasons.len(), MAX_REJECT_REASONS + 1);
+        assert_eq!(c.reject_reasons[OTHER_REJECT_REASON], 100 - 16);
+        let first = format!("reason 000 {}…", "x".repeat(53));
+        assert_eq!(c.reject_reasons[&first], 2);
+        assert_eq!(c.reject_reasons.values().sum::<u64>(), 101);
     }
 }

@@ -48,7 +48,7 @@ impl EmbeddedPool {
                     }
                     ev = events.recv() => match ev {
                         Some(ServerEvent::BlockFound(b)) => {
-                            tracing::debug!(worker = %b.worker, "embedded pool: share meets the synthetic network target");
+                            tracing::debug!(worker = %hashforge_stratum::text::Escaped(&b.worker), "embedded pool: share meets the synthetic network target");
                         }
                         Some(_) => {}
                         None => break,

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use bitcoin::hashes::Hash;
 use bitcoin::{BlockHash, Txid};
+use hashforge_stratum::text::Escaped;
 use hashforge_stratum::{FoundBlock, ServerEvent, ServerHandle, Template};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -403,7 +404,11 @@ impl Feed {
                 ev = events.recv() => match ev {
                     Some(ServerEvent::BlockFound(b)) => self.on_block(b).await,
                     Some(ServerEvent::ShareRejected { worker, code, reason }) => {
-                        debug!("share from {worker} rejected ({code}): {reason}");
+                        debug!(
+                            "share from {} rejected ({code}): {}",
+                            Escaped(&worker),
+                            Escaped(&reason)
+                        );
                     }
                     Some(ServerEvent::ShareAccepted { .. }) => {}
                     None => {
@@ -500,7 +505,7 @@ impl Feed {
             // Found before the miners switched to the new tip: it would only be an orphan.
             debug!(
                 "block {hash} found by {}: not submitted, we already have a block at this height",
-                found.worker
+                Escaped(&found.worker)
             );
             self.stats.send_modify(|s| {
                 s.blocks_found += 1;
@@ -519,7 +524,7 @@ impl Feed {
                 let why = format!("template {} is no longer known", found.template_id);
                 error!(
                     "block {hash} found by {}: cannot submit: {why}",
-                    found.worker
+                    Escaped(&found.worker)
                 );
                 BlockOutcome::Failed(why)
             }
@@ -527,14 +532,14 @@ impl Feed {
                 Err(why) => {
                     error!(
                         "block {hash} at height {height} found by {}: cannot assemble: {why}",
-                        found.worker
+                        Escaped(&found.worker)
                     );
                     BlockOutcome::Failed(why)
                 }
                 Ok(block) => {
                     info!(
                         "block {hash} at height {height} found by {}: submitting",
-                        found.worker
+                        Escaped(&found.worker)
                     );
                     let outcome = self.submit(&block).await;
                     if outcome == BlockOutcome::Accepted {
@@ -543,15 +548,16 @@ impl Feed {
                     match &outcome {
                         BlockOutcome::Accepted => info!(
                             "block {hash} at height {height} found by {}: accepted by the node",
-                            found.worker
+                            Escaped(&found.worker)
                         ),
                         BlockOutcome::Rejected(reason) => warn!(
-                            "block {hash} at height {height} found by {}: rejected by the node: {reason}",
-                            found.worker
+                            "block {hash} at height {height} found by {}: rejected by the node: {}",
+                            Escaped(&found.worker),
+                            Escaped(reason)
                         ),
                         BlockOutcome::Failed(e) => error!(
                             "block {hash} at height {height} found by {}: submitblock failed: {e}",
-                            found.worker
+                            Escaped(&found.worker)
                         ),
                     }
                     outcome

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::time::Duration;
 
+use hashforge_stratum::text::Escaped;
 use hashforge_stratum::WorkerStats;
 
 use super::{BlockOutcome, FeedStats};
@@ -70,13 +71,15 @@ pub fn status_text(
     if let Some(b) = feed.recent_blocks.last() {
         let outcome = match &b.outcome {
             BlockOutcome::Accepted => "accepted".to_string(),
-            BlockOutcome::Rejected(r) => format!("rejected: {r}"),
-            BlockOutcome::Failed(e) => format!("not submitted: {e}"),
+            BlockOutcome::Rejected(r) => format!("rejected: {}", Escaped(r)),
+            BlockOutcome::Failed(e) => format!("not submitted: {}", Escaped(e)),
         };
         let _ = writeln!(
             s,
             "last block: {} at height {} by {} ({outcome})",
-            b.hash, b.height, b.worker
+            b.hash,
+            b.height,
+            Escaped(&b.worker)
         );
     }
     s
@@ -91,7 +94,8 @@ fn plural(n: u64) -> &'static str {
 }
 
 fn row(s: &mut String, w: &WorkerStats) {
-    let name: String = w.worker.chars().take(24).collect();
+    // A worker names itself: escaped, so that it cannot forge lines of this block.
+    let name: String = Escaped(&w.worker).to_string().chars().take(24).collect();
     let _ = writeln!(
         s,
         "{:<24} {:>12} {:>10} {:>10} {:>8} {:>7}",

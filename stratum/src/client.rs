@@ -21,6 +21,7 @@ use crate::job::Job;
 use crate::messages::{
     response_ok, ClientRequest, ConfigureResult, ServerMessage, Submit, SubscribeResult,
 };
+use crate::text::Escaped;
 use crate::transport::{self, BoxStream};
 use crate::url::PoolUrl;
 
@@ -282,7 +283,19 @@ struct Session<'a, 'b> {
     first_job_sent: bool,
     /// Job ids seen on this connection (bounded), to refuse shares from older connections.
     known_jobs: VecDeque<String>,
+    /// A difficulty below [`MIN_POOL_DIFFICULTY`] was logged (once a connection).
+    low_difficulty_warned: bool,
 }
+
+/// The lowest pool difficulty the client takes: a lower `mining.set_difficulty` (a pool's
+/// mistake or an attack: at 1e-300 every hash is a share) is raised to this, with one warning.
+/// (Non-finite, zero and negative values are malformed messages: the connection is dropped.)
+pub const MIN_POOL_DIFFICULTY: f64 = 1e-9;
+
+/// The longest wait honoured from a pool's `client.reconnect` (a longer one is cut to this).
+/// With more than one pool configured, the [`crate::PoolManager`] mines on the next pool during
+/// the wait, so a pool cannot park the miner.
+pub const MAX_RECONNECT_WAIT: Duration = Duration::from_secs(60);
 
 /// How many job ids a session remembers.
 const KNOWN_JOBS: usize = 256;
@@ -325,6 +338,7 @@ pub(crate) async fn run_session(mut ctx: SessionCtx<'_>, mut stop: StopFuture<'_
         held_job: None,
         first_job_sent: false,
         known_jobs: VecDeque::new(),
+        low_difficulty_warned: false,
     };
     if let Err(end) = s.start().await {
         return end;
@@ -335,9 +349,9 @@ pub(crate) async fn run_session(mut ctx: SessionCtx<'_>, mut stop: StopFuture<'_
         .clamp(Duration::from_millis(10), Duration::from_secs(1));
     let mut tick = tokio::time::interval(tick_period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
+    let end = loop {
         let step = tokio::select! {
-            end = stop.as_mut() => return end,
+            end = stop.as_mut() => break end,
             line = reader.read_line() => match line {
                 Ok(Some(line)) => {
                     last_rx = Instant::now();
@@ -366,9 +380,11 @@ pub(crate) async fn run_session(mut ctx: SessionCtx<'_>, mut stop: StopFuture<'_
             }
         };
         if let Err(end) = step {
-            return end;
+            break end;
         }
-    }
+    };
+    s.lose_in_flight(&end).await;
+    end
 }
 
 impl Session<'_, '_> {
@@ -427,7 +443,7 @@ impl Session<'_, '_> {
             self.ctx.stats.lost += 1;
             let reason =
                 "its job belongs to an earlier connection whose session the pool did not resume";
-            warn!(url = %self.ctx.url, job = %share.job_id, "share lost: {reason}");
+            debug!(url = %self.ctx.url, job = %Escaped(&share.job_id), "share lost: {reason}");
             let stats = *self.ctx.stats;
             return self
                 .emit(Event::ShareResult {
@@ -450,6 +466,50 @@ impl Session<'_, '_> {
             .await
     }
 
+    /// Reports every share sent on this connection and not yet answered as lost, once, when
+    /// the connection ends: its answer can no longer arrive, and sending it again could count
+    /// it twice.
+    async fn lose_in_flight(&mut self, end: &SessionEnd) {
+        let mut ids: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| matches!(p, Pending::Submit(..)))
+            .map(|(id, _)| *id)
+            .collect();
+        if ids.is_empty() {
+            return;
+        }
+        ids.sort_unstable();
+        let reason = match end {
+            SessionEnd::Shutdown => "shut down before the pool answered".to_string(),
+            end => format!(
+                "connection dropped before the pool answered ({})",
+                describe_end(end)
+            ),
+        };
+        warn!(url = %self.ctx.url, "{} share(s) in flight lost: {reason}", ids.len());
+        for id in ids {
+            let Some(Pending::Submit(share, _)) = self.pending.remove(&id) else {
+                continue;
+            };
+            self.ctx.stats.lost += 1;
+            let ev = Event::ShareResult {
+                share,
+                outcome: ShareOutcome::Lost(reason.clone()),
+                stats: *self.ctx.stats,
+            };
+            // After a shutdown nobody may be reading: never wait for room then.
+            let sent = if matches!(end, SessionEnd::Shutdown) {
+                self.ctx.events.try_send(ev).is_ok()
+            } else {
+                self.ctx.events.send(ev).await.is_ok()
+            };
+            if !sent {
+                return;
+            }
+        }
+    }
+
     /// Times out submits (and other unanswered optional requests).
     async fn expire(&mut self) -> Step {
         let now = Instant::now();
@@ -468,7 +528,7 @@ impl Session<'_, '_> {
                 Some(Pending::Submit(share, _)) => {
                     submit_expired = true;
                     self.ctx.stats.timed_out += 1;
-                    warn!(url = %self.ctx.url, job = %share.job_id, "submit timed out");
+                    debug!(url = %self.ctx.url, job = %Escaped(&share.job_id), "submit timed out");
                     let stats = *self.ctx.stats;
                     self.emit(Event::ShareResult {
                         share,
@@ -518,6 +578,15 @@ impl Session<'_, '_> {
                 }
             }
             ServerMessage::SetDifficulty(d) => {
+                let d = if d < MIN_POOL_DIFFICULTY {
+                    if !self.low_difficulty_warned {
+                        self.low_difficulty_warned = true;
+                        warn!(url = %self.ctx.url, "pool difficulty {d:e} is below the floor; mining at {MIN_POOL_DIFFICULTY:e} instead");
+                    }
+                    MIN_POOL_DIFFICULTY
+                } else {
+                    d
+                };
                 self.difficulty = d;
                 if self.authorized {
                     self.emit(Event::Difficulty(d)).await?;
@@ -554,7 +623,7 @@ impl Session<'_, '_> {
                         if h != self.ctx.url.host
                             && !self.ctx.opts.allow_reconnect_to_other_host =>
                     {
-                        warn!(url = %self.ctx.url, "client.reconnect to other host {h:?} refused; keeping the host");
+                        warn!(url = %self.ctx.url, "client.reconnect to other host {} refused; keeping the host", Escaped(&h));
                         None
                     }
                     h => h,
@@ -564,7 +633,11 @@ impl Session<'_, '_> {
                     port: port.unwrap_or(self.ctx.url.port),
                     tls: self.ctx.url.tls,
                 };
-                let wait = Duration::from_secs(wait.unwrap_or(0).min(3600));
+                let asked = Duration::from_secs(wait.unwrap_or(0));
+                let wait = asked.min(MAX_RECONNECT_WAIT);
+                if asked > wait {
+                    warn!(url = %self.ctx.url, "client.reconnect asks to wait {} s; waiting at most {} s", asked.as_secs(), wait.as_secs());
+                }
                 info!(from = %self.ctx.url, to = %url, ?wait, "pool asked to reconnect");
                 self.emit(Event::Reconnect {
                     host: url.host.clone(),
@@ -575,7 +648,7 @@ impl Session<'_, '_> {
                 return Err(SessionEnd::Reconnect { url, wait });
             }
             ServerMessage::ShowMessage(m) => {
-                info!(url = %self.ctx.url, "pool message: {m}");
+                info!(url = %self.ctx.url, "pool message: {}", Escaped(&m));
                 self.emit(Event::Message(m)).await?;
             }
             ServerMessage::GetVersion { id } => {
@@ -587,7 +660,7 @@ impl Session<'_, '_> {
                 self.write(&v).await?;
             }
             ServerMessage::Unknown { method, .. } => {
-                debug!(url = %self.ctx.url, "ignoring unknown method {method}");
+                debug!(url = %self.ctx.url, "ignoring unknown method {}", Escaped(&method));
             }
             ServerMessage::Response(r) => {
                 let Some(p) = r.id_u64().and_then(|id| self.pending.remove(&id)) else {
@@ -702,7 +775,7 @@ impl Session<'_, '_> {
                     }
                     Err(r) => {
                         self.ctx.stats.rejected += 1;
-                        info!(url = %self.ctx.url, job = %share.job_id, "share rejected: {r}");
+                        debug!(url = %self.ctx.url, job = %Escaped(&share.job_id), "share rejected: {r}");
                         ShareOutcome::Rejected(r)
                     }
                 };

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::text::Escaped;
+
 use thiserror::Error;
 
 /// Errors from the newline-delimited JSON line codec.
@@ -29,7 +31,7 @@ pub enum CodecError {
 
 /// A message that is valid JSON but does not match the Stratum shape expected for it.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
-#[error("malformed {what}: {reason}")]
+#[error("malformed {what}: {}", crate::text::Escaped(.reason))]
 pub struct MessageError {
     /// What was being parsed (a method name or "response").
     pub what: String,
@@ -129,8 +131,8 @@ impl RejectReason {
 impl fmt::Display for RejectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.code {
-            Some(c) => write!(f, "{} (code {})", self.message, c),
-            None => f.write_str(&self.message),
+            Some(c) => write!(f, "{} (code {})", Escaped(&self.message), c),
+            None => write!(f, "{}", Escaped(&self.message)),
         }
     }
 }

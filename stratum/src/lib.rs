@@ -50,6 +50,7 @@ pub mod job;
 pub mod manager;
 pub mod messages;
 pub mod server;
+pub mod text;
 pub mod tls;
 pub mod transport;
 pub mod url;

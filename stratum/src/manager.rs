@@ -6,6 +6,7 @@ use std::time::Duration;
 use rand::Rng;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tracing::info;
 
 use crate::client::{
@@ -156,12 +157,22 @@ async fn manage(
     let mut attempt = 0u32; // consecutive failures overall (backoff)
     let mut resume: Vec<Resume> = pools.iter().map(|_| Resume::default()).collect();
     let mut redirect: Option<PoolUrl> = None;
+    // A pool that asked (`client.reconnect`) to be left alone for a while, while we mine on the
+    // next one: its index, where it sent us, and when it may be used again.
+    let mut waiting: Option<(usize, PoolUrl, Instant)> = None;
     let mut stats = SubmitStats::default();
     loop {
         let url = redirect.clone().unwrap_or_else(|| urls[current].clone());
         let stop: StopFuture<'_> = {
             let sd = sd.clone();
-            let primary = (current != 0).then(|| urls[0].clone());
+            // The primary is probed unless it is the pool that asked for time.
+            let primary =
+                (current != 0 && !matches!(waiting, Some((0, ..)))).then(|| urls[0].clone());
+            // Back to a pool of higher priority when the wait it asked for is over.
+            let wait_over = waiting
+                .as_ref()
+                .filter(|(pool, ..)| *pool < current)
+                .map(|(_, _, until)| *until);
             let (interval, insecure, timeout) = (
                 failover.primary_check_interval,
                 opts.insecure_tls,
@@ -179,9 +190,16 @@ async fn manage(
                         },
                     }
                 };
+                let wait_over = async {
+                    match wait_over {
+                        None => std::future::pending::<()>().await,
+                        Some(t) => tokio::time::sleep_until(t).await,
+                    }
+                };
                 tokio::select! {
                     _ = wait_shutdown(sd) => SessionEnd::Shutdown,
                     _ = probe => SessionEnd::Stopped("primary pool is back".into()),
+                    _ = wait_over => SessionEnd::Stopped("the wait a pool asked for is over".into()),
                 }
             })
         };
@@ -216,18 +234,43 @@ async fn manage(
         let delay = match end {
             SessionEnd::Shutdown => return,
             SessionEnd::Stopped(_) => {
-                info!("returning to the primary pool");
-                current = 0;
                 failures = 0;
                 attempt = 0;
-                redirect = None;
+                match waiting.take() {
+                    Some((pool, url, until)) if until <= Instant::now() => {
+                        info!(pool, "the wait is over; returning to pool {pool}");
+                        current = pool;
+                        redirect = Some(url);
+                    }
+                    _ => {
+                        info!("returning to the primary pool");
+                        current = 0;
+                        redirect = None;
+                    }
+                }
                 Duration::ZERO
             }
-            SessionEnd::Reconnect { url, wait } => {
+            SessionEnd::Reconnect { url, wait } if wait.is_zero() || pools.len() == 1 => {
                 redirect = Some(url);
                 failures = 0;
                 attempt = 0;
                 wait
+            }
+            SessionEnd::Reconnect { url, wait } => {
+                // Never park the miner: mine on the next pool during the wait.
+                let next = (current + 1) % pools.len();
+                info!(
+                    from = current,
+                    to = next,
+                    "pool {current} asked to wait {} s before reconnecting; mining on pool {next} meanwhile",
+                    wait.as_secs()
+                );
+                waiting = Some((current, url, Instant::now() + wait));
+                current = next;
+                redirect = None;
+                failures = 0;
+                attempt = 0;
+                Duration::ZERO
             }
             SessionEnd::Lost(e) => {
                 info!(pool = current, "connection lost: {e}");
@@ -241,11 +284,18 @@ async fn manage(
                 failures += 1;
                 let d = failover.backoff(attempt);
                 attempt = attempt.saturating_add(1);
+                let mut d = d;
                 if failures >= failover.failures_before_failover.max(1) && pools.len() > 1 {
                     let next = (current + 1) % pools.len();
                     info!(from = current, to = next, "failing over");
                     current = next;
                     failures = 0;
+                    if let Some((pool, url, until)) = waiting.take_if(|(p, ..)| *p == next) {
+                        // Back to the pool that asked for time: where it said, when it said.
+                        debug_assert_eq!(pool, next);
+                        redirect = Some(url);
+                        d = d.max(until.saturating_duration_since(Instant::now()));
+                    }
                 }
                 d
             }

@@ -69,7 +69,7 @@ impl fmt::Display for PoolUrl {
         } else {
             "stratum+tcp"
         };
-        write!(f, "{scheme}://{}", self.addr())
+        write!(f, "{scheme}://{}", crate::text::Escaped(&self.addr()))
     }
 }
 

@@ -235,7 +235,7 @@ impl Conn {
             }
             ClientRequest::Submit(s) => self.submit(&id, s).await,
             ClientRequest::Unknown(m) => {
-                debug!(peer = %self.peer, "unknown method {m}");
+                debug!(peer = %self.peer, "unknown method {}", crate::text::Escaped(&m));
                 self.write(&response_err(&id, codes::OTHER, "Unknown method"))
                     .await
             }
@@ -513,7 +513,7 @@ impl Conn {
             hash_difficulty: hash_difficulty(&hash),
         });
         if let Some(b) = found {
-            info!(worker = %s.user, hash = %hash, "block found");
+            info!(worker = %crate::text::Escaped(&s.user), hash = %hash, "block found");
             let _ = tokio::time::timeout(
                 Duration::from_secs(5),
                 self.shared.events.send(ServerEvent::BlockFound(b)),
