@@ -66,7 +66,10 @@ fn binary(data: &[u8]) {
         let b: [u8; 32] = b.try_into().unwrap();
         let t = Target::from_le_bytes(&b);
         assert_eq!(t.to_le_bytes(), b);
-        assert!(t.is_met_by(&Hash256(b)), "a hash equal to the target meets it");
+        assert!(
+            t.is_met_by(&Hash256(b)),
+            "a hash equal to the target meets it"
+        );
         target(t);
         let d = hash_difficulty(&Hash256(b));
         assert!(d > 0.0 && !d.is_nan(), "hash difficulty {d}");
@@ -84,7 +87,10 @@ fn binary(data: &[u8]) {
     if let Some((first, rest)) = leaves.split_first() {
         let branch = merkle::branch(rest);
         assert_eq!(merkle::fold_branch(*first, &branch), merkle::root(&leaves));
-        assert_eq!(branch.len(), (usize::BITS - rest.len().leading_zeros()) as usize);
+        assert_eq!(
+            branch.len(),
+            (usize::BITS - rest.len().leading_zeros()) as usize
+        );
     }
 }
 
@@ -128,7 +134,11 @@ fn target(t: Target) {
 
 fn difficulty(d: f64) {
     let r = Target::from_difficulty(d);
-    assert_eq!(r.is_ok(), d.is_finite() && d > 0.0, "from_difficulty({d}) = {r:?}");
+    assert_eq!(
+        r.is_ok(),
+        d.is_finite() && d > 0.0,
+        "from_difficulty({d}) = {r:?}"
+    );
     let Ok(t) = r else { return };
     if (1e-9..=1e30).contains(&d) {
         let back = t.difficulty();
@@ -141,11 +151,20 @@ fn difficulty(d: f64) {
     let harder = d * 2.0;
     if harder.is_finite() {
         let th = Target::from_difficulty(harder).expect("positive finite difficulty");
-        assert!(th <= t, "difficulty {harder} gives a larger target than {d}");
+        assert!(
+            th <= t,
+            "difficulty {harder} gives a larger target than {d}"
+        );
     }
     if d <= 1.0 {
-        assert!(t >= Target::DIFF1, "difficulty {d} <= 1 gives {t} below DIFF1");
+        assert!(
+            t >= Target::DIFF1,
+            "difficulty {d} <= 1 gives {t} below DIFF1"
+        );
     } else {
-        assert!(t <= Target::DIFF1, "difficulty {d} > 1 gives {t} above DIFF1");
+        assert!(
+            t <= Target::DIFF1,
+            "difficulty {d} > 1 gives {t} above DIFF1"
+        );
     }
 }

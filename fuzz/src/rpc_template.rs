@@ -11,7 +11,7 @@ use bitcoin::consensus::encode::deserialize;
 use bitcoin::Transaction;
 use hashforge::node::http::{read_body, read_head};
 use hashforge::node::BlockTemplate;
-use hashforge::{CompactTarget, Target};
+use hashforge::Target;
 use serde_json::Value;
 
 use super::poll::block_on;
@@ -72,7 +72,7 @@ fn http_reply(data: &[u8]) {
 }
 
 fn template(t: &BlockTemplate) {
-    assert_eq!(Target::from_compact(CompactTarget(t.bits.0)), Ok(t.target));
+    assert_eq!(Target::from_compact(t.bits), Ok(t.target));
     assert!(t.header_time() >= t.cur_time && t.header_time() >= t.min_time);
     assert!(t.coinbase_value <= 21_000_000 * 100_000_000);
     for (i, tx) in t.transactions.iter().enumerate() {

@@ -39,7 +39,11 @@ pub fn read_lines(bytes: &[u8], max: usize) -> Vec<String> {
         match block_on(reader.read_line()) {
             Ok(None) => break,
             Ok(Some(line)) => {
-                assert!(line.len() <= max, "line of {} bytes over cap {max}", line.len());
+                assert!(
+                    line.len() <= max,
+                    "line of {} bytes over cap {max}",
+                    line.len()
+                );
                 assert!(!line.contains('\n'));
                 assert!(!line.bytes().all(|b| b.is_ascii_whitespace()));
                 lines.push(line);
@@ -101,9 +105,18 @@ fn notify(n: Notify) {
         "notify round trip"
     );
     // A job with a 4-byte extranonce1 and 8-byte extranonce2, as ckpool hands out.
-    let job = Job::new(n.clone(), vec![0x3b, 0x6d, 0x01, 0x6b], 8, 1.0, Some(0x1fff_e000));
+    let job = Job::new(
+        n.clone(),
+        vec![0x3b, 0x6d, 0x01, 0x6b],
+        8,
+        1.0,
+        Some(0x1fff_e000),
+    );
     let en2 = [0u8; 8];
-    assert!(job.coinbase(&en2[..7]).is_err(), "wrong extranonce2 size accepted");
+    assert!(
+        job.coinbase(&en2[..7]).is_err(),
+        "wrong extranonce2 size accepted"
+    );
     let cb = job.coinbase(&en2).expect("right extranonce2 size");
     assert_eq!(
         cb.len(),
@@ -116,7 +129,10 @@ fn notify(n: Notify) {
         .header(&en2, n.ntime, 0, version)
         .expect("right extranonce2 size");
     assert_eq!(h.prev_blockhash, job.prev_hash());
-    assert_eq!(hashforge_stratum::job::swap_words(&h.prev_blockhash), n.prevhash);
+    assert_eq!(
+        hashforge_stratum::job::swap_words(&h.prev_blockhash),
+        n.prevhash
+    );
     let _ = job.check_share(&h);
     let _ = job.network_target();
 }

@@ -86,11 +86,21 @@ fn job() -> Job {
         ntime: 0x64b3_f3ec,
         clean_jobs: false,
     };
-    Job::new(notify, vec![0xc7, 0x08, 0x00, 0x00], 4, 1e-3, Some(0x1fff_e000))
+    Job::new(
+        notify,
+        vec![0xc7, 0x08, 0x00, 0x00],
+        4,
+        1e-3,
+        Some(0x1fff_e000),
+    )
 }
 
 fn submit(s: &Submit) {
-    assert_eq!(Submit::parse(&s.to_params()).as_ref(), Ok(s), "submit round trip");
+    assert_eq!(
+        Submit::parse(&s.to_params()).as_ref(),
+        Ok(s),
+        "submit round trip"
+    );
     let job = job();
     let version = job.roll_version(s.version_bits.unwrap_or(0));
     match job.header(&s.extranonce2, s.ntime, s.nonce, version) {

@@ -72,7 +72,11 @@ fn block(t: &BlockTemplate, b: &BlockBuilder, options: &CoinbaseOptions, payout:
     assert_eq!(header.prev_blockhash, b.prev_hash_bytes());
     assert_eq!(header.bits.0, t.bits.0);
     let bytes = b.assemble_block(&header, &extranonce).unwrap();
-    assert_eq!(bytes[..80], header.to_bytes(), "block starts with the header built");
+    assert_eq!(
+        bytes[..80],
+        header.to_bytes(),
+        "block starts with the header built"
+    );
 
     let block: Block = deserialize(&bytes).expect("the assembled block deserializes");
     assert_eq!(serialize(&block.header)[..], header.to_bytes()[..]);
@@ -84,7 +88,11 @@ fn block(t: &BlockTemplate, b: &BlockBuilder, options: &CoinbaseOptions, payout:
     assert_eq!(coinbase.output[0].value.to_sat(), t.coinbase_value);
     assert_eq!(coinbase.output[0].script_pubkey.as_bytes(), payout);
     let script_sig = coinbase.input[0].script_sig.as_bytes();
-    assert!((2..=100).contains(&script_sig.len()), "scriptSig {}", script_sig.len());
+    assert!(
+        (2..=100).contains(&script_sig.len()),
+        "scriptSig {}",
+        script_sig.len()
+    );
     assert!(script_sig.starts_with(&bip34_height_push(t.height)));
     for (tx, ttx) in block.txdata[1..].iter().zip(&t.transactions) {
         assert_eq!(serialize(tx), ttx.data);
@@ -94,7 +102,11 @@ fn block(t: &BlockTemplate, b: &BlockBuilder, options: &CoinbaseOptions, payout:
         Some(root)
     );
     if let Some(limit) = t.size_limit {
-        assert!(bytes.len() as u64 <= limit, "size {} > {limit}", bytes.len());
+        assert!(
+            bytes.len() as u64 <= limit,
+            "size {} > {limit}",
+            bytes.len()
+        );
     }
     if let Some(limit) = t.weight_limit {
         let w = block.weight().to_wu();
