@@ -287,11 +287,12 @@ impl BlockBuilder {
             .iter()
             .flat_map(|t| t.data.iter().copied())
             .collect();
+        // Saturating: the template's sigop counts are untrusted numbers, and a sum past u64::MAX
+        // is over any limit anyway (tests/fixtures/fuzz/template_block/sigops-*).
         let tx_sigops = template
             .transactions
             .iter()
-            .map(|t| t.sigops)
-            .sum::<Option<u64>>();
+            .try_fold(0u64, |sum, t| Some(sum.saturating_add(t.sigops?)));
         let builder = BlockBuilder {
             version: template.version,
             prev_hash: template.previous_block_hash,
@@ -359,7 +360,7 @@ impl BlockBuilder {
             if let Some(c) = &self.witness_commitment {
                 coinbase += Script::from_bytes(c).count_sigops_legacy() as u64;
             }
-            let cost = tx_sigops + 4 * coinbase;
+            let cost = tx_sigops.saturating_add(4 * coinbase);
             if cost > limit {
                 return Err(BlockError::SigopLimit { cost, limit });
             }

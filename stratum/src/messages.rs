@@ -413,7 +413,9 @@ impl ClientRequest {
             } => match (user_agent, session_id) {
                 (Some(ua), Some(s)) => json!([ua, s]),
                 (Some(ua), None) => json!([ua]),
-                (None, _) => json!([]),
+                // The session id is positional: keep its place with a null user agent.
+                (None, Some(s)) => json!([null, s]),
+                (None, None) => json!([]),
             },
             Self::Authorize { user, password } => json!([user, password]),
             Self::SuggestDifficulty(d) => json!([d]),
@@ -765,6 +767,17 @@ mod tests {
             json!(["u", "1", "c7080000", "64b3f3ec", "0a029ed1", "00002000"])
         );
         assert_eq!(Submit::parse(&p), Ok(s));
+    }
+
+    #[test]
+    fn subscribe_keeps_a_session_id_without_user_agent() {
+        // The stratum_server fuzz target's round trip: `[null, "sid"]` parsed, then encoded as `[]`.
+        let req = ClientRequest::Subscribe {
+            user_agent: None,
+            session_id: Some("sid".into()),
+        };
+        assert_eq!(req.params(), json!([null, "sid"]));
+        assert_eq!(ClientRequest::parse(req.method(), &req.params()), Ok(req));
     }
 
     #[test]
