@@ -514,11 +514,7 @@ impl Conn {
         });
         if let Some(b) = found {
             info!(worker = %s.user, hash = %hash, "block found");
-            let _ = tokio::time::timeout(
-                Duration::from_secs(5),
-                self.shared.events.send(ServerEvent::BlockFound(b)),
-            )
-            .await;
+            self.shared.block_found(b);
         }
         self.write(&response_ok(id, json!(true))).await
     }

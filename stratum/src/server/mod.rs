@@ -8,14 +8,14 @@ mod vardiff;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
-use tracing::{debug, warn};
+use tracing::{debug, error, warn};
 
 pub use stats::WorkerStats;
 pub use template::Template;
@@ -25,6 +25,10 @@ use crate::error::ServerError;
 use crate::rustls;
 use hashforge_bitcoin::{Hash256, Header};
 use stats::WorkerEntry;
+
+/// Capacity of the event stream [`Server::bind`] returns. Share events that find it full are
+/// dropped (counted in the stats all the same); found blocks never are.
+pub const EVENT_CAPACITY: usize = 1024;
 
 /// Pool server settings.
 #[derive(Debug, Clone)]
@@ -105,6 +109,22 @@ pub struct FoundBlock {
     pub coinbase: Vec<u8>,
 }
 
+impl FoundBlock {
+    /// The header and the coinbase in hex: with the template's transactions, what an operator
+    /// needs to rebuild and resubmit the block by hand.
+    pub fn describe(&self) -> String {
+        format!(
+            "block {} by {} (template {}, job {}): header {} coinbase {}",
+            self.hash,
+            self.worker,
+            self.template_id,
+            self.job_id,
+            hex::encode(self.header.to_bytes()),
+            hex::encode(&self.coinbase)
+        )
+    }
+}
+
 /// Things the pool operator wants to know.
 #[derive(Debug, Clone)]
 pub enum ServerEvent {
@@ -166,6 +186,11 @@ pub(crate) struct Shared {
     pub parked: Mutex<HashMap<[u8; 4], conn::Parked>>,
     pub workers: Mutex<HashMap<String, WorkerEntry>>,
     pub events: mpsc::Sender<ServerEvent>,
+    /// Found blocks, on their own path: never behind share events, never dropped.
+    pub blocks: mpsc::UnboundedSender<FoundBlock>,
+    /// Whether [`ServerHandle::take_blocks`] took the block receiver (else blocks go to the
+    /// event stream).
+    pub blocks_taken: AtomicBool,
     pub connections: AtomicUsize,
 }
 
@@ -210,9 +235,51 @@ impl Shared {
         f(&mut e.stats);
     }
 
+    /// Share events are best effort: a full event stream drops them (the counters in
+    /// [`ServerHandle::stats`] still count every share).
     pub(crate) fn event(&self, ev: ServerEvent) {
         if let Err(e) = self.events.try_send(ev) {
             debug!("server event dropped: {e}");
+        }
+    }
+
+    /// Hands a found block on without waiting: to the block receiver when one was taken
+    /// ([`ServerHandle::take_blocks`], unbounded: a block needs network-difficulty work, so
+    /// they are rare), otherwise to the event stream, waiting in a task of its own while the
+    /// stream is full. Lost only if nobody listens any more, and then logged with its header
+    /// and coinbase.
+    pub(crate) fn block_found(&self, block: FoundBlock) {
+        if self.blocks_taken.load(Ordering::SeqCst) {
+            if let Err(mpsc::error::SendError(b)) = self.blocks.send(block) {
+                error!(
+                    "found block NOT submitted (nobody takes blocks): {}",
+                    b.describe()
+                );
+            }
+            return;
+        }
+        match self.events.try_send(ServerEvent::BlockFound(block)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(ev)) => {
+                let events = self.events.clone();
+                tokio::spawn(async move {
+                    if let Err(mpsc::error::SendError(ServerEvent::BlockFound(b))) =
+                        events.send(ev).await
+                    {
+                        error!(
+                            "found block NOT submitted (event stream closed): {}",
+                            b.describe()
+                        );
+                    }
+                });
+            }
+            Err(mpsc::error::TrySendError::Closed(ServerEvent::BlockFound(b))) => {
+                error!(
+                    "found block NOT submitted (event stream closed): {}",
+                    b.describe()
+                );
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
     }
 }
@@ -241,7 +308,8 @@ impl Server {
         }
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
-        let (ev_tx, ev_rx) = mpsc::channel(1024);
+        let (ev_tx, ev_rx) = mpsc::channel(EVENT_CAPACITY);
+        let (blocks_tx, blocks_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             config,
             current: Mutex::new(None),
@@ -253,6 +321,8 @@ impl Server {
             parked: Mutex::new(HashMap::new()),
             workers: Mutex::new(HashMap::new()),
             events: ev_tx,
+            blocks: blocks_tx,
+            blocks_taken: AtomicBool::new(false),
             connections: AtomicUsize::new(0),
         });
         let (bcast, _) = broadcast::channel(64);
@@ -265,6 +335,7 @@ impl Server {
                 local_addr,
                 shutdown: sd_tx,
                 task: Mutex::new(Some(task)),
+                blocks: Mutex::new(Some(blocks_rx)),
             },
             ev_rx,
         ))
@@ -311,9 +382,22 @@ pub struct ServerHandle {
     local_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     task: Mutex<Option<JoinHandle<()>>>,
+    blocks: Mutex<Option<mpsc::UnboundedReceiver<FoundBlock>>>,
 }
 
 impl ServerHandle {
+    /// Takes the found-block stream (once; `None` after): from then on found blocks arrive
+    /// here, in order and never dropped, and no longer as [`ServerEvent::BlockFound`] on the
+    /// event stream, where share events could delay them. A block submitter (the node feed)
+    /// takes it.
+    pub fn take_blocks(&self) -> Option<mpsc::UnboundedReceiver<FoundBlock>> {
+        let rx = lock(&self.blocks).take();
+        if rx.is_some() {
+            self.shared.blocks_taken.store(true, Ordering::SeqCst);
+        }
+        rx
+    }
+
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
