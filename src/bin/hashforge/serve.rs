@@ -78,6 +78,7 @@ async fn serve(args: ServeArgs, intervals: Intervals) -> Result<()> {
         min_difficulty: ServerConfig::default()
             .min_difficulty
             .min(args.start_difficulty),
+        cap_at_network_difficulty: true,
         vardiff: Some(VardiffConfig {
             target_interval: intervals.share,
             retarget_interval: (intervals.share * 6).max(Duration::from_secs(30)),

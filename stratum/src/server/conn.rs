@@ -259,6 +259,10 @@ impl Conn {
             extranonce2_size: self.shared.config.extranonce2_size,
         };
         self.write(&response_ok(id, result.to_result())).await?;
+        let cap = lock(&self.shared.current)
+            .as_ref()
+            .map_or(f64::INFINITY, |e| self.difficulty_cap(&e.template));
+        self.difficulty = self.difficulty.min(cap);
         let d = self.difficulty;
         self.write(&notification(method::SET_DIFFICULTY, json!([d])))
             .await?;
@@ -324,6 +328,13 @@ impl Conn {
         if clean {
             self.jobs.clear();
         }
+        let cap = self.difficulty_cap(&entry.template);
+        if self.difficulty > cap {
+            // The network difficulty fell below the share difficulty.
+            self.difficulty = cap;
+            self.write(&notification(method::SET_DIFFICULTY, json!([cap])))
+                .await?;
+        }
         let id = format!("{:x}", self.shared.next_job.fetch_add(1, Ordering::Relaxed));
         let notify = entry.template.notify(id.clone(), clean);
         self.jobs.push_back(ConnJob {
@@ -341,7 +352,24 @@ impl Conn {
             .await
     }
 
+    /// The highest share difficulty for work from `template`: its network difficulty (never
+    /// below the configured minimum) when [`ServerConfig::cap_at_network_difficulty`] is on.
+    ///
+    /// [`ServerConfig::cap_at_network_difficulty`]: super::ServerConfig::cap_at_network_difficulty
+    fn difficulty_cap(&self, template: &super::Template) -> f64 {
+        let cfg = &self.shared.config;
+        if cfg.cap_at_network_difficulty {
+            template.network_target.difficulty().max(cfg.min_difficulty)
+        } else {
+            f64::INFINITY
+        }
+    }
+
     async fn change_difficulty(&mut self, d: f64) -> Result<(), Close> {
+        let cap = lock(&self.shared.current)
+            .as_ref()
+            .map_or(f64::INFINITY, |e| self.difficulty_cap(&e.template));
+        let d = d.min(cap);
         if !(d.is_finite() && d > 0.0) || d == self.difficulty {
             return Ok(());
         }
@@ -481,13 +509,14 @@ impl Conn {
         };
         let hash = header.block_hash();
         let difficulty = job.difficulty;
-        if !job.target.is_met_by(&hash) {
+        // A block first: one that misses the share target is still a block.
+        let is_block = t.network_target.is_met_by(&hash);
+        if !is_block && !job.target.is_met_by(&hash) {
             return self
                 .reject(id, &s.user, codes::LOW_DIFFICULTY, "Low difficulty share")
                 .await;
         }
         job.seen.insert(key);
-        let is_block = t.network_target.is_met_by(&hash);
         let found = is_block.then(|| FoundBlock {
             template_id: job.entry.id,
             template: job.entry.template.clone(),

@@ -43,6 +43,12 @@ pub struct ServerConfig {
     pub min_difficulty: f64,
     /// Highest difficulty vardiff may set.
     pub max_difficulty: f64,
+    /// Whether the share difficulty is capped at the current work's network difficulty (but
+    /// never below `min_difficulty`): a miner sends only shares that meet the share target, so
+    /// a share target harder than the network's would keep blocks from the pool. Off by
+    /// default, since on a test chain (regtest: network difficulty 4.7·10⁻¹⁰) it would make
+    /// every other hash a share; `serve` turns it on.
+    pub cap_at_network_difficulty: bool,
     /// Vardiff; `None` keeps the difficulty fixed.
     pub vardiff: Option<VardiffConfig>,
     /// If set, `mining.authorize` requires this password.
@@ -73,6 +79,7 @@ impl Default for ServerConfig {
             start_difficulty: 1.0,
             min_difficulty: 0.001,
             max_difficulty: 1e15,
+            cap_at_network_difficulty: false,
             vardiff: Some(VardiffConfig::default()),
             password: None,
             max_line_len: 16 * 1024,

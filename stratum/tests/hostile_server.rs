@@ -1,0 +1,149 @@
+//! Our pool server under hostile input and bad luck (issue 10): raw TCP peers on 127.0.0.1.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use hashforge_bitcoin::{CompactTarget, Target};
+use hashforge_stratum::messages::{Notify, ServerMessage};
+use hashforge_stratum::{Job, Server, ServerConfig, ServerEvent, Share, Template};
+use serde_json::{json, Value};
+
+fn submit(id: u64, user: &str, s: &Share) -> Value {
+    json!({"id": id, "method": "mining.submit", "params": [
+        user, s.job_id, hex::encode(&s.extranonce2),
+        format!("{:08x}", s.ntime), format!("{:08x}", s.nonce)
+    ]})
+}
+
+/// The last job among `seen` (notifications), at the difficulty last set before it.
+fn last_job(seen: &[Value], extranonce1: &[u8]) -> (Job, f64) {
+    let mut difficulty = 0.0;
+    let mut job = None;
+    for v in seen {
+        match ServerMessage::parse_line(&v.to_string()).expect("parse") {
+            ServerMessage::SetDifficulty(d) => difficulty = d,
+            ServerMessage::Notify(n) => job = Some((n, difficulty)),
+            _ => {}
+        }
+    }
+    let (notify, difficulty): (Notify, f64) = job.expect("a job was sent");
+    (
+        Job::new(notify, extranonce1.to_vec(), 8, difficulty, None),
+        difficulty,
+    )
+}
+
+/// Subscribes (resuming `session` if given) and authorizes `user`; returns the extranonce1,
+/// the session id, the first job and whether that job cleaned the earlier ones.
+async fn session(
+    p: &mut RawPeer,
+    session: Option<&str>,
+    user: &str,
+) -> (Vec<u8>, String, Job, bool) {
+    let params = match session {
+        Some(s) => json!(["hostile/1", s]),
+        None => json!(["hostile/1"]),
+    };
+    let mut seen = Vec::new();
+    p.send(json!({"id": 1, "method": "mining.subscribe", "params": params}))
+        .await;
+    let r = p.recv_response(1, &mut seen).await;
+    let en1 = hex::decode(r["result"][1].as_str().expect("en1")).expect("hex");
+    let id = r["result"][0][0][1]
+        .as_str()
+        .expect("session id")
+        .to_string();
+    p.send(json!({"id": 2, "method": "mining.authorize", "params": [user, "x"]}))
+        .await;
+    assert_eq!(p.recv_response(2, &mut seen).await["result"], true);
+    while !seen.iter().any(|v| v["method"] == "mining.notify") {
+        seen.push(p.recv().await.expect("a job"));
+    }
+    let clean = seen
+        .iter()
+        .rfind(|v| v["method"] == "mining.notify")
+        .and_then(|v| v["params"][8].as_bool())
+        .expect("clean_jobs");
+    let (job, _) = last_job(&seen, &en1);
+    (en1, id, job, clean)
+}
+
+/// Issue 10, 2: a share that solves a block but misses the pool difficulty is a block, not a
+/// low-difficulty share.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_below_the_pool_difficulty_is_a_block() {
+    let cfg = ServerConfig {
+        start_difficulty: 1.0,
+        min_difficulty: 1.0,
+        ..server_config()
+    };
+    let (h, mut events) = start_server(cfg, localhost0()).await;
+    let mut p = RawPeer::connect(h.local_addr()).await;
+    let (_, _, job, _) = session(&mut p, None, "w").await;
+    // Regtest bits: about every second hash is a block; difficulty 1 takes 2^32 hashes.
+    let network = Target::from_compact(CompactTarget(job.notify.nbits)).expect("bits");
+    let en2 = vec![0u8; 8];
+    let (nonce, hash) = (0u32..)
+        .map(|n| {
+            let h = job.header(&en2, job.notify.ntime, n, job.notify.version);
+            (n, h.expect("header").block_hash())
+        })
+        .find(|(_, h)| network.is_met_by(h) && !job.share_target().is_met_by(h))
+        .expect("a block below difficulty 1");
+    let share = Share {
+        job_id: job.id().to_string(),
+        extranonce2: en2,
+        ntime: job.notify.ntime,
+        nonce,
+        version: job.notify.version,
+    };
+    p.send(submit(3, "w", &share)).await;
+    let r = p.recv_response(3, &mut Vec::new()).await;
+    assert_eq!(r["result"], true, "{r}");
+    let found = loop {
+        let ev = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .expect("an event")
+            .expect("open");
+        if let ServerEvent::BlockFound(b) = ev {
+            break b;
+        }
+    };
+    assert_eq!(found.hash, hash);
+    h.shutdown().await;
+}
+
+/// Issue 10, 2: the share difficulty never exceeds the network difficulty (a miner only sends
+/// what meets the share target, so a harder one would keep blocks from the pool).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_share_difficulty_is_capped_at_the_network_difficulty() {
+    let cfg = ServerConfig {
+        start_difficulty: 1e6,
+        max_difficulty: 1e15,
+        cap_at_network_difficulty: true,
+        ..server_config()
+    };
+    let (h, _ev) = Server::bind(localhost0(), cfg).await.expect("bind");
+    // Bits 1d00ffff: network difficulty 1.
+    let mut t = Template::synthetic(h.extranonce_size());
+    t.nbits = 0x1d00_ffff;
+    t.network_target = Target::from_compact(CompactTarget(t.nbits)).expect("bits");
+    h.new_template(t, true);
+    let mut p = RawPeer::connect(h.local_addr()).await;
+    p.send(json!({"id": 1, "method": "mining.suggest_difficulty", "params": [1e9]}))
+        .await;
+    p.send(json!({"id": 2, "method": "mining.subscribe", "params": []}))
+        .await;
+    let mut seen = Vec::new();
+    let r = p.recv_response(2, &mut seen).await;
+    let en1 = hex::decode(r["result"][1].as_str().expect("en1")).expect("hex");
+    while !seen.iter().any(|v| v["method"] == "mining.notify") {
+        seen.push(p.recv().await.expect("a job"));
+    }
+    let (_, difficulty) = last_job(&seen, &en1);
+    assert!(difficulty > 0.0, "no difficulty before the job: {seen:?}");
+    assert!(difficulty <= 1.0, "share difficulty {difficulty} above the network's 1");
+    h.shutdown().await;
+}
