@@ -10,6 +10,10 @@ use hashforge_stratum::messages::{Notify, ServerMessage};
 use hashforge_stratum::{Job, Server, ServerConfig, ServerEvent, Share, Template};
 use serde_json::{json, Value};
 
+fn code(v: &Value) -> i64 {
+    v["error"][0].as_i64().unwrap_or(-1)
+}
+
 fn submit(id: u64, user: &str, s: &Share) -> Value {
     json!({"id": id, "method": "mining.submit", "params": [
         user, s.job_id, hex::encode(&s.extranonce2),
@@ -145,5 +149,39 @@ async fn the_share_difficulty_is_capped_at_the_network_difficulty() {
     let (_, difficulty) = last_job(&seen, &en1);
     assert!(difficulty > 0.0, "no difficulty before the job: {seen:?}");
     assert!(difficulty <= 1.0, "share difficulty {difficulty} above the network's 1");
+    h.shutdown().await;
+}
+
+/// Issue 10, 15: session ids are unguessable and separate from the extranonce1: a stranger who
+/// subscribes with a departed miner's extranonce1 does not get its jobs; the miner itself,
+/// with its session id, does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_cannot_take_over_a_departed_session() {
+    let (h, _ev) = start_server(server_config(), localhost0()).await;
+    let addr = h.local_addr();
+    let mut alice = RawPeer::connect(addr).await;
+    let (en1, id, job, _) = session(&mut alice, None, "alice").await;
+    assert!(id.len() >= 16, "session id {id:?} is too short to be unguessable");
+    assert_ne!(id, hex::encode(&en1), "the session id is not the extranonce1");
+    let away = find_share(&job, 0);
+    drop(alice);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // Extranonce1s are handed out in sequence: guessable.
+    let mut eve = RawPeer::connect(addr).await;
+    let (eve_en1, _, _, clean) = session(&mut eve, Some(&hex::encode(&en1)), "eve").await;
+    assert!(clean, "a stranger got a resumed session");
+    assert_ne!(eve_en1, en1);
+    let stolen = Share { ..away.clone() };
+    eve.send(submit(3, "eve", &stolen)).await;
+    assert_eq!(code(&eve.recv_response(3, &mut Vec::new()).await), 21);
+
+    // Alice comes back with her session id and keeps her job.
+    let mut alice = RawPeer::connect(addr).await;
+    let (back_en1, _, _, clean) = session(&mut alice, Some(&id), "alice").await;
+    assert_eq!(back_en1, en1);
+    assert!(!clean);
+    alice.send(submit(4, "alice", &away)).await;
+    assert_eq!(alice.recv_response(4, &mut Vec::new()).await["result"], true);
     h.shutdown().await;
 }

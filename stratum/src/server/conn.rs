@@ -29,6 +29,8 @@ const MAX_SHARES_PER_JOB: usize = 100_000;
 const MAX_USERS_PER_CONN: usize = 64;
 /// Closed sessions whose jobs are kept at most (the oldest make way).
 const MAX_PARKED: usize = 4096;
+/// Random bytes in a session id (after the 4 of the extranonce1 it started with).
+const SESSION_TOKEN_BYTES: usize = 8;
 
 struct ConnJob {
     id: String,
@@ -45,9 +47,11 @@ struct ConnJob {
 ///
 /// [`ServerConfig::resume_window`]: super::ServerConfig::resume_window
 pub(crate) struct Parked {
+    /// The session's extranonce1, kept taken while parked.
+    pub(super) extranonce1: [u8; 4],
     jobs: VecDeque<ConnJob>,
     difficulty: f64,
-    since: Instant,
+    pub(super) since: Instant,
 }
 
 struct Conn {
@@ -55,6 +59,9 @@ struct Conn {
     peer: SocketAddr,
     writer: WriteHalf<BoxStream>,
     extranonce1: Option<[u8; 4]>,
+    /// The session id handed out at subscribe: the extranonce1 it started with (a hint for
+    /// a restarted server) and 8 random bytes, in hex. Only its holder can resume the session.
+    session_id: Option<String>,
     users: HashSet<String>,
     version_mask: Option<u32>,
     difficulty: f64,
@@ -98,6 +105,7 @@ pub(super) async fn run(
         peer,
         writer: wr,
         extranonce1: None,
+        session_id: None,
         users: HashSet::new(),
         version_mask: None,
         difficulty: cfg.start_difficulty,
@@ -139,8 +147,9 @@ pub(super) async fn run(
     };
     debug!(%peer, "connection closed: {close}");
     if let Some(en1) = c.extranonce1 {
-        c.park(en1);
-        shared.free_extranonce1(en1);
+        if !c.park(en1) {
+            shared.free_extranonce1(en1);
+        }
     }
 }
 
@@ -245,16 +254,30 @@ impl Conn {
     async fn subscribe(&mut self, id: &Value, session: Option<String>) -> Result<(), Close> {
         let mut resumed = false;
         if self.extranonce1.is_none() {
-            let wanted = session
-                .and_then(|s| hex::decode(s).ok())
-                .and_then(|v| <[u8; 4]>::try_from(v).ok());
-            let en1 = self.shared.alloc_extranonce1(wanted);
-            self.extranonce1 = Some(en1);
-            resumed = wanted == Some(en1) && self.unpark(en1);
+            match session.as_deref().and_then(|s| self.unpark(s)) {
+                Some((en1, with_jobs)) => {
+                    self.extranonce1 = Some(en1);
+                    self.session_id = session;
+                    resumed = with_jobs;
+                }
+                None => {
+                    // An unknown session (e.g. from before a restart) gets its old extranonce1
+                    // back if it is free, but nothing else.
+                    let wanted = session
+                        .as_deref()
+                        .and_then(|s| s.get(..8))
+                        .and_then(|s| hex::decode(s).ok())
+                        .and_then(|v| <[u8; 4]>::try_from(v).ok());
+                    let en1 = self.shared.alloc_extranonce1(wanted);
+                    self.extranonce1 = Some(en1);
+                    let token: [u8; SESSION_TOKEN_BYTES] = rand::random();
+                    self.session_id = Some(format!("{}{}", hex::encode(en1), hex::encode(token)));
+                }
+            }
         }
         let en1 = self.extranonce1.unwrap_or_default();
         let result = SubscribeResult {
-            session_id: Some(hex::encode(en1)),
+            session_id: self.session_id.clone(),
             extranonce1: en1.to_vec(),
             extranonce2_size: self.shared.config.extranonce2_size,
         };
@@ -270,46 +293,57 @@ impl Conn {
         self.resend_current(!resumed).await
     }
 
-    /// Keeps this closed session's jobs for a miner that resumes it.
-    fn park(&mut self, en1: [u8; 4]) {
+    /// Keeps this closed session's jobs, and its extranonce1 taken, for the miner that
+    /// resumes it; whether it did (if not, the caller frees the extranonce1).
+    fn park(&mut self, en1: [u8; 4]) -> bool {
         let window = self.shared.config.resume_window;
+        let Some(session) = self.session_id.take() else {
+            return false;
+        };
         if window.is_zero() || self.jobs.is_empty() {
-            return;
+            return false;
         }
         let mut parked = lock(&self.shared.parked);
-        parked.retain(|_, p| p.since.elapsed() < window);
+        self.shared.prune_parked(&mut parked);
         if parked.len() >= MAX_PARKED {
-            let oldest = parked.iter().min_by_key(|(_, p)| p.since).map(|(k, _)| *k);
-            if let Some(k) = oldest {
-                parked.remove(&k);
+            let oldest = parked
+                .iter()
+                .min_by_key(|(_, p)| p.since)
+                .map(|(k, _)| k.clone());
+            if let Some(p) = oldest.and_then(|k| parked.remove(&k)) {
+                self.shared.free_extranonce1(p.extranonce1);
             }
         }
         parked.insert(
-            en1,
+            session,
             Parked {
+                extranonce1: en1,
                 jobs: std::mem::take(&mut self.jobs),
                 difficulty: self.difficulty,
                 since: Instant::now(),
             },
         );
+        true
     }
 
-    /// Takes back the jobs of the session `en1` if they are recent and no clean job came
-    /// since; whether any were.
-    fn unpark(&mut self, en1: [u8; 4]) -> bool {
-        let Some(p) = lock(&self.shared.parked).remove(&en1) else {
-            return false;
+    /// Resumes the parked session `session`: its extranonce1 and, if no clean job came
+    /// since, its jobs (whether there were any). `None` for an unknown or expired session.
+    fn unpark(&mut self, session: &str) -> Option<([u8; 4], bool)> {
+        let p = {
+            let mut parked = lock(&self.shared.parked);
+            self.shared.prune_parked(&mut parked);
+            parked.remove(session)?
         };
         let epoch = lock(&self.shared.current).as_ref().map(|e| e.clean_epoch);
         let mut jobs = p.jobs;
         jobs.retain(|j| Some(j.entry.clean_epoch) == epoch);
-        if p.since.elapsed() >= self.shared.config.resume_window || jobs.is_empty() {
-            return false;
+        debug!(peer = %self.peer, "session resumed with {} jobs", jobs.len());
+        let with_jobs = !jobs.is_empty();
+        if with_jobs {
+            self.jobs = jobs;
+            self.difficulty = p.difficulty;
         }
-        debug!(peer = %self.peer, "session {} resumed with {} jobs", hex::encode(en1), jobs.len());
-        self.jobs = jobs;
-        self.difficulty = p.difficulty;
-        true
+        Some((p.extranonce1, with_jobs))
     }
 
     /// Sends the current template as a new job.

@@ -63,9 +63,10 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Jobs remembered per connection (older ones are stale).
     pub max_jobs_per_connection: usize,
-    /// How long a closed connection's jobs are kept for a miner that resumes the session
-    /// (subscribes again with its session id, the extranonce1): shares it found while away
-    /// still count, unless a clean job came meanwhile. Zero turns resuming off.
+    /// How long a closed connection's jobs (and its extranonce1) are kept for a miner that
+    /// resumes the session (subscribes again with its session id, which is random and known
+    /// only to that miner): shares it found while away still count, unless a clean job came
+    /// meanwhile. Zero turns resuming off.
     pub resume_window: Duration,
     /// TLS (`stratum+ssl`) when set.
     pub tls: Option<Arc<rustls::ServerConfig>>,
@@ -189,8 +190,9 @@ pub(crate) struct Shared {
     pub next_job: AtomicU64,
     pub en1_counter: AtomicU32,
     pub en1_in_use: Mutex<HashSet<[u8; 4]>>,
-    /// Jobs of closed sessions, by extranonce1, for miners that resume.
-    pub parked: Mutex<HashMap<[u8; 4], conn::Parked>>,
+    /// Jobs of closed sessions, by session id, for miners that resume. Their extranonce1s
+    /// stay taken until they are resumed or expire.
+    pub parked: Mutex<HashMap<String, conn::Parked>>,
     pub workers: Mutex<HashMap<String, WorkerEntry>>,
     pub events: mpsc::Sender<ServerEvent>,
     /// Found blocks, on their own path: never behind share events, never dropped.
@@ -229,6 +231,18 @@ impl Shared {
 
     pub(crate) fn free_extranonce1(&self, v: [u8; 4]) {
         lock(&self.en1_in_use).remove(&v);
+    }
+
+    /// Drops the parked sessions older than the resume window, freeing their extranonce1s.
+    pub(crate) fn prune_parked(&self, parked: &mut HashMap<String, conn::Parked>) {
+        let window = self.config.resume_window;
+        parked.retain(|_, p| {
+            let keep = p.since.elapsed() < window;
+            if !keep {
+                self.free_extranonce1(p.extranonce1);
+            }
+            keep
+        });
     }
 
     pub(crate) fn with_worker(&self, worker: &str, f: impl FnOnce(&mut WorkerStats)) {
