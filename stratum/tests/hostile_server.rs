@@ -74,6 +74,19 @@ async fn session(
     (en1, id, job, clean)
 }
 
+/// Whether the server closes `p` within `within` (reading and dropping whatever it sends).
+async fn closed_within(p: &mut RawPeer, within: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, p.recv()).await {
+            Ok(None) => return true,
+            Ok(Some(_)) => {}
+            Err(_) => return false,
+        }
+    }
+}
+
 /// Issue 10, 2: a share that solves a block but misses the pool difficulty is a block, not a
 /// low-difficulty share.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,5 +196,77 @@ async fn a_stranger_cannot_take_over_a_departed_session() {
     assert!(!clean);
     alice.send(submit(4, "alice", &away)).await;
     assert_eq!(alice.recv_response(4, &mut Vec::new()).await["result"], true);
+    h.shutdown().await;
+}
+
+/// Issue 10, 8: one address cannot take every slot: past `max_connections_per_ip` (64 by
+/// default) its connections are refused, while other addresses could still connect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_every_slot() {
+    let (h, _ev) = start_server(server_config(), localhost0()).await;
+    let mut idle = Vec::new();
+    for _ in 0..64 {
+        idle.push(RawPeer::connect(h.local_addr()).await);
+    }
+    let mut over = RawPeer::connect(h.local_addr()).await;
+    assert!(
+        closed_within(&mut over, Duration::from_secs(1)).await,
+        "a 65th idle connection from one address was kept"
+    );
+    h.shutdown().await;
+}
+
+/// Issue 10, 8: a connection that does not subscribe and authorize in time is closed; a miner
+/// that does stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_handshake_has_a_deadline() {
+    let cfg = ServerConfig {
+        handshake_timeout: Duration::from_millis(300),
+        ..server_config()
+    };
+    let (h, _ev) = start_server(cfg, localhost0()).await;
+    let mut idle = RawPeer::connect(h.local_addr()).await;
+    let mut half = RawPeer::connect(h.local_addr()).await;
+    half.send(json!({"id": 1, "method": "mining.subscribe", "params": []}))
+        .await;
+    let mut miner = RawPeer::connect(h.local_addr()).await;
+    session(&mut miner, None, "w").await;
+    assert!(closed_within(&mut idle, Duration::from_secs(2)).await);
+    assert!(closed_within(&mut half, Duration::from_secs(2)).await);
+    assert!(!closed_within(&mut miner, Duration::from_millis(500)).await);
+    h.shutdown().await;
+}
+
+/// Issue 10, 8: connections that have not authorized get only a share of the slots; the
+/// rest stay for miners.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthorized_connections_get_only_a_share_of_the_slots() {
+    let cfg = ServerConfig {
+        max_connections: 8,
+        max_pending_connections: 3,
+        ..server_config()
+    };
+    let (h, _ev) = start_server(cfg, localhost0()).await;
+    let mut miners = Vec::new();
+    for i in 0..4 {
+        let mut m = RawPeer::connect(h.local_addr()).await;
+        session(&mut m, None, &format!("w{i}")).await;
+        miners.push(m);
+    }
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        idle.push(RawPeer::connect(h.local_addr()).await);
+    }
+    let mut over = RawPeer::connect(h.local_addr()).await;
+    assert!(
+        closed_within(&mut over, Duration::from_secs(1)).await,
+        "a fourth idle connection was kept"
+    );
+    // A slot frees up: a miner gets it.
+    drop(idle.pop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut m = RawPeer::connect(h.local_addr()).await;
+    session(&mut m, None, "late").await;
+    assert_eq!(h.connections(), 7);
     h.shutdown().await;
 }

@@ -245,6 +245,12 @@ pub struct ServeArgs {
     /// Password miners must give (default: any)
     #[arg(long)]
     pub password: Option<String>,
+    /// Seconds a new connection has to subscribe and authorize before it is closed
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub handshake_timeout: f64,
+    /// Most simultaneous connections from one IP address
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_connections_per_ip: usize,
     /// Serve Stratum over TLS (miners use stratum+ssl://) with this PEM certificate chain
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<std::path::PathBuf>,

@@ -17,6 +17,10 @@ use hashforge::pool::{NodeFeedOptions, SoloPool};
 
 pub fn run(args: ServeArgs) -> Result<()> {
     let status_interval = seconds("--status-interval", args.status_interval)?;
+    let handshake_timeout = seconds("--handshake-timeout", args.handshake_timeout)?;
+    if args.max_connections_per_ip == 0 {
+        bail!("--max-connections-per-ip must be at least 1");
+    }
     let share_interval = seconds("--share-interval", args.share_interval)?;
     let update_interval = if args.update_interval == 0.0 {
         Duration::ZERO
@@ -37,6 +41,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             status: status_interval,
             share: share_interval,
             update: update_interval,
+            handshake: handshake_timeout,
         },
     ))
 }
@@ -46,6 +51,7 @@ struct Intervals {
     status: Duration,
     share: Duration,
     update: Duration,
+    handshake: Duration,
 }
 
 /// A positive number of seconds as a duration.
@@ -84,6 +90,8 @@ async fn serve(args: ServeArgs, intervals: Intervals) -> Result<()> {
             retarget_interval: (intervals.share * 6).max(Duration::from_secs(30)),
         }),
         password: args.password.clone(),
+        handshake_timeout: intervals.handshake,
+        max_connections_per_ip: args.max_connections_per_ip,
         tls,
         ..ServerConfig::default()
     };

@@ -68,6 +68,8 @@ struct Conn {
     jobs: VecDeque<ConnJob>,
     extranonce_subscribed: bool,
     vardiff: Vardiff,
+    /// Subscribed and authorized: no longer counted as pending.
+    established: bool,
 }
 
 /// Why a connection ends.
@@ -79,7 +81,7 @@ pub(super) async fn run(
     peer: SocketAddr,
     mut bcast: broadcast::Receiver<Broadcast>,
     mut sd: watch::Receiver<bool>,
-) {
+) -> bool {
     let cfg = &shared.config;
     let stream: BoxStream = match &cfg.tls {
         None => Box::new(tcp),
@@ -89,11 +91,11 @@ pub(super) async fn run(
                 Ok(Ok(s)) => Box::new(s),
                 Ok(Err(e)) => {
                     warn!(%peer, "tls handshake failed: {e}");
-                    return;
+                    return false;
                 }
                 Err(_) => {
                     warn!(%peer, "tls handshake timed out");
-                    return;
+                    return false;
                 }
             }
         }
@@ -112,7 +114,9 @@ pub(super) async fn run(
         jobs: VecDeque::new(),
         extranonce_subscribed: false,
         vardiff: Vardiff::new(Instant::now()),
+        established: false,
     };
+    let handshake_deadline = Instant::now() + cfg.handshake_timeout;
     let mut last_rx = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -136,6 +140,9 @@ pub(super) async fn run(
                 if last_rx.elapsed() > cfg.idle_timeout {
                     warn!(%peer, "disconnecting idle miner");
                     Err("idle".to_string())
+                } else if !c.established && Instant::now() >= handshake_deadline {
+                    debug!(%peer, "disconnecting: no subscribe and authorize within {:?}", cfg.handshake_timeout);
+                    Err("handshake timed out".to_string())
                 } else {
                     c.vardiff_tick().await
                 }
@@ -151,6 +158,7 @@ pub(super) async fn run(
             shared.free_extranonce1(en1);
         }
     }
+    c.established
 }
 
 impl Conn {
@@ -226,6 +234,7 @@ impl Conn {
                 if ok {
                     self.shared.with_worker(&user, |_| {});
                     self.users.insert(user);
+                    self.establish();
                     self.write(&response_ok(&id, json!(true))).await
                 } else {
                     let v = json!({"id": id, "result": false, "error": [codes::UNAUTHORIZED, "Unauthorized worker", null]});
@@ -248,6 +257,14 @@ impl Conn {
                 self.write(&response_err(&id, codes::OTHER, "Unknown method"))
                     .await
             }
+        }
+    }
+
+    /// Once subscribed and authorized, the connection no longer counts as pending.
+    fn establish(&mut self) {
+        if !self.established && self.extranonce1.is_some() && !self.users.is_empty() {
+            self.established = true;
+            self.shared.pending.fetch_sub(1, Ordering::SeqCst);
         }
     }
 
@@ -275,6 +292,7 @@ impl Conn {
                 }
             }
         }
+        self.establish();
         let en1 = self.extranonce1.unwrap_or_default();
         let result = SubscribeResult {
             session_id: self.session_id.clone(),

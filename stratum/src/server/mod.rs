@@ -7,7 +7,7 @@ mod template;
 mod vardiff;
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -57,10 +57,18 @@ pub struct ServerConfig {
     pub max_line_len: usize,
     /// A miner silent for this long is disconnected.
     pub idle_timeout: Duration,
+    /// A connection that has not subscribed and authorized within this time is closed
+    /// (default 10 s), so idle sockets cannot hold slots.
+    pub handshake_timeout: Duration,
     /// A write that cannot complete within this time disconnects the miner.
     pub write_timeout: Duration,
     /// Maximum simultaneous connections.
     pub max_connections: usize,
+    /// Maximum simultaneous connections from one IP address (default 64).
+    pub max_connections_per_ip: usize,
+    /// Maximum connections that have not yet subscribed and authorized (default 256, a quarter
+    /// of `max_connections`); more are refused, so the other slots stay for working miners.
+    pub max_pending_connections: usize,
     /// Jobs remembered per connection (older ones are stale).
     pub max_jobs_per_connection: usize,
     /// How long a closed connection's jobs (and its extranonce1) are kept for a miner that
@@ -85,8 +93,11 @@ impl Default for ServerConfig {
             password: None,
             max_line_len: 16 * 1024,
             idle_timeout: Duration::from_secs(600),
+            handshake_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            max_connections_per_ip: 64,
+            max_pending_connections: 256,
             max_jobs_per_connection: 16,
             resume_window: Duration::from_secs(120),
             tls: None,
@@ -201,6 +212,42 @@ pub(crate) struct Shared {
     /// event stream).
     pub blocks_taken: AtomicBool,
     pub connections: AtomicUsize,
+    /// Connections that have not subscribed and authorized yet.
+    pub pending: AtomicUsize,
+    /// Open connections per address.
+    pub per_ip: Mutex<HashMap<IpAddr, usize>>,
+    /// Refused connections are logged at most once a second.
+    pub refusals: LogLimiter,
+}
+
+/// Lets a repeated log line through at most once per interval, counting the ones held back.
+#[derive(Debug)]
+pub(crate) struct LogLimiter {
+    interval: Duration,
+    last: Mutex<Option<std::time::Instant>>,
+    held: AtomicU64,
+}
+
+impl LogLimiter {
+    pub(crate) fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            last: Mutex::new(None),
+            held: AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(lines held back since the last one)` when this line may be logged.
+    pub(crate) fn allow(&self) -> Option<u64> {
+        let mut last = lock(&self.last);
+        let now = std::time::Instant::now();
+        if last.is_some_and(|t| now.duration_since(t) < self.interval) {
+            self.held.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        *last = Some(now);
+        Some(self.held.swap(0, Ordering::Relaxed))
+    }
 }
 
 /// Locks a mutex, recovering from poisoning (a panicking holder cannot leave our simple
@@ -227,6 +274,44 @@ impl Shared {
                 return v;
             }
         }
+    }
+
+    /// Takes a slot for a new connection from `ip`, or says why not: the server is full, too
+    /// many connections have not authorized yet, or `ip` has too many.
+    fn admit(&self, ip: IpAddr) -> Option<&'static str> {
+        let cfg = &self.config;
+        if self.connections.load(Ordering::SeqCst) >= cfg.max_connections {
+            return Some("too many connections");
+        }
+        if self.pending.load(Ordering::SeqCst) >= cfg.max_pending_connections {
+            return Some("too many connections that have not authorized");
+        }
+        let mut per_ip = lock(&self.per_ip);
+        let n = per_ip.entry(ip).or_insert(0);
+        if *n >= cfg.max_connections_per_ip {
+            return Some("too many connections from this address");
+        }
+        *n += 1;
+        self.connections.fetch_add(1, Ordering::SeqCst);
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        None
+    }
+
+    /// Gives back the slot of a closed connection (`established`: it had authorized, so it no
+    /// longer counted as pending).
+    fn release(&self, ip: IpAddr, established: bool) {
+        if !established {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+        }
+        let mut per_ip = lock(&self.per_ip);
+        if let Some(n) = per_ip.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                per_ip.remove(&ip);
+            }
+        }
+        drop(per_ip);
+        self.connections.fetch_sub(1, Ordering::SeqCst);
     }
 
     pub(crate) fn free_extranonce1(&self, v: [u8; 4]) {
@@ -345,6 +430,9 @@ impl Server {
             blocks: blocks_tx,
             blocks_taken: AtomicBool::new(false),
             connections: AtomicUsize::new(0),
+            pending: AtomicUsize::new(0),
+            per_ip: Mutex::new(HashMap::new()),
+            refusals: LogLimiter::new(Duration::from_secs(1)),
         });
         let (bcast, _) = broadcast::channel(64);
         let (sd_tx, sd_rx) = watch::channel(false);
@@ -382,16 +470,17 @@ async fn accept_loop(
                 continue;
             }
         };
-        if shared.connections.load(Ordering::Relaxed) >= shared.config.max_connections {
-            warn!(%peer, "too many connections, refusing");
+        if let Some(why) = shared.admit(peer.ip()) {
+            if let Some(held) = shared.refusals.allow() {
+                warn!(%peer, "refusing a connection: {why} ({held} more refused since the last line)");
+            }
             continue;
         }
-        shared.connections.fetch_add(1, Ordering::Relaxed);
         let _ = tcp.set_nodelay(true);
         let (shared, rx, sd) = (shared.clone(), bcast.subscribe(), sd.clone());
         tokio::spawn(async move {
-            conn::run(shared.clone(), tcp, peer, rx, sd).await;
-            shared.connections.fetch_sub(1, Ordering::Relaxed);
+            let established = conn::run(shared.clone(), tcp, peer, rx, sd).await;
+            shared.release(peer.ip(), established);
         });
     }
 }
