@@ -270,3 +270,49 @@ async fn unauthorized_connections_get_only_a_share_of_the_slots() {
     assert_eq!(h.connections(), 7);
     h.shutdown().await;
 }
+
+/// Issue 10, 7: worker names are bounded in length and in number per connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_names_are_bounded() {
+    let (h, _ev) = start_server(server_config(), localhost0()).await;
+    let mut p = RawPeer::connect(h.local_addr()).await;
+    session(&mut p, None, "w").await;
+    let long = "x".repeat(8 * 1024);
+    p.send(json!({"id": 3, "method": "mining.authorize", "params": [long, "x"]}))
+        .await;
+    let r = p.recv_response(3, &mut Vec::new()).await;
+    assert_eq!(r["result"], false, "an 8 KB worker name was accepted");
+    let mut refused = 0;
+    for i in 0..32u64 {
+        let name = format!("w{i}");
+        p.send(json!({"id": 10 + i, "method": "mining.authorize", "params": [name, "x"]}))
+            .await;
+        if p.recv_response(10 + i, &mut Vec::new()).await["result"] != true {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "33 names on one connection");
+    assert!(h.stats().len() <= 16, "{} workers", h.stats().len());
+    h.shutdown().await;
+}
+
+/// Issue 10, 7: the statistics of a worker with no connection left are dropped after the
+/// retention time; a connected worker's stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn departed_workers_are_forgotten() {
+    let cfg = ServerConfig {
+        worker_stats_retention: Duration::from_millis(200),
+        ..server_config()
+    };
+    let (h, _ev) = start_server(cfg, localhost0()).await;
+    let mut stay = RawPeer::connect(h.local_addr()).await;
+    session(&mut stay, None, "stay").await;
+    let mut gone = RawPeer::connect(h.local_addr()).await;
+    session(&mut gone, None, "gone").await;
+    assert_eq!(h.stats().len(), 2);
+    drop(gone);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let names: Vec<String> = h.stats().into_iter().map(|w| w.worker).collect();
+    assert_eq!(names, ["stay"]);
+    h.shutdown().await;
+}

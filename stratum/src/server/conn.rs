@@ -26,7 +26,10 @@ use crate::transport::BoxStream;
 use hashforge_bitcoin::{hash_difficulty, merkle, sha256d, CompactTarget, Header, Target};
 
 const MAX_SHARES_PER_JOB: usize = 100_000;
-const MAX_USERS_PER_CONN: usize = 64;
+/// Worker names one connection may authorize.
+pub const MAX_WORKERS_PER_CONNECTION: usize = 16;
+/// Longest worker name accepted, in bytes.
+pub const MAX_WORKER_NAME_LEN: usize = 128;
 /// Closed sessions whose jobs are kept at most (the oldest make way).
 const MAX_PARKED: usize = 4096;
 /// Random bytes in a session id (after the 4 of the extranonce1 it started with).
@@ -158,6 +161,9 @@ pub(super) async fn run(
             shared.free_extranonce1(en1);
         }
     }
+    for user in &c.users {
+        shared.worker_left(user);
+    }
     c.established
 }
 
@@ -222,8 +228,10 @@ impl Conn {
             }
             ClientRequest::Subscribe { session_id, .. } => self.subscribe(&id, session_id).await,
             ClientRequest::Authorize { user, password } => {
+                let known = self.users.contains(&user);
                 let ok = !user.is_empty()
-                    && self.users.len() < MAX_USERS_PER_CONN
+                    && user.len() <= MAX_WORKER_NAME_LEN
+                    && (known || self.users.len() < MAX_WORKERS_PER_CONNECTION)
                     && self
                         .shared
                         .config
@@ -232,8 +240,12 @@ impl Conn {
                         .map(|p| *p == password)
                         .unwrap_or(true);
                 if ok {
-                    self.shared.with_worker(&user, |_| {});
-                    self.users.insert(user);
+                    if !known {
+                        if !self.shared.worker_joined(&user) {
+                            debug!(peer = %self.peer, "worker statistics full: {user:?} served but not counted");
+                        }
+                        self.users.insert(user);
+                    }
                     self.establish();
                     self.write(&response_ok(&id, json!(true))).await
                 } else {

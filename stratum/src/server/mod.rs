@@ -24,7 +24,7 @@ pub use vardiff::VardiffConfig;
 use crate::error::ServerError;
 use crate::rustls;
 use hashforge_bitcoin::{Hash256, Header};
-use stats::WorkerEntry;
+use stats::{WorkerEntry, Workers, MAX_WORKERS};
 
 /// Capacity of the event stream [`Server::bind`] returns. Share events that find it full are
 /// dropped (counted in the stats all the same); found blocks never are.
@@ -71,6 +71,9 @@ pub struct ServerConfig {
     pub max_pending_connections: usize,
     /// Jobs remembered per connection (older ones are stale).
     pub max_jobs_per_connection: usize,
+    /// How long the statistics of a worker with no connection left are kept (default one
+    /// hour); then it is forgotten.
+    pub worker_stats_retention: Duration,
     /// How long a closed connection's jobs (and its extranonce1) are kept for a miner that
     /// resumes the session (subscribes again with its session id, which is random and known
     /// only to that miner): shares it found while away still count, unless a clean job came
@@ -99,6 +102,7 @@ impl Default for ServerConfig {
             max_connections_per_ip: 64,
             max_pending_connections: 256,
             max_jobs_per_connection: 16,
+            worker_stats_retention: Duration::from_secs(3600),
             resume_window: Duration::from_secs(120),
             tls: None,
         }
@@ -204,7 +208,7 @@ pub(crate) struct Shared {
     /// Jobs of closed sessions, by session id, for miners that resume. Their extranonce1s
     /// stay taken until they are resumed or expire.
     pub parked: Mutex<HashMap<String, conn::Parked>>,
-    pub workers: Mutex<HashMap<String, WorkerEntry>>,
+    pub workers: Mutex<Workers>,
     pub events: mpsc::Sender<ServerEvent>,
     /// Found blocks, on their own path: never behind share events, never dropped.
     pub blocks: mpsc::UnboundedSender<FoundBlock>,
@@ -330,15 +334,40 @@ impl Shared {
         });
     }
 
+    /// Updates the statistics of a worker (known from an authorize).
     pub(crate) fn with_worker(&self, worker: &str, f: impl FnOnce(&mut WorkerStats)) {
+        if let Some(e) = lock(&self.workers).map.get_mut(worker) {
+            f(&mut e.stats);
+        }
+    }
+
+    /// A connection authorized `worker`: its statistics are kept while it has a connection
+    /// (and for [`ServerConfig::worker_stats_retention`] after). False when the server already
+    /// keeps [`MAX_WORKERS`] workers.
+    pub(crate) fn worker_joined(&self, worker: &str) -> bool {
         let mut w = lock(&self.workers);
-        if w.len() >= 100_000 && !w.contains_key(worker) {
-            return;
+        w.prune(self.config.worker_stats_retention, false);
+        if w.map.len() >= MAX_WORKERS && !w.map.contains_key(worker) {
+            return false;
         }
         let e = w
+            .map
             .entry(worker.to_string())
             .or_insert_with(|| WorkerEntry::new(worker));
-        f(&mut e.stats);
+        e.connections += 1;
+        e.left = None;
+        true
+    }
+
+    /// A connection of `worker` closed.
+    pub(crate) fn worker_left(&self, worker: &str) {
+        let mut w = lock(&self.workers);
+        if let Some(e) = w.map.get_mut(worker) {
+            e.connections = e.connections.saturating_sub(1);
+            if e.connections == 0 {
+                e.left = Some(std::time::Instant::now());
+            }
+        }
     }
 
     /// Share events are best effort: a full event stream drops them (the counters in
@@ -425,7 +454,7 @@ impl Server {
             en1_counter: AtomicU32::new(rand::random()),
             en1_in_use: Mutex::new(HashSet::new()),
             parked: Mutex::new(HashMap::new()),
-            workers: Mutex::new(HashMap::new()),
+            workers: Mutex::new(Workers::default()),
             events: ev_tx,
             blocks: blocks_tx,
             blocks_taken: AtomicBool::new(false),
@@ -560,10 +589,10 @@ impl ServerHandle {
 
     /// Per-worker statistics.
     pub fn stats(&self) -> Vec<WorkerStats> {
-        let mut v: Vec<_> = lock(&self.shared.workers)
-            .values()
-            .map(|e| e.snapshot())
-            .collect();
+        let mut w = lock(&self.shared.workers);
+        w.prune(self.shared.config.worker_stats_retention, true);
+        let mut v: Vec<_> = w.map.values().map(|e| e.snapshot()).collect();
+        drop(w);
         v.sort_by(|a, b| a.worker.cmp(&b.worker));
         v
     }
