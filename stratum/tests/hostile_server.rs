@@ -316,3 +316,22 @@ async fn departed_workers_are_forgotten() {
     assert_eq!(names, ["stay"]);
     h.shutdown().await;
 }
+
+/// Issue 10, 14: a connection that keeps sending malformed requests is disconnected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_past_a_bound_disconnect() {
+    let (h, _ev) = start_server(server_config(), localhost0()).await;
+    let mut p = RawPeer::connect(h.local_addr()).await;
+    let bad = json!({"id": 1, "method": "mining.submit", "params": []});
+    p.send_raw(format!("{bad}\n").repeat(1_000).as_bytes())
+        .await;
+    let mut answers = 0;
+    while p.recv().await.is_some() {
+        answers += 1;
+        assert!(answers < 1_000, "1 000 malformed requests, still connected");
+    }
+    // A well-behaved miner is still served.
+    let mut q = RawPeer::connect(h.local_addr()).await;
+    session(&mut q, None, "w").await;
+    h.shutdown().await;
+}

@@ -32,6 +32,9 @@ pub const MAX_WORKERS_PER_CONNECTION: usize = 16;
 pub const MAX_WORKER_NAME_LEN: usize = 128;
 /// Closed sessions whose jobs are kept at most (the oldest make way).
 const MAX_PARKED: usize = 4096;
+/// Malformed requests (and refused authorizations) a connection may send; one more and it is
+/// disconnected.
+pub const MAX_MALFORMED_REQUESTS: u32 = 100;
 /// Random bytes in a session id (after the 4 of the extranonce1 it started with).
 const SESSION_TOKEN_BYTES: usize = 8;
 
@@ -73,6 +76,8 @@ struct Conn {
     vardiff: Vardiff,
     /// Subscribed and authorized: no longer counted as pending.
     established: bool,
+    /// Malformed requests and refused authorizations so far.
+    malformed: u32,
 }
 
 /// Why a connection ends.
@@ -118,6 +123,7 @@ pub(super) async fn run(
         extranonce_subscribed: false,
         vardiff: Vardiff::new(Instant::now()),
         established: false,
+        malformed: 0,
     };
     let handshake_deadline = Instant::now() + cfg.handshake_timeout;
     let mut last_rx = Instant::now();
@@ -198,7 +204,7 @@ impl Conn {
         let req = match ClientRequest::parse(&m, &params) {
             Ok(r) => r,
             Err(e) => {
-                warn!(peer = %self.peer, "malformed request: {e}");
+                self.misbehaved(&format!("malformed request: {e}"))?;
                 return self
                     .write(&response_err(&id, codes::OTHER, &e.to_string()))
                     .await;
@@ -249,6 +255,10 @@ impl Conn {
                     self.establish();
                     self.write(&response_ok(&id, json!(true))).await
                 } else {
+                    self.misbehaved(&format!(
+                        "authorization refused for a worker name of {} bytes",
+                        user.len()
+                    ))?;
                     let v = json!({"id": id, "result": false, "error": [codes::UNAUTHORIZED, "Unauthorized worker", null]});
                     self.write(&v).await
                 }
@@ -270,6 +280,20 @@ impl Conn {
                     .await
             }
         }
+    }
+
+    /// Counts a malformed request or refused authorization (logged, at most a line a second
+    /// for the whole server); past [`MAX_MALFORMED_REQUESTS`] the connection is closed.
+    fn misbehaved(&mut self, what: &str) -> Result<(), Close> {
+        self.malformed += 1;
+        if self.malformed > MAX_MALFORMED_REQUESTS {
+            warn!(peer = %self.peer, "disconnecting miner: more than {MAX_MALFORMED_REQUESTS} malformed requests");
+            return Err("too many malformed requests".into());
+        }
+        if let Some(held) = self.shared.malformed_log.allow() {
+            warn!(peer = %self.peer, "{what} ({held} similar lines held back)");
+        }
+        Ok(())
     }
 
     /// Once subscribed and authorized, the connection no longer counts as pending.

@@ -222,6 +222,8 @@ pub(crate) struct Shared {
     pub per_ip: Mutex<HashMap<IpAddr, usize>>,
     /// Refused connections are logged at most once a second.
     pub refusals: LogLimiter,
+    /// Malformed requests (of any connection) are logged at most once a second.
+    pub malformed_log: LogLimiter,
 }
 
 /// Lets a repeated log line through at most once per interval, counting the ones held back.
@@ -462,6 +464,7 @@ impl Server {
             pending: AtomicUsize::new(0),
             per_ip: Mutex::new(HashMap::new()),
             refusals: LogLimiter::new(Duration::from_secs(1)),
+            malformed_log: LogLimiter::new(Duration::from_secs(1)),
         });
         let (bcast, _) = broadcast::channel(64);
         let (sd_tx, sd_rx) = watch::channel(false);
