@@ -126,10 +126,9 @@ async fn handshake(p: &mut Peer, worker: &str) -> Job {
 fn block_submit(id: u64, worker: &str, job: &Job, extranonce2: [u8; 8]) -> Value {
     let ntime = job.notify.ntime;
     let version = job.notify.version;
-    let network = hashforge_bitcoin::Target::from_compact(hashforge_bitcoin::CompactTarget(
-        job.notify.nbits,
-    ))
-    .unwrap();
+    let network =
+        hashforge_bitcoin::Target::from_compact(hashforge_bitcoin::CompactTarget(job.notify.nbits))
+            .unwrap();
     let nonce = (0..u32::MAX)
         .find(|n| {
             let h = job
@@ -191,4 +190,39 @@ async fn a_slow_node_and_a_share_flood_lose_no_block() {
     assert_ne!(blocks[0], blocks[1]);
     feed.stop().await;
     server.shutdown().await;
+}
+
+/// Issue 10, 14: templates no block could come from, or too big for a block, are refused
+/// with a line naming the field.
+#[test]
+fn impossible_templates_are_refused() {
+    use hashforge::node::BlockTemplate;
+    let good = fixture("gbt-regtest-6tx.json");
+    assert!(BlockTemplate::from_json(&good).is_ok());
+    let refused = |t: &Value, field: &str| {
+        let err = BlockTemplate::from_json(t)
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains(field), "{err}");
+    };
+    // Target zero: no hash meets it.
+    let mut t = good.clone();
+    t["bits"] = json!("00000000");
+    t.as_object_mut().unwrap().remove("target");
+    refused(&t, "bits");
+    // Above the easiest proof-of-work limit (regtest's).
+    let mut t = good.clone();
+    t["bits"] = json!("2100ffff");
+    t.as_object_mut().unwrap().remove("target");
+    refused(&t, "bits");
+    for height in [0u64, 4_294_967_295] {
+        let mut t = good.clone();
+        t["height"] = json!(height);
+        refused(&t, "height");
+    }
+    // More than 4 million weight units of transactions.
+    let mut t = good.clone();
+    let tx = t["transactions"][0].clone();
+    t["transactions"] = json!(vec![tx; 8_000]);
+    refused(&t, "transactions");
 }
