@@ -161,7 +161,10 @@ async fn the_share_difficulty_is_capped_at_the_network_difficulty() {
     }
     let (_, difficulty) = last_job(&seen, &en1);
     assert!(difficulty > 0.0, "no difficulty before the job: {seen:?}");
-    assert!(difficulty <= 1.0, "share difficulty {difficulty} above the network's 1");
+    assert!(
+        difficulty <= 1.0,
+        "share difficulty {difficulty} above the network's 1"
+    );
     h.shutdown().await;
 }
 
@@ -174,8 +177,15 @@ async fn a_stranger_cannot_take_over_a_departed_session() {
     let addr = h.local_addr();
     let mut alice = RawPeer::connect(addr).await;
     let (en1, id, job, _) = session(&mut alice, None, "alice").await;
-    assert!(id.len() >= 16, "session id {id:?} is too short to be unguessable");
-    assert_ne!(id, hex::encode(&en1), "the session id is not the extranonce1");
+    assert!(
+        id.len() >= 16,
+        "session id {id:?} is too short to be unguessable"
+    );
+    assert_ne!(
+        id,
+        hex::encode(&en1),
+        "the session id is not the extranonce1"
+    );
     let away = find_share(&job, 0);
     drop(alice);
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -195,7 +205,10 @@ async fn a_stranger_cannot_take_over_a_departed_session() {
     assert_eq!(back_en1, en1);
     assert!(!clean);
     alice.send(submit(4, "alice", &away)).await;
-    assert_eq!(alice.recv_response(4, &mut Vec::new()).await["result"], true);
+    assert_eq!(
+        alice.recv_response(4, &mut Vec::new()).await["result"],
+        true
+    );
     h.shutdown().await;
 }
 
@@ -333,5 +346,40 @@ async fn malformed_requests_past_a_bound_disconnect() {
     // A well-behaved miner is still served.
     let mut q = RawPeer::connect(h.local_addr()).await;
     session(&mut q, None, "w").await;
+    h.shutdown().await;
+}
+
+/// Issue 10, 16: a worker that finds no share gets a lower difficulty after a few share
+/// intervals (not only at the next retarget), down to the floor; a suggested difficulty is
+/// honoured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_worker_gets_a_lower_difficulty_soon() {
+    use hashforge_stratum::VardiffConfig;
+    let cfg = ServerConfig {
+        vardiff: Some(VardiffConfig {
+            target_interval: Duration::from_millis(100),
+            retarget_interval: Duration::from_secs(60),
+        }),
+        min_difficulty: EASY / 8.0,
+        ..server_config()
+    };
+    let floor = cfg.min_difficulty;
+    let (h, _ev) = start_server(cfg, localhost0()).await;
+    let mut p = RawPeer::connect(h.local_addr()).await;
+    p.send(json!({"id": 1, "method": "mining.subscribe", "params": []}))
+        .await;
+    let first = p.recv_method("mining.set_difficulty").await;
+    assert_eq!(first["params"][0].as_f64(), Some(EASY));
+    let mut last = EASY;
+    while last > floor {
+        let v = p.recv_method("mining.set_difficulty").await;
+        let d = v["params"][0].as_f64().expect("difficulty");
+        assert!(d < last && d >= floor, "{d} after {last}");
+        last = d;
+    }
+    p.send(json!({"id": 2, "method": "mining.suggest_difficulty", "params": [0.5e-6]}))
+        .await;
+    let v = p.recv_method("mining.set_difficulty").await;
+    assert_eq!(v["params"][0].as_f64(), Some(0.5e-6));
     h.shutdown().await;
 }
