@@ -383,3 +383,53 @@ async fn a_silent_worker_gets_a_lower_difficulty_soon() {
     assert_eq!(v["params"][0].as_f64(), Some(0.5e-6));
     h.shutdown().await;
 }
+
+/// Issue 10, 15: version rolling changes only the bits it rolls: a block found with rolled
+/// bits 0 on a template with version `30000000` keeps bit 28.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_rolling_keeps_the_template_bits() {
+    let mask = 0x1fff_e000;
+    let (h, mut events) = Server::bind(localhost0(), server_config())
+        .await
+        .expect("bind");
+    let mut t = Template::synthetic(h.extranonce_size());
+    t.version = 0x3000_0000;
+    h.new_template(t, true);
+    let mut p = RawPeer::connect(h.local_addr()).await;
+    p.send(json!({"id": 9, "method": "mining.configure", "params": [["version-rolling"], {"version-rolling.mask": "ffffffff"}]}))
+        .await;
+    let r = p.recv_response(9, &mut Vec::new()).await;
+    assert_eq!(r["result"]["version-rolling.mask"], "1fffe000");
+    let (en1, _, job, _) = session(&mut p, None, "w").await;
+    let job = Job::new(job.notify.clone(), en1, 8, job.difficulty(), Some(mask));
+    let version = job.roll_version(0);
+    assert_eq!(version, 0x3000_0000);
+    // Regtest bits: about every second share is a block.
+    let network = Target::from_compact(CompactTarget(job.notify.nbits)).expect("bits");
+    let en2 = vec![0u8; 8];
+    let nonce = (0u32..)
+        .find(|n| {
+            let h = job.header(&en2, job.notify.ntime, *n, version);
+            let hash = h.expect("header").block_hash();
+            network.is_met_by(&hash) && job.share_target().is_met_by(&hash)
+        })
+        .expect("a block");
+    p.send(json!({"id": 3, "method": "mining.submit", "params": [
+        "w", job.id(), hex::encode(&en2), format!("{:08x}", job.notify.ntime),
+        format!("{nonce:08x}"), format!("{:08x}", version & mask)
+    ]}))
+    .await;
+    let r = p.recv_response(3, &mut Vec::new()).await;
+    assert_eq!(r["result"], true, "{r}");
+    let found = loop {
+        let ev = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .expect("an event")
+            .expect("open");
+        if let ServerEvent::BlockFound(b) = ev {
+            break b;
+        }
+    };
+    assert_eq!(found.header.version, 0x3000_0000);
+    h.shutdown().await;
+}

@@ -568,7 +568,7 @@ impl Conn {
                 (Some(0), None) => Ok(t.version),
                 (Some(_), None) => Err("Version rolling not negotiated"),
                 (Some(b), Some(m)) if b & !m != 0 => Err("Invalid version bits"),
-                (Some(b), Some(m)) => Ok(job::roll_version(t.version, m, b)),
+                (Some(b), Some(m)) => Ok(job::apply_version_bits(t.version, m, b)),
             }
         };
         let version = match check {
