@@ -25,6 +25,19 @@ pub enum TemplateError {
     },
 }
 
+/// The easiest proof-of-work limit of any chain (regtest's, bits `207fffff`): a template whose
+/// target is above it is nonsense.
+pub const POW_LIMIT_BITS: u32 = 0x207f_ffff;
+/// The highest block height a template may have: 500 000 000 and above are timestamps in a
+/// lock time, no chain gets there.
+pub const MAX_TEMPLATE_HEIGHT: u32 = 499_999_999;
+/// The consensus limit of block weight (4 million weight units); a template's transactions
+/// must fit in it (and in its own `weightlimit`, if lower).
+pub const MAX_BLOCK_WEIGHT: u64 = 4_000_000;
+/// The most transactions a block could hold (each weighs at least 240 units, 60 bytes), checked
+/// before any is decoded.
+pub const MAX_TEMPLATE_TRANSACTIONS: usize = (MAX_BLOCK_WEIGHT / 240) as usize;
+
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> TemplateError {
     TemplateError::InvalidField {
         field: field.into(),
@@ -170,6 +183,20 @@ impl BlockTemplate {
             }
             None => target_from_bits,
         };
+        if target == Target::from_limbs([0; 4]) {
+            return Err(invalid(
+                "bits",
+                "the target is zero: no block could ever meet it",
+            ));
+        }
+        let pow_limit = Target::from_compact(CompactTarget(POW_LIMIT_BITS))
+            .expect("the regtest limit is a valid target");
+        if target > pow_limit {
+            return Err(invalid(
+                "bits",
+                format!("the target is above every chain's proof-of-work limit (bits {POW_LIMIT_BITS:08x})"),
+            ));
+        }
 
         let cur_time = as_u32(required(obj, "curtime")?, "curtime")?;
         let min_time = match field(obj, "mintime") {
@@ -177,6 +204,14 @@ impl BlockTemplate {
             None => 0,
         };
         let height = as_u32(required(obj, "height")?, "height")?;
+        if !(1..=MAX_TEMPLATE_HEIGHT).contains(&height) {
+            return Err(invalid(
+                "height",
+                format!(
+                    "{height} is not the height of a block to mine (1 to {MAX_TEMPLATE_HEIGHT})"
+                ),
+            ));
+        }
         let coinbase_value = as_u64(required(obj, "coinbasevalue")?, "coinbasevalue")?;
         if coinbase_value > 21_000_000 * 100_000_000 {
             return Err(invalid("coinbasevalue", "more than 21 million BTC"));
@@ -201,11 +236,32 @@ impl BlockTemplate {
         let txs = required(obj, "transactions")?
             .as_array()
             .ok_or_else(|| invalid("transactions", "expected an array"))?;
+        if txs.len() > MAX_TEMPLATE_TRANSACTIONS {
+            return Err(invalid(
+                "transactions",
+                format!(
+                    "{} transactions, more than a block holds ({MAX_TEMPLATE_TRANSACTIONS})",
+                    txs.len()
+                ),
+            ));
+        }
         let transactions = txs
             .iter()
             .enumerate()
             .map(|(i, tx)| parse_transaction(i, tx))
             .collect::<Result<Vec<_>, _>>()?;
+        let weight_limit = optional_u64(obj, "weightlimit")?;
+        let max_weight = weight_limit.map_or(MAX_BLOCK_WEIGHT, |l| l.min(MAX_BLOCK_WEIGHT));
+        let weight: u64 = transactions.iter().map(|t| t.weight).sum();
+        if weight > max_weight {
+            return Err(invalid(
+                "transactions",
+                format!(
+                    "{} transactions weigh {weight} units, more than a block holds ({max_weight})",
+                    transactions.len()
+                ),
+            ));
+        }
 
         Ok(BlockTemplate {
             version,
@@ -219,7 +275,7 @@ impl BlockTemplate {
             height,
             default_witness_commitment,
             size_limit: optional_u64(obj, "sizelimit")?,
-            weight_limit: optional_u64(obj, "weightlimit")?,
+            weight_limit,
             sigop_limit: optional_u64(obj, "sigoplimit")?,
             longpoll_id,
             rules,

@@ -8,12 +8,16 @@
 //!   per failure;
 //! - the *feed* turns each changed template into a [`BlockBuilder`] and a Stratum [`Template`]
 //!   (pushed with `clean_jobs` on a new previous block, as a plain update at most every
-//!   [`NodeFeedOptions::update_interval`] on new transactions), and on
-//!   [`ServerEvent::BlockFound`] assembles the block, submits it at once, logs the node's answer
-//!   and asks for a fresh template right away.
+//!   [`NodeFeedOptions::update_interval`] on new transactions), and for every found block
+//!   (from the server's own block stream, [`ServerHandle::take_blocks`], never behind share
+//!   events) assembles the block and submits it in a task of its own: blocks are submitted
+//!   concurrently, a slow node holds up neither the next block nor new work. Each submission is
+//!   retried ([`NodeFeedOptions::submit_attempts`]); one that still fails is logged at ERROR
+//!   with the block's hex, so the operator can resubmit it. Then the feed asks for a fresh
+//!   template right away.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bitcoin::hashes::Hash;
@@ -21,7 +25,7 @@ use bitcoin::{BlockHash, Txid};
 use hashforge_stratum::text::Escaped;
 use hashforge_stratum::{FoundBlock, ServerEvent, ServerHandle, Template};
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
@@ -197,6 +201,7 @@ impl NodeFeed {
         let stats = Arc::new(stats_tx);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (template_tx, template_rx) = mpsc::channel(8);
+        let blocks = server.take_blocks();
 
         let mut feed = Feed {
             rpc,
@@ -209,13 +214,14 @@ impl NodeFeed {
             current: None,
             last_push: Instant::now(),
             pending: None,
-            won_on: None,
+            won_on: Arc::new(Mutex::new(None)),
             stats: stats.clone(),
+            fresh_work: template_tx.clone(),
         };
         let key = TemplateKey::of(&first);
         feed.push(first, key, true)?;
         let poller = tokio::spawn(poll_templates(poller, template_tx, stats, options));
-        let main = tokio::spawn(feed.run(events, template_rx, shutdown_rx));
+        let main = tokio::spawn(feed.run(events, blocks, template_rx, shutdown_rx));
         Ok(NodeFeedHandle {
             stats: stats_rx,
             shutdown: shutdown_tx,
@@ -382,17 +388,21 @@ struct Feed {
     /// A non-clean update waiting for `update_interval` to pass.
     pending: Option<BlockTemplate>,
     /// The previous-block hash (header order) of the last block of ours the node accepted.
-    won_on: Option<[u8; 32]>,
+    won_on: Arc<Mutex<Option<[u8; 32]>>>,
     stats: Arc<watch::Sender<FeedStats>>,
+    /// Where a submission task puts the template it fetched after its block.
+    fresh_work: mpsc::Sender<BlockTemplate>,
 }
 
 impl Feed {
     async fn run(
         mut self,
         mut events: mpsc::Receiver<ServerEvent>,
+        mut blocks: Option<mpsc::UnboundedReceiver<FoundBlock>>,
         mut templates: mpsc::Receiver<BlockTemplate>,
         mut shutdown: watch::Receiver<bool>,
     ) {
+        let mut submissions = JoinSet::new();
         loop {
             let due = self
                 .pending
@@ -401,8 +411,13 @@ impl Feed {
             tokio::select! {
                 biased;
                 _ = shutdown.changed() => break,
+                b = next_block(&mut blocks), if blocks.is_some() => match b {
+                    Some(b) => self.on_block(b, &mut submissions),
+                    None => blocks = None,
+                },
+                Some(_) = submissions.join_next(), if !submissions.is_empty() => {}
                 ev = events.recv() => match ev {
-                    Some(ServerEvent::BlockFound(b)) => self.on_block(b).await,
+                    Some(ServerEvent::BlockFound(b)) => self.on_block(b, &mut submissions),
                     Some(ServerEvent::ShareRejected { worker, code, reason }) => {
                         debug!(
                             "share from {} rejected ({code}): {}",
@@ -428,6 +443,13 @@ impl Feed {
                 }
             }
         }
+        // Blocks already found are still submitted.
+        if let Some(rx) = blocks.as_mut() {
+            while let Ok(b) = rx.try_recv() {
+                self.on_block(b, &mut submissions);
+            }
+        }
+        while submissions.join_next().await.is_some() {}
         debug!("node feed stopped");
     }
 
@@ -498,10 +520,11 @@ impl Feed {
         Ok(())
     }
 
-    /// Assembles and submits a found block, then asks for fresh work.
-    async fn on_block(&mut self, found: FoundBlock) {
+    /// Assembles a found block and starts its submission (then fresh work) in a task of its
+    /// own, so that a slow node delays neither other blocks nor templates.
+    fn on_block(&mut self, found: FoundBlock, submissions: &mut JoinSet<()>) {
         let hash = BlockHash::from_byte_array(found.hash.0);
-        if self.won_on == Some(found.template.prev_hash) {
+        if *lock(&self.won_on) == Some(found.template.prev_hash) {
             // Found before the miners switched to the new tip: it would only be an orphan.
             debug!(
                 "block {hash} found by {}: not submitted, we already have a block at this height",
@@ -519,50 +542,78 @@ impl Feed {
             .find(|(id, _)| *id == found.template_id)
             .map(|(_, b)| b.clone());
         let height = builder.as_ref().map_or(0, |b| b.height());
-        let outcome = match builder {
-            None => {
-                let why = format!("template {} is no longer known", found.template_id);
+        let block = match builder {
+            None => Err(format!("template {} is no longer known", found.template_id)),
+            Some(builder) => {
+                assemble(&builder, &found).map_err(|e| format!("cannot assemble: {e}"))
+            }
+        };
+        let task = Submission {
+            rpc: self.rpc.clone(),
+            options: self.options.clone(),
+            stats: self.stats.clone(),
+            won_on: self.won_on.clone(),
+            fresh_work: self.fresh_work.clone(),
+        };
+        submissions.spawn(task.run(found, hash, height, block));
+    }
+}
+
+/// What a block's submission task needs.
+struct Submission {
+    rpc: RpcClient,
+    options: NodeFeedOptions,
+    stats: Arc<watch::Sender<FeedStats>>,
+    won_on: Arc<Mutex<Option<[u8; 32]>>>,
+    fresh_work: mpsc::Sender<BlockTemplate>,
+}
+
+impl Submission {
+    /// Submits `block` (retried), logs and counts the outcome, then fetches fresh work.
+    async fn run(
+        self,
+        found: FoundBlock,
+        hash: BlockHash,
+        height: u32,
+        block: Result<Vec<u8>, String>,
+    ) {
+        let outcome = match block {
+            Err(why) => {
                 error!(
-                    "block {hash} found by {}: cannot submit: {why}",
-                    Escaped(&found.worker)
+                    "block {hash} at height {height} found by {} NOT submitted: {why}; {}",
+                    Escaped(&found.worker),
+                    found.describe()
                 );
                 BlockOutcome::Failed(why)
             }
-            Some(builder) => match assemble(&builder, &found) {
-                Err(why) => {
-                    error!(
-                        "block {hash} at height {height} found by {}: cannot assemble: {why}",
-                        Escaped(&found.worker)
-                    );
-                    BlockOutcome::Failed(why)
+            Ok(block) => {
+                info!(
+                    "block {hash} at height {height} found by {}: submitting",
+                    Escaped(&found.worker)
+                );
+                let outcome = self.submit(&block).await;
+                if outcome == BlockOutcome::Accepted {
+                    *lock(&self.won_on) = Some(found.template.prev_hash);
                 }
-                Ok(block) => {
-                    info!(
-                        "block {hash} at height {height} found by {}: submitting",
+                match &outcome {
+                    BlockOutcome::Accepted => info!(
+                        "block {hash} at height {height} found by {}: accepted by the node",
                         Escaped(&found.worker)
-                    );
-                    let outcome = self.submit(&block).await;
-                    if outcome == BlockOutcome::Accepted {
-                        self.won_on = Some(found.template.prev_hash);
-                    }
-                    match &outcome {
-                        BlockOutcome::Accepted => info!(
-                            "block {hash} at height {height} found by {}: accepted by the node",
-                            Escaped(&found.worker)
-                        ),
-                        BlockOutcome::Rejected(reason) => warn!(
-                            "block {hash} at height {height} found by {}: rejected by the node: {}",
-                            Escaped(&found.worker),
-                            Escaped(reason)
-                        ),
-                        BlockOutcome::Failed(e) => error!(
-                            "block {hash} at height {height} found by {}: submitblock failed: {e}",
-                            Escaped(&found.worker)
-                        ),
-                    }
-                    outcome
+                    ),
+                    BlockOutcome::Rejected(reason) => warn!(
+                        "block {hash} at height {height} found by {}: rejected by the node: {}",
+                        Escaped(&found.worker),
+                        Escaped(reason)
+                    ),
+                    BlockOutcome::Failed(e) => error!(
+                        "block {hash} at height {height} found by {} NOT submitted: submitblock failed {} times: {e}; resubmit it by hand: submitblock {}",
+                        Escaped(&found.worker),
+                        self.options.submit_attempts.max(1),
+                        hex::encode(&block)
+                    ),
                 }
-            },
+                outcome
+            }
         };
         let report = BlockReport {
             hash,
@@ -592,7 +643,9 @@ impl Feed {
         // The tip has (probably) moved: fresh work right away rather than when the long poll
         // answers.
         match self.rpc.get_block_template().await {
-            Ok(t) => self.offer(t),
+            Ok(t) => {
+                let _ = self.fresh_work.send(t).await;
+            }
             Err(e) => {
                 warn!("node: getblocktemplate after a block failed: {e}; waiting for the poller");
                 record_error(&self.stats, format!("getblocktemplate: {e}"), true);
@@ -628,6 +681,21 @@ impl Feed {
             }
         }
     }
+}
+
+/// The next found block from the server's block stream (pending forever without one).
+async fn next_block(
+    blocks: &mut Option<mpsc::UnboundedReceiver<FoundBlock>>,
+) -> Option<FoundBlock> {
+    match blocks {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Locks a mutex, recovering from poisoning (the guarded value is a plain hash).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The full block for a found share: the builder's coinbase with `extranonce1 ‖ extranonce2`

@@ -25,9 +25,19 @@ pub fn coinbase(coinb1: &[u8], extranonce1: &[u8], extranonce2: &[u8], coinb2: &
     v
 }
 
-/// BIP 310 version rolling: `(job_version & !mask) | (rolled & mask)`.
+/// Rolls the version bits inside `mask`: `job_version ^ (rolled & mask)`. Rolled 0 is the job's
+/// own version, distinct `rolled` values inside the mask give distinct versions, and no bit
+/// outside the mask changes; a bit the template sets inside the mask (e.g. bit 28 of
+/// `30000000`) is kept unless the roll flips it.
 pub fn roll_version(job_version: u32, mask: u32, rolled: u32) -> u32 {
-    (job_version & !mask) | (rolled & mask)
+    job_version ^ (rolled & mask)
+}
+
+/// BIP 310 on the pool's side: the version a miner hashed, from the job's version and the
+/// `version_bits` it submitted (its version's bits inside `mask`):
+/// `(job_version & !mask) | (version_bits & mask)`.
+pub fn apply_version_bits(job_version: u32, mask: u32, version_bits: u32) -> u32 {
+    (job_version & !mask) | (version_bits & mask)
 }
 
 /// A job as the miner receives it: the notify plus the session state in force when it arrived.
@@ -164,6 +174,19 @@ mod tests {
         assert_eq!(
             roll_version(0x2000_0000, 0x1fffe000, 0x0000_2000),
             0x2000_2000
+        );
+        // The template's bit 28 stays unless rolled; nothing outside the mask moves.
+        assert_eq!(roll_version(0x3000_0000, 0x1fffe000, 0), 0x3000_0000);
+        assert_eq!(roll_version(0x3000_0000, 0x1fffe000, 0x2000), 0x3000_2000);
+        assert_eq!(
+            roll_version(0x3000_0000, 0x1fffe000, 0xffff_ffff) & !0x1fffe000,
+            0x2000_0000
+        );
+        // The pool recovers the rolled version from the submitted bits.
+        let v = roll_version(0x3000_0000, 0x1fffe000, 0x4000);
+        assert_eq!(
+            apply_version_bits(0x3000_0000, 0x1fffe000, v & 0x1fffe000),
+            v
         );
     }
 }

@@ -48,6 +48,9 @@ pub struct ReplayConfig {
     pub validate_blocks: bool,
     /// A connection with no request for this long is closed.
     pub idle_timeout: Duration,
+    /// How long `submitblock` takes to answer (a busy node validating a block); zero for at
+    /// once.
+    pub submit_delay: Duration,
 }
 
 impl ReplayConfig {
@@ -62,6 +65,7 @@ impl ReplayConfig {
             submit_reply: None,
             validate_blocks: true,
             idle_timeout: Duration::from_secs(30),
+            submit_delay: Duration::ZERO,
         }
     }
 
@@ -499,6 +503,9 @@ async fn dispatch(shared: &Shared, method: &str, params: &Value) -> Result<Value
             let Some(hex) = params.get(0).and_then(Value::as_str) else {
                 return Err((-1, "submitblock \"hexdata\" ( \"dummy\" )".into()));
             };
+            if !shared.config.submit_delay.is_zero() {
+                tokio::time::sleep(shared.config.submit_delay).await;
+            }
             let reply = {
                 let mut s = shared.lock();
                 s.submitted.push(hex.to_string());

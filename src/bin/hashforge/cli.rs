@@ -252,6 +252,12 @@ pub struct ServeArgs {
     /// Password miners must give (default: any)
     #[arg(long)]
     pub password: Option<String>,
+    /// Seconds a new connection has to subscribe and authorize before it is closed
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds(Min::Above(0.0), 3600.0), allow_negative_numbers = true)]
+    pub handshake_timeout: Duration,
+    /// Most simultaneous connections from one IP address
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = integer(1, 1_000_000).map(|n| n as usize), allow_negative_numbers = true)]
+    pub max_connections_per_ip: usize,
     /// Serve Stratum over TLS (miners use stratum+ssl://) with this PEM certificate chain
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<std::path::PathBuf>,

@@ -46,11 +46,14 @@ async fn serve(args: ServeArgs) -> Result<()> {
         min_difficulty: ServerConfig::default()
             .min_difficulty
             .min(args.start_difficulty),
+        cap_at_network_difficulty: true,
         vardiff: Some(VardiffConfig {
             target_interval: args.share_interval,
             retarget_interval: (args.share_interval * 6).max(Duration::from_secs(30)),
         }),
         password: args.password.clone(),
+        handshake_timeout: args.handshake_timeout,
+        max_connections_per_ip: args.max_connections_per_ip,
         tls,
         ..ServerConfig::default()
     };

@@ -26,9 +26,17 @@ use crate::transport::BoxStream;
 use hashforge_bitcoin::{hash_difficulty, merkle, sha256d, CompactTarget, Header, Target};
 
 const MAX_SHARES_PER_JOB: usize = 100_000;
-const MAX_USERS_PER_CONN: usize = 64;
+/// Worker names one connection may authorize.
+pub const MAX_WORKERS_PER_CONNECTION: usize = 16;
+/// Longest worker name accepted, in bytes.
+pub const MAX_WORKER_NAME_LEN: usize = 128;
 /// Closed sessions whose jobs are kept at most (the oldest make way).
 const MAX_PARKED: usize = 4096;
+/// Malformed requests (and refused authorizations) a connection may send; one more and it is
+/// disconnected.
+pub const MAX_MALFORMED_REQUESTS: u32 = 100;
+/// Random bytes in a session id (after the 4 of the extranonce1 it started with).
+const SESSION_TOKEN_BYTES: usize = 8;
 
 struct ConnJob {
     id: String,
@@ -45,9 +53,11 @@ struct ConnJob {
 ///
 /// [`ServerConfig::resume_window`]: super::ServerConfig::resume_window
 pub(crate) struct Parked {
+    /// The session's extranonce1, kept taken while parked.
+    pub(super) extranonce1: [u8; 4],
     jobs: VecDeque<ConnJob>,
     difficulty: f64,
-    since: Instant,
+    pub(super) since: Instant,
 }
 
 struct Conn {
@@ -55,12 +65,19 @@ struct Conn {
     peer: SocketAddr,
     writer: WriteHalf<BoxStream>,
     extranonce1: Option<[u8; 4]>,
+    /// The session id handed out at subscribe: the extranonce1 it started with (a hint for
+    /// a restarted server) and 8 random bytes, in hex. Only its holder can resume the session.
+    session_id: Option<String>,
     users: HashSet<String>,
     version_mask: Option<u32>,
     difficulty: f64,
     jobs: VecDeque<ConnJob>,
     extranonce_subscribed: bool,
     vardiff: Vardiff,
+    /// Subscribed and authorized: no longer counted as pending.
+    established: bool,
+    /// Malformed requests and refused authorizations so far.
+    malformed: u32,
 }
 
 /// Why a connection ends.
@@ -72,7 +89,7 @@ pub(super) async fn run(
     peer: SocketAddr,
     mut bcast: broadcast::Receiver<Broadcast>,
     mut sd: watch::Receiver<bool>,
-) {
+) -> bool {
     let cfg = &shared.config;
     let stream: BoxStream = match &cfg.tls {
         None => Box::new(tcp),
@@ -82,11 +99,11 @@ pub(super) async fn run(
                 Ok(Ok(s)) => Box::new(s),
                 Ok(Err(e)) => {
                     warn!(%peer, "tls handshake failed: {e}");
-                    return;
+                    return false;
                 }
                 Err(_) => {
                     warn!(%peer, "tls handshake timed out");
-                    return;
+                    return false;
                 }
             }
         }
@@ -98,13 +115,17 @@ pub(super) async fn run(
         peer,
         writer: wr,
         extranonce1: None,
+        session_id: None,
         users: HashSet::new(),
         version_mask: None,
         difficulty: cfg.start_difficulty,
         jobs: VecDeque::new(),
         extranonce_subscribed: false,
         vardiff: Vardiff::new(Instant::now()),
+        established: false,
+        malformed: 0,
     };
+    let handshake_deadline = Instant::now() + cfg.handshake_timeout;
     let mut last_rx = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -128,6 +149,9 @@ pub(super) async fn run(
                 if last_rx.elapsed() > cfg.idle_timeout {
                     warn!(%peer, "disconnecting idle miner");
                     Err("idle".to_string())
+                } else if !c.established && Instant::now() >= handshake_deadline {
+                    debug!(%peer, "disconnecting: no subscribe and authorize within {:?}", cfg.handshake_timeout);
+                    Err("handshake timed out".to_string())
                 } else {
                     c.vardiff_tick().await
                 }
@@ -139,9 +163,14 @@ pub(super) async fn run(
     };
     debug!(%peer, "connection closed: {close}");
     if let Some(en1) = c.extranonce1 {
-        c.park(en1);
-        shared.free_extranonce1(en1);
+        if !c.park(en1) {
+            shared.free_extranonce1(en1);
+        }
     }
+    for user in &c.users {
+        shared.worker_left(user);
+    }
+    c.established
 }
 
 impl Conn {
@@ -175,7 +204,7 @@ impl Conn {
         let req = match ClientRequest::parse(&m, &params) {
             Ok(r) => r,
             Err(e) => {
-                warn!(peer = %self.peer, "malformed request: {e}");
+                self.misbehaved(&format!("malformed request: {e}"))?;
                 return self
                     .write(&response_err(&id, codes::OTHER, &e.to_string()))
                     .await;
@@ -205,8 +234,10 @@ impl Conn {
             }
             ClientRequest::Subscribe { session_id, .. } => self.subscribe(&id, session_id).await,
             ClientRequest::Authorize { user, password } => {
+                let known = self.users.contains(&user);
                 let ok = !user.is_empty()
-                    && self.users.len() < MAX_USERS_PER_CONN
+                    && user.len() <= MAX_WORKER_NAME_LEN
+                    && (known || self.users.len() < MAX_WORKERS_PER_CONNECTION)
                     && self
                         .shared
                         .config
@@ -215,10 +246,19 @@ impl Conn {
                         .map(|p| *p == password)
                         .unwrap_or(true);
                 if ok {
-                    self.shared.with_worker(&user, |_| {});
-                    self.users.insert(user);
+                    if !known {
+                        if !self.shared.worker_joined(&user) {
+                            debug!(peer = %self.peer, "worker statistics full: {user:?} served but not counted");
+                        }
+                        self.users.insert(user);
+                    }
+                    self.establish();
                     self.write(&response_ok(&id, json!(true))).await
                 } else {
+                    self.misbehaved(&format!(
+                        "authorization refused for a worker name of {} bytes",
+                        user.len()
+                    ))?;
                     let v = json!({"id": id, "result": false, "error": [codes::UNAUTHORIZED, "Unauthorized worker", null]});
                     self.write(&v).await
                 }
@@ -242,23 +282,64 @@ impl Conn {
         }
     }
 
+    /// Counts a malformed request or refused authorization (logged, at most a line a second
+    /// for the whole server); past [`MAX_MALFORMED_REQUESTS`] the connection is closed.
+    fn misbehaved(&mut self, what: &str) -> Result<(), Close> {
+        self.malformed += 1;
+        if self.malformed > MAX_MALFORMED_REQUESTS {
+            warn!(peer = %self.peer, "disconnecting miner: more than {MAX_MALFORMED_REQUESTS} malformed requests");
+            return Err("too many malformed requests".into());
+        }
+        if let Some(held) = self.shared.malformed_log.allow() {
+            warn!(peer = %self.peer, "{what} ({held} similar lines held back)");
+        }
+        Ok(())
+    }
+
+    /// Once subscribed and authorized, the connection no longer counts as pending.
+    fn establish(&mut self) {
+        if !self.established && self.extranonce1.is_some() && !self.users.is_empty() {
+            self.established = true;
+            self.shared.pending.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
     async fn subscribe(&mut self, id: &Value, session: Option<String>) -> Result<(), Close> {
         let mut resumed = false;
         if self.extranonce1.is_none() {
-            let wanted = session
-                .and_then(|s| hex::decode(s).ok())
-                .and_then(|v| <[u8; 4]>::try_from(v).ok());
-            let en1 = self.shared.alloc_extranonce1(wanted);
-            self.extranonce1 = Some(en1);
-            resumed = wanted == Some(en1) && self.unpark(en1);
+            match session.as_deref().and_then(|s| self.unpark(s)) {
+                Some((en1, with_jobs)) => {
+                    self.extranonce1 = Some(en1);
+                    self.session_id = session;
+                    resumed = with_jobs;
+                }
+                None => {
+                    // An unknown session (e.g. from before a restart) gets its old extranonce1
+                    // back if it is free, but nothing else.
+                    let wanted = session
+                        .as_deref()
+                        .and_then(|s| s.get(..8))
+                        .and_then(|s| hex::decode(s).ok())
+                        .and_then(|v| <[u8; 4]>::try_from(v).ok());
+                    let en1 = self.shared.alloc_extranonce1(wanted);
+                    self.extranonce1 = Some(en1);
+                    let token: [u8; SESSION_TOKEN_BYTES] = rand::random();
+                    self.session_id = Some(format!("{}{}", hex::encode(en1), hex::encode(token)));
+                }
+            }
         }
+        self.establish();
         let en1 = self.extranonce1.unwrap_or_default();
         let result = SubscribeResult {
-            session_id: Some(hex::encode(en1)),
+            session_id: self.session_id.clone(),
             extranonce1: en1.to_vec(),
             extranonce2_size: self.shared.config.extranonce2_size,
         };
         self.write(&response_ok(id, result.to_result())).await?;
+        let cap = lock(&self.shared.current)
+            .as_ref()
+            .map_or(f64::INFINITY, |e| self.difficulty_cap(&e.template));
+        self.difficulty = self.difficulty.min(cap);
         let d = self.difficulty;
         self.write(&notification(method::SET_DIFFICULTY, json!([d])))
             .await?;
@@ -266,46 +347,57 @@ impl Conn {
         self.resend_current(!resumed).await
     }
 
-    /// Keeps this closed session's jobs for a miner that resumes it.
-    fn park(&mut self, en1: [u8; 4]) {
+    /// Keeps this closed session's jobs, and its extranonce1 taken, for the miner that
+    /// resumes it; whether it did (if not, the caller frees the extranonce1).
+    fn park(&mut self, en1: [u8; 4]) -> bool {
         let window = self.shared.config.resume_window;
+        let Some(session) = self.session_id.take() else {
+            return false;
+        };
         if window.is_zero() || self.jobs.is_empty() {
-            return;
+            return false;
         }
         let mut parked = lock(&self.shared.parked);
-        parked.retain(|_, p| p.since.elapsed() < window);
+        self.shared.prune_parked(&mut parked);
         if parked.len() >= MAX_PARKED {
-            let oldest = parked.iter().min_by_key(|(_, p)| p.since).map(|(k, _)| *k);
-            if let Some(k) = oldest {
-                parked.remove(&k);
+            let oldest = parked
+                .iter()
+                .min_by_key(|(_, p)| p.since)
+                .map(|(k, _)| k.clone());
+            if let Some(p) = oldest.and_then(|k| parked.remove(&k)) {
+                self.shared.free_extranonce1(p.extranonce1);
             }
         }
         parked.insert(
-            en1,
+            session,
             Parked {
+                extranonce1: en1,
                 jobs: std::mem::take(&mut self.jobs),
                 difficulty: self.difficulty,
                 since: Instant::now(),
             },
         );
+        true
     }
 
-    /// Takes back the jobs of the session `en1` if they are recent and no clean job came
-    /// since; whether any were.
-    fn unpark(&mut self, en1: [u8; 4]) -> bool {
-        let Some(p) = lock(&self.shared.parked).remove(&en1) else {
-            return false;
+    /// Resumes the parked session `session`: its extranonce1 and, if no clean job came
+    /// since, its jobs (whether there were any). `None` for an unknown or expired session.
+    fn unpark(&mut self, session: &str) -> Option<([u8; 4], bool)> {
+        let p = {
+            let mut parked = lock(&self.shared.parked);
+            self.shared.prune_parked(&mut parked);
+            parked.remove(session)?
         };
         let epoch = lock(&self.shared.current).as_ref().map(|e| e.clean_epoch);
         let mut jobs = p.jobs;
         jobs.retain(|j| Some(j.entry.clean_epoch) == epoch);
-        if p.since.elapsed() >= self.shared.config.resume_window || jobs.is_empty() {
-            return false;
+        debug!(peer = %self.peer, "session resumed with {} jobs", jobs.len());
+        let with_jobs = !jobs.is_empty();
+        if with_jobs {
+            self.jobs = jobs;
+            self.difficulty = p.difficulty;
         }
-        debug!(peer = %self.peer, "session {} resumed with {} jobs", hex::encode(en1), jobs.len());
-        self.jobs = jobs;
-        self.difficulty = p.difficulty;
-        true
+        Some((p.extranonce1, with_jobs))
     }
 
     /// Sends the current template as a new job.
@@ -324,6 +416,13 @@ impl Conn {
         if clean {
             self.jobs.clear();
         }
+        let cap = self.difficulty_cap(&entry.template);
+        if self.difficulty > cap {
+            // The network difficulty fell below the share difficulty.
+            self.difficulty = cap;
+            self.write(&notification(method::SET_DIFFICULTY, json!([cap])))
+                .await?;
+        }
         let id = format!("{:x}", self.shared.next_job.fetch_add(1, Ordering::Relaxed));
         let notify = entry.template.notify(id.clone(), clean);
         self.jobs.push_back(ConnJob {
@@ -341,7 +440,24 @@ impl Conn {
             .await
     }
 
+    /// The highest share difficulty for work from `template`: its network difficulty (never
+    /// below the configured minimum) when [`ServerConfig::cap_at_network_difficulty`] is on.
+    ///
+    /// [`ServerConfig::cap_at_network_difficulty`]: super::ServerConfig::cap_at_network_difficulty
+    fn difficulty_cap(&self, template: &super::Template) -> f64 {
+        let cfg = &self.shared.config;
+        if cfg.cap_at_network_difficulty {
+            template.network_target.difficulty().max(cfg.min_difficulty)
+        } else {
+            f64::INFINITY
+        }
+    }
+
     async fn change_difficulty(&mut self, d: f64) -> Result<(), Close> {
+        let cap = lock(&self.shared.current)
+            .as_ref()
+            .map_or(f64::INFINITY, |e| self.difficulty_cap(&e.template));
+        let d = d.min(cap);
         if !(d.is_finite() && d > 0.0) || d == self.difficulty {
             return Ok(());
         }
@@ -452,7 +568,7 @@ impl Conn {
                 (Some(0), None) => Ok(t.version),
                 (Some(_), None) => Err("Version rolling not negotiated"),
                 (Some(b), Some(m)) if b & !m != 0 => Err("Invalid version bits"),
-                (Some(b), Some(m)) => Ok(job::roll_version(t.version, m, b)),
+                (Some(b), Some(m)) => Ok(job::apply_version_bits(t.version, m, b)),
             }
         };
         let version = match check {
@@ -481,13 +597,14 @@ impl Conn {
         };
         let hash = header.block_hash();
         let difficulty = job.difficulty;
-        if !job.target.is_met_by(&hash) {
+        // A block first: one that misses the share target is still a block.
+        let is_block = t.network_target.is_met_by(&hash);
+        if !is_block && !job.target.is_met_by(&hash) {
             return self
                 .reject(id, &s.user, codes::LOW_DIFFICULTY, "Low difficulty share")
                 .await;
         }
         job.seen.insert(key);
-        let is_block = t.network_target.is_met_by(&hash);
         let found = is_block.then(|| FoundBlock {
             template_id: job.entry.id,
             template: job.entry.template.clone(),
@@ -514,11 +631,7 @@ impl Conn {
         });
         if let Some(b) = found {
             info!(worker = %crate::text::Escaped(&s.user), hash = %hash, "block found");
-            let _ = tokio::time::timeout(
-                Duration::from_secs(5),
-                self.shared.events.send(ServerEvent::BlockFound(b)),
-            )
-            .await;
+            self.shared.block_found(b);
         }
         self.write(&response_ok(id, json!(true))).await
     }

@@ -7,15 +7,15 @@ mod template;
 mod vardiff;
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
-use tracing::{debug, warn};
+use tracing::{debug, error, warn};
 
 pub use stats::WorkerStats;
 pub use template::Template;
@@ -24,7 +24,11 @@ pub use vardiff::VardiffConfig;
 use crate::error::ServerError;
 use crate::rustls;
 use hashforge_bitcoin::{Hash256, Header};
-use stats::WorkerEntry;
+use stats::{WorkerEntry, Workers, MAX_WORKERS};
+
+/// Capacity of the event stream [`Server::bind`] returns. Share events that find it full are
+/// dropped (counted in the stats all the same); found blocks never are.
+pub const EVENT_CAPACITY: usize = 1024;
 
 /// Pool server settings.
 #[derive(Debug, Clone)]
@@ -39,6 +43,12 @@ pub struct ServerConfig {
     pub min_difficulty: f64,
     /// Highest difficulty vardiff may set.
     pub max_difficulty: f64,
+    /// Whether the share difficulty is capped at the current work's network difficulty (but
+    /// never below `min_difficulty`): a miner sends only shares that meet the share target, so
+    /// a share target harder than the network's would keep blocks from the pool. Off by
+    /// default, since on a test chain (regtest: network difficulty 4.7·10⁻¹⁰) it would make
+    /// every other hash a share; `serve` turns it on.
+    pub cap_at_network_difficulty: bool,
     /// Vardiff; `None` keeps the difficulty fixed.
     pub vardiff: Option<VardiffConfig>,
     /// If set, `mining.authorize` requires this password.
@@ -47,15 +57,27 @@ pub struct ServerConfig {
     pub max_line_len: usize,
     /// A miner silent for this long is disconnected.
     pub idle_timeout: Duration,
+    /// A connection that has not subscribed and authorized within this time is closed
+    /// (default 10 s), so idle sockets cannot hold slots.
+    pub handshake_timeout: Duration,
     /// A write that cannot complete within this time disconnects the miner.
     pub write_timeout: Duration,
     /// Maximum simultaneous connections.
     pub max_connections: usize,
+    /// Maximum simultaneous connections from one IP address (default 64).
+    pub max_connections_per_ip: usize,
+    /// Maximum connections that have not yet subscribed and authorized (default 256, a quarter
+    /// of `max_connections`); more are refused, so the other slots stay for working miners.
+    pub max_pending_connections: usize,
     /// Jobs remembered per connection (older ones are stale).
     pub max_jobs_per_connection: usize,
-    /// How long a closed connection's jobs are kept for a miner that resumes the session
-    /// (subscribes again with its session id, the extranonce1): shares it found while away
-    /// still count, unless a clean job came meanwhile. Zero turns resuming off.
+    /// How long the statistics of a worker with no connection left are kept (default one
+    /// hour); then it is forgotten.
+    pub worker_stats_retention: Duration,
+    /// How long a closed connection's jobs (and its extranonce1) are kept for a miner that
+    /// resumes the session (subscribes again with its session id, which is random and known
+    /// only to that miner): shares it found while away still count, unless a clean job came
+    /// meanwhile. Zero turns resuming off.
     pub resume_window: Duration,
     /// TLS (`stratum+ssl`) when set.
     pub tls: Option<Arc<rustls::ServerConfig>>,
@@ -69,13 +91,18 @@ impl Default for ServerConfig {
             start_difficulty: 1.0,
             min_difficulty: 0.001,
             max_difficulty: 1e15,
+            cap_at_network_difficulty: false,
             vardiff: Some(VardiffConfig::default()),
             password: None,
             max_line_len: 16 * 1024,
             idle_timeout: Duration::from_secs(600),
+            handshake_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            max_connections_per_ip: 64,
+            max_pending_connections: 256,
             max_jobs_per_connection: 16,
+            worker_stats_retention: Duration::from_secs(3600),
             resume_window: Duration::from_secs(120),
             tls: None,
         }
@@ -103,6 +130,22 @@ pub struct FoundBlock {
     pub extranonce2: Vec<u8>,
     /// The full coinbase transaction (`coinb1 ‖ extranonce1 ‖ extranonce2 ‖ coinb2`).
     pub coinbase: Vec<u8>,
+}
+
+impl FoundBlock {
+    /// The header and the coinbase in hex: with the template's transactions, what an operator
+    /// needs to rebuild and resubmit the block by hand.
+    pub fn describe(&self) -> String {
+        format!(
+            "block {} by {} (template {}, job {}): header {} coinbase {}",
+            self.hash,
+            self.worker,
+            self.template_id,
+            self.job_id,
+            hex::encode(self.header.to_bytes()),
+            hex::encode(&self.coinbase)
+        )
+    }
 }
 
 /// Things the pool operator wants to know.
@@ -162,11 +205,55 @@ pub(crate) struct Shared {
     pub next_job: AtomicU64,
     pub en1_counter: AtomicU32,
     pub en1_in_use: Mutex<HashSet<[u8; 4]>>,
-    /// Jobs of closed sessions, by extranonce1, for miners that resume.
-    pub parked: Mutex<HashMap<[u8; 4], conn::Parked>>,
-    pub workers: Mutex<HashMap<String, WorkerEntry>>,
+    /// Jobs of closed sessions, by session id, for miners that resume. Their extranonce1s
+    /// stay taken until they are resumed or expire.
+    pub parked: Mutex<HashMap<String, conn::Parked>>,
+    pub workers: Mutex<Workers>,
     pub events: mpsc::Sender<ServerEvent>,
+    /// Found blocks, on their own path: never behind share events, never dropped.
+    pub blocks: mpsc::UnboundedSender<FoundBlock>,
+    /// Whether [`ServerHandle::take_blocks`] took the block receiver (else blocks go to the
+    /// event stream).
+    pub blocks_taken: AtomicBool,
     pub connections: AtomicUsize,
+    /// Connections that have not subscribed and authorized yet.
+    pub pending: AtomicUsize,
+    /// Open connections per address.
+    pub per_ip: Mutex<HashMap<IpAddr, usize>>,
+    /// Refused connections are logged at most once a second.
+    pub refusals: LogLimiter,
+    /// Malformed requests (of any connection) are logged at most once a second.
+    pub malformed_log: LogLimiter,
+}
+
+/// Lets a repeated log line through at most once per interval, counting the ones held back.
+#[derive(Debug)]
+pub(crate) struct LogLimiter {
+    interval: Duration,
+    last: Mutex<Option<std::time::Instant>>,
+    held: AtomicU64,
+}
+
+impl LogLimiter {
+    pub(crate) fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            last: Mutex::new(None),
+            held: AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(lines held back since the last one)` when this line may be logged.
+    pub(crate) fn allow(&self) -> Option<u64> {
+        let mut last = lock(&self.last);
+        let now = std::time::Instant::now();
+        if last.is_some_and(|t| now.duration_since(t) < self.interval) {
+            self.held.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        *last = Some(now);
+        Some(self.held.swap(0, Ordering::Relaxed))
+    }
 }
 
 /// Locks a mutex, recovering from poisoning (a panicking holder cannot leave our simple
@@ -195,24 +282,141 @@ impl Shared {
         }
     }
 
+    /// Takes a slot for a new connection from `ip`, or says why not: the server is full, too
+    /// many connections have not authorized yet, or `ip` has too many.
+    fn admit(&self, ip: IpAddr) -> Option<&'static str> {
+        let cfg = &self.config;
+        if self.connections.load(Ordering::SeqCst) >= cfg.max_connections {
+            return Some("too many connections");
+        }
+        if self.pending.load(Ordering::SeqCst) >= cfg.max_pending_connections {
+            return Some("too many connections that have not authorized");
+        }
+        let mut per_ip = lock(&self.per_ip);
+        let n = per_ip.entry(ip).or_insert(0);
+        if *n >= cfg.max_connections_per_ip {
+            return Some("too many connections from this address");
+        }
+        *n += 1;
+        self.connections.fetch_add(1, Ordering::SeqCst);
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        None
+    }
+
+    /// Gives back the slot of a closed connection (`established`: it had authorized, so it no
+    /// longer counted as pending).
+    fn release(&self, ip: IpAddr, established: bool) {
+        if !established {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+        }
+        let mut per_ip = lock(&self.per_ip);
+        if let Some(n) = per_ip.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                per_ip.remove(&ip);
+            }
+        }
+        drop(per_ip);
+        self.connections.fetch_sub(1, Ordering::SeqCst);
+    }
+
     pub(crate) fn free_extranonce1(&self, v: [u8; 4]) {
         lock(&self.en1_in_use).remove(&v);
     }
 
-    pub(crate) fn with_worker(&self, worker: &str, f: impl FnOnce(&mut WorkerStats)) {
-        let mut w = lock(&self.workers);
-        if w.len() >= 100_000 && !w.contains_key(worker) {
-            return;
-        }
-        let e = w
-            .entry(worker.to_string())
-            .or_insert_with(|| WorkerEntry::new(worker));
-        f(&mut e.stats);
+    /// Drops the parked sessions older than the resume window, freeing their extranonce1s.
+    pub(crate) fn prune_parked(&self, parked: &mut HashMap<String, conn::Parked>) {
+        let window = self.config.resume_window;
+        parked.retain(|_, p| {
+            let keep = p.since.elapsed() < window;
+            if !keep {
+                self.free_extranonce1(p.extranonce1);
+            }
+            keep
+        });
     }
 
+    /// Updates the statistics of a worker (known from an authorize).
+    pub(crate) fn with_worker(&self, worker: &str, f: impl FnOnce(&mut WorkerStats)) {
+        if let Some(e) = lock(&self.workers).map.get_mut(worker) {
+            f(&mut e.stats);
+        }
+    }
+
+    /// A connection authorized `worker`: its statistics are kept while it has a connection
+    /// (and for [`ServerConfig::worker_stats_retention`] after). False when the server already
+    /// keeps [`MAX_WORKERS`] workers.
+    pub(crate) fn worker_joined(&self, worker: &str) -> bool {
+        let mut w = lock(&self.workers);
+        w.prune(self.config.worker_stats_retention, false);
+        if w.map.len() >= MAX_WORKERS && !w.map.contains_key(worker) {
+            return false;
+        }
+        let e = w
+            .map
+            .entry(worker.to_string())
+            .or_insert_with(|| WorkerEntry::new(worker));
+        e.connections += 1;
+        e.left = None;
+        true
+    }
+
+    /// A connection of `worker` closed.
+    pub(crate) fn worker_left(&self, worker: &str) {
+        let mut w = lock(&self.workers);
+        if let Some(e) = w.map.get_mut(worker) {
+            e.connections = e.connections.saturating_sub(1);
+            if e.connections == 0 {
+                e.left = Some(std::time::Instant::now());
+            }
+        }
+    }
+
+    /// Share events are best effort: a full event stream drops them (the counters in
+    /// [`ServerHandle::stats`] still count every share).
     pub(crate) fn event(&self, ev: ServerEvent) {
         if let Err(e) = self.events.try_send(ev) {
             debug!("server event dropped: {e}");
+        }
+    }
+
+    /// Hands a found block on without waiting: to the block receiver when one was taken
+    /// ([`ServerHandle::take_blocks`], unbounded: a block needs network-difficulty work, so
+    /// they are rare), otherwise to the event stream, waiting in a task of its own while the
+    /// stream is full. Lost only if nobody listens any more, and then logged with its header
+    /// and coinbase.
+    pub(crate) fn block_found(&self, block: FoundBlock) {
+        if self.blocks_taken.load(Ordering::SeqCst) {
+            if let Err(mpsc::error::SendError(b)) = self.blocks.send(block) {
+                error!(
+                    "found block NOT submitted (nobody takes blocks): {}",
+                    b.describe()
+                );
+            }
+            return;
+        }
+        match self.events.try_send(ServerEvent::BlockFound(block)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(ev)) => {
+                let events = self.events.clone();
+                tokio::spawn(async move {
+                    if let Err(mpsc::error::SendError(ServerEvent::BlockFound(b))) =
+                        events.send(ev).await
+                    {
+                        error!(
+                            "found block NOT submitted (event stream closed): {}",
+                            b.describe()
+                        );
+                    }
+                });
+            }
+            Err(mpsc::error::TrySendError::Closed(ServerEvent::BlockFound(b))) => {
+                error!(
+                    "found block NOT submitted (event stream closed): {}",
+                    b.describe()
+                );
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
     }
 }
@@ -241,7 +445,8 @@ impl Server {
         }
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
-        let (ev_tx, ev_rx) = mpsc::channel(1024);
+        let (ev_tx, ev_rx) = mpsc::channel(EVENT_CAPACITY);
+        let (blocks_tx, blocks_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             config,
             current: Mutex::new(None),
@@ -251,9 +456,15 @@ impl Server {
             en1_counter: AtomicU32::new(rand::random()),
             en1_in_use: Mutex::new(HashSet::new()),
             parked: Mutex::new(HashMap::new()),
-            workers: Mutex::new(HashMap::new()),
+            workers: Mutex::new(Workers::default()),
             events: ev_tx,
+            blocks: blocks_tx,
+            blocks_taken: AtomicBool::new(false),
             connections: AtomicUsize::new(0),
+            pending: AtomicUsize::new(0),
+            per_ip: Mutex::new(HashMap::new()),
+            refusals: LogLimiter::new(Duration::from_secs(1)),
+            malformed_log: LogLimiter::new(Duration::from_secs(1)),
         });
         let (bcast, _) = broadcast::channel(64);
         let (sd_tx, sd_rx) = watch::channel(false);
@@ -265,6 +476,7 @@ impl Server {
                 local_addr,
                 shutdown: sd_tx,
                 task: Mutex::new(Some(task)),
+                blocks: Mutex::new(Some(blocks_rx)),
             },
             ev_rx,
         ))
@@ -290,16 +502,17 @@ async fn accept_loop(
                 continue;
             }
         };
-        if shared.connections.load(Ordering::Relaxed) >= shared.config.max_connections {
-            warn!(%peer, "too many connections, refusing");
+        if let Some(why) = shared.admit(peer.ip()) {
+            if let Some(held) = shared.refusals.allow() {
+                warn!(%peer, "refusing a connection: {why} ({held} more refused since the last line)");
+            }
             continue;
         }
-        shared.connections.fetch_add(1, Ordering::Relaxed);
         let _ = tcp.set_nodelay(true);
         let (shared, rx, sd) = (shared.clone(), bcast.subscribe(), sd.clone());
         tokio::spawn(async move {
-            conn::run(shared.clone(), tcp, peer, rx, sd).await;
-            shared.connections.fetch_sub(1, Ordering::Relaxed);
+            let established = conn::run(shared.clone(), tcp, peer, rx, sd).await;
+            shared.release(peer.ip(), established);
         });
     }
 }
@@ -311,9 +524,22 @@ pub struct ServerHandle {
     local_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     task: Mutex<Option<JoinHandle<()>>>,
+    blocks: Mutex<Option<mpsc::UnboundedReceiver<FoundBlock>>>,
 }
 
 impl ServerHandle {
+    /// Takes the found-block stream (once; `None` after): from then on found blocks arrive
+    /// here, in order and never dropped, and no longer as [`ServerEvent::BlockFound`] on the
+    /// event stream, where share events could delay them. A block submitter (the node feed)
+    /// takes it.
+    pub fn take_blocks(&self) -> Option<mpsc::UnboundedReceiver<FoundBlock>> {
+        let rx = lock(&self.blocks).take();
+        if rx.is_some() {
+            self.shared.blocks_taken.store(true, Ordering::SeqCst);
+        }
+        rx
+    }
+
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
@@ -366,10 +592,10 @@ impl ServerHandle {
 
     /// Per-worker statistics.
     pub fn stats(&self) -> Vec<WorkerStats> {
-        let mut v: Vec<_> = lock(&self.shared.workers)
-            .values()
-            .map(|e| e.snapshot())
-            .collect();
+        let mut w = lock(&self.shared.workers);
+        w.prune(self.shared.config.worker_stats_retention, true);
+        let mut v: Vec<_> = w.map.values().map(|e| e.snapshot()).collect();
+        drop(w);
         v.sort_by(|a, b| a.worker.cmp(&b.worker));
         v
     }

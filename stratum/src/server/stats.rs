@@ -1,6 +1,7 @@
 //! Per-worker share statistics.
 
-use std::time::Instant;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 /// Counters for one worker name.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,10 +22,40 @@ pub struct WorkerStats {
     pub hashrate: f64,
 }
 
+/// Workers whose statistics the server keeps at most; later names are served but not counted.
+pub const MAX_WORKERS: usize = 100_000;
+
 #[derive(Debug, Clone)]
 pub(crate) struct WorkerEntry {
     pub stats: WorkerStats,
     pub since: Instant,
+    /// Open connections that authorized this worker.
+    pub connections: usize,
+    /// When the last of them closed.
+    pub left: Option<Instant>,
+}
+
+/// Every worker's statistics, by name.
+#[derive(Debug, Default)]
+pub(crate) struct Workers {
+    pub map: HashMap<String, WorkerEntry>,
+    last_prune: Option<Instant>,
+}
+
+impl Workers {
+    /// Forgets the workers gone for longer than `retention` (at most once a second unless
+    /// `now`).
+    pub(crate) fn prune(&mut self, retention: Duration, now: bool) {
+        let due = self
+            .last_prune
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
+        if !(now || due) {
+            return;
+        }
+        self.last_prune = Some(Instant::now());
+        self.map
+            .retain(|_, e| e.left.is_none_or(|t| t.elapsed() < retention));
+    }
 }
 
 impl WorkerStats {
@@ -47,6 +78,8 @@ impl WorkerEntry {
         Self {
             stats: WorkerStats::new(worker),
             since: Instant::now(),
+            connections: 0,
+            left: None,
         }
     }
 

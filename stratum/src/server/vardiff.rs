@@ -4,6 +4,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+/// A connection with no share for this many target intervals gets its difficulty halved at
+/// once, without waiting for the retarget interval: a worker too slow for its difficulty is
+/// not left without shares for minutes.
+pub const SILENT_INTERVALS: u32 = 4;
+
 /// Vardiff settings.
 #[derive(Debug, Clone)]
 pub struct VardiffConfig {
@@ -51,7 +56,8 @@ impl Vardiff {
         max: f64,
     ) -> Option<f64> {
         let elapsed = now.duration_since(self.window_start);
-        if elapsed < cfg.retarget_interval {
+        let silent = self.shares == 0 && elapsed >= cfg.target_interval * SILENT_INTERVALS;
+        if elapsed < cfg.retarget_interval && !silent {
             return None;
         }
         let shares = self.shares;
@@ -113,6 +119,31 @@ mod tests {
         assert_eq!(
             v.retarget(&cfg, t0 + Duration::from_secs(240), 0.0015, 0.001, 1e6),
             Some(0.001)
+        );
+    }
+
+    #[test]
+    fn a_silent_connection_is_lowered_before_the_retarget() {
+        let cfg = VardiffConfig {
+            target_interval: Duration::from_secs(10),
+            retarget_interval: Duration::from_secs(60),
+        };
+        let t0 = Instant::now();
+        let mut v = Vardiff::new(t0);
+        assert_eq!(
+            v.retarget(&cfg, t0 + Duration::from_secs(39), 1.0, 0.001, 1e6),
+            None
+        );
+        // Four target intervals without a share: halved.
+        assert_eq!(
+            v.retarget(&cfg, t0 + Duration::from_secs(40), 1.0, 0.001, 1e6),
+            Some(0.5)
+        );
+        // A share in the window: wait for the retarget as usual.
+        v.record_share();
+        assert_eq!(
+            v.retarget(&cfg, t0 + Duration::from_secs(90), 0.5, 0.001, 1e6),
+            None
         );
     }
 }

@@ -155,14 +155,22 @@ pub fn find_bad_share(job: &Job) -> Share {
 }
 
 /// The first nonce below `bound` whose hash meets the job's share target (or, with `meets`
-/// false, does not), as a share.
+/// false, meets neither it nor the network target: a block is never a low-difficulty share), as
+/// a share.
 fn search(job: &Job, en2: Vec<u8>, version: u32, meets: bool, bound: u32) -> Option<Share> {
     let target = job.share_target();
+    let network = job.network_target().expect("network target");
     let header = job
         .header(&en2, job.notify.ntime, 0, version)
         .expect("header");
-    let nonce = (0..bound)
-        .find(|nonce| target.is_met_by(&header.with_nonce(*nonce).block_hash()) == meets)?;
+    let nonce = (0..bound).find(|nonce| {
+        let hash = header.with_nonce(*nonce).block_hash();
+        if meets {
+            target.is_met_by(&hash)
+        } else {
+            !target.is_met_by(&hash) && !network.is_met_by(&hash)
+        }
+    })?;
     Some(Share {
         job_id: job.notify.job_id.clone(),
         extranonce2: en2,

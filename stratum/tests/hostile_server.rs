@@ -1,0 +1,435 @@
+//! Our pool server under hostile input and bad luck (issue 10): raw TCP peers on 127.0.0.1.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use hashforge_bitcoin::{CompactTarget, Target};
+use hashforge_stratum::messages::{Notify, ServerMessage};
+use hashforge_stratum::{Job, Server, ServerConfig, ServerEvent, Share, Template};
+use serde_json::{json, Value};
+
+fn code(v: &Value) -> i64 {
+    v["error"][0].as_i64().unwrap_or(-1)
+}
+
+fn submit(id: u64, user: &str, s: &Share) -> Value {
+    json!({"id": id, "method": "mining.submit", "params": [
+        user, s.job_id, hex::encode(&s.extranonce2),
+        format!("{:08x}", s.ntime), format!("{:08x}", s.nonce)
+    ]})
+}
+
+/// The last job among `seen` (notifications), at the difficulty last set before it.
+fn last_job(seen: &[Value], extranonce1: &[u8]) -> (Job, f64) {
+    let mut difficulty = 0.0;
+    let mut job = None;
+    for v in seen {
+        match ServerMessage::parse_line(&v.to_string()).expect("parse") {
+            ServerMessage::SetDifficulty(d) => difficulty = d,
+            ServerMessage::Notify(n) => job = Some((n, difficulty)),
+            _ => {}
+        }
+    }
+    let (notify, difficulty): (Notify, f64) = job.expect("a job was sent");
+    (
+        Job::new(notify, extranonce1.to_vec(), 8, difficulty, None),
+        difficulty,
+    )
+}
+
+/// Subscribes (resuming `session` if given) and authorizes `user`; returns the extranonce1,
+/// the session id, the first job and whether that job cleaned the earlier ones.
+async fn session(
+    p: &mut RawPeer,
+    session: Option<&str>,
+    user: &str,
+) -> (Vec<u8>, String, Job, bool) {
+    let params = match session {
+        Some(s) => json!(["hostile/1", s]),
+        None => json!(["hostile/1"]),
+    };
+    let mut seen = Vec::new();
+    p.send(json!({"id": 1, "method": "mining.subscribe", "params": params}))
+        .await;
+    let r = p.recv_response(1, &mut seen).await;
+    let en1 = hex::decode(r["result"][1].as_str().expect("en1")).expect("hex");
+    let id = r["result"][0][0][1]
+        .as_str()
+        .expect("session id")
+        .to_string();
+    p.send(json!({"id": 2, "method": "mining.authorize", "params": [user, "x"]}))
+        .await;
+    assert_eq!(p.recv_response(2, &mut seen).await["result"], true);
+    while !seen.iter().any(|v| v["method"] == "mining.notify") {
+        seen.push(p.recv().await.expect("a job"));
+    }
+    let clean = seen
+        .iter()
+        .rfind(|v| v["method"] == "mining.notify")
+        .and_then(|v| v["params"][8].as_bool())
+        .expect("clean_jobs");
+    let (job, _) = last_job(&seen, &en1);
+    (en1, id, job, clean)
+}
+
+/// Whether the server closes `p` within `within` (reading and dropping whatever it sends).
+async fn closed_within(p: &mut RawPeer, within: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, p.recv()).await {
+            Ok(None) => return true,
+            Ok(Some(_)) => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Issue 10, 2: a share that solves a block but misses the pool difficulty is a block, not a
+/// low-difficulty share.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_below_the_pool_difficulty_is_a_block() {
+    let cfg = ServerConfig {
+        start_difficulty: 1.0,
+        min_difficulty: 1.0,
+        ..server_config()
+    };
+    let (h, mut events) = start_server(cfg, localhost0()).await;
+    let mut p = RawPeer::connect(h.local_addr()).await;
+    let (_, _, job, _) = session(&mut p, None, "w").await;
+    // Regtest bits: about every second hash is a block; difficulty 1 takes 2^32 hashes.
+    let network = Target::from_compact(CompactTarget(job.notify.nbits)).expect("bits");
+    let en2 = vec![0u8; 8];
+    let (nonce, hash) = (0u32..)
+        .map(|n| {
+            let h = job.header(&en2, job.notify.ntime, n, job.notify.version);
+            (n, h.expect("header").block_hash())
+        })
+        .find(|(_, h)| network.is_met_by(h) && !job.share_target().is_met_by(h))
+        .expect("a block below difficulty 1");
+    let share = Share {
+        job_id: job.id().to_string(),
+        extranonce2: en2,
+        ntime: job.notify.ntime,
+        nonce,
+        version: job.notify.version,
+    };
+    p.send(submit(3, "w", &share)).await;
+    let r = p.recv_response(3, &mut Vec::new()).await;
+    assert_eq!(r["result"], true, "{r}");
+    let found = loop {
+        let ev = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .expect("an event")
+            .expect("open");
+        if let ServerEvent::BlockFound(b) = ev {
+            break b;
+        }
+    };
+    assert_eq!(found.hash, hash);
+    h.shutdown().await;
+}
+
+/// Issue 10, 2: the share difficulty never exceeds the network difficulty (a miner only sends
+/// what meets the share target, so a harder one would keep blocks from the pool).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_share_difficulty_is_capped_at_the_network_difficulty() {
+    let cfg = ServerConfig {
+        start_difficulty: 1e6,
+        max_difficulty: 1e15,
+        cap_at_network_difficulty: true,
+        ..server_config()
+    };
+    let (h, _ev) = Server::bind(localhost0(), cfg).await.expect("bind");
+    // Bits 1d00ffff: network difficulty 1.
+    let mut t = Template::synthetic(h.extranonce_size());
+    t.nbits = 0x1d00_ffff;
+    t.network_target = Target::from_compact(CompactTarget(t.nbits)).expect("bits");
+    h.new_template(t, true);
+    let mut p = RawPeer::connect(h.local_addr()).await;
+    p.send(json!({"id": 1, "method": "mining.suggest_difficulty", "params": [1e9]}))
+        .await;
+    p.send(json!({"id": 2, "method": "mining.subscribe", "params": []}))
+        .await;
+    let mut seen = Vec::new();
+    let r = p.recv_response(2, &mut seen).await;
+    let en1 = hex::decode(r["result"][1].as_str().expect("en1")).expect("hex");
+    while !seen.iter().any(|v| v["method"] == "mining.notify") {
+        seen.push(p.recv().await.expect("a job"));
+    }
+    let (_, difficulty) = last_job(&seen, &en1);
+    assert!(difficulty > 0.0, "no difficulty before the job: {seen:?}");
+    assert!(
+        difficulty <= 1.0,
+        "share difficulty {difficulty} above the network's 1"
+    );
+    h.shutdown().await;
+}
+
+/// Issue 10, 15: session ids are unguessable and separate from the extranonce1: a stranger who
+/// subscribes with a departed miner's extranonce1 does not get its jobs; the miner itself,
+/// with its session id, does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_cannot_take_over_a_departed_session() {
+    let (h, _ev) = start_server(server_config(), localhost0()).await;
+    let addr = h.local_addr();
+    let mut alice = RawPeer::connect(addr).await;
+    let (en1, id, job, _) = session(&mut alice, None, "alice").await;
+    assert!(
+        id.len() >= 16,
+        "session id {id:?} is too short to be unguessable"
+    );
+    assert_ne!(
+        id,
+        hex::encode(&en1),
+        "the session id is not the extranonce1"
+    );
+    let away = find_share(&job, 0);
+    drop(alice);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // Extranonce1s are handed out in sequence: guessable.
+    let mut eve = RawPeer::connect(addr).await;
+    let (eve_en1, _, _, clean) = session(&mut eve, Some(&hex::encode(&en1)), "eve").await;
+    assert!(clean, "a stranger got a resumed session");
+    assert_ne!(eve_en1, en1);
+    let stolen = Share { ..away.clone() };
+    eve.send(submit(3, "eve", &stolen)).await;
+    assert_eq!(code(&eve.recv_response(3, &mut Vec::new()).await), 21);
+
+    // Alice comes back with her session id and keeps her job.
+    let mut alice = RawPeer::connect(addr).await;
+    let (back_en1, _, _, clean) = session(&mut alice, Some(&id), "alice").await;
+    assert_eq!(back_en1, en1);
+    assert!(!clean);
+    alice.send(submit(4, "alice", &away)).await;
+    assert_eq!(
+        alice.recv_response(4, &mut Vec::new()).await["result"],
+        true
+    );
+    h.shutdown().await;
+}
+
+/// Issue 10, 8: one address cannot take every slot: past `max_connections_per_ip` (64 by
+/// default) its connections are refused, while other addresses could still connect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_every_slot() {
+    let (h, _ev) = start_server(server_config(), localhost0()).await;
+    let mut idle = Vec::new();
+    for _ in 0..64 {
+        idle.push(RawPeer::connect(h.local_addr()).await);
+    }
+    let mut over = RawPeer::connect(h.local_addr()).await;
+    assert!(
+        closed_within(&mut over, Duration::from_secs(1)).await,
+        "a 65th idle connection from one address was kept"
+    );
+    h.shutdown().await;
+}
+
+/// Issue 10, 8: a connection that does not subscribe and authorize in time is closed; a miner
+/// that does stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_handshake_has_a_deadline() {
+    let cfg = ServerConfig {
+        handshake_timeout: Duration::from_millis(300),
+        ..server_config()
+    };
+    let (h, _ev) = start_server(cfg, localhost0()).await;
+    let mut idle = RawPeer::connect(h.local_addr()).await;
+    let mut half = RawPeer::connect(h.local_addr()).await;
+    half.send(json!({"id": 1, "method": "mining.subscribe", "params": []}))
+        .await;
+    let mut miner = RawPeer::connect(h.local_addr()).await;
+    session(&mut miner, None, "w").await;
+    assert!(closed_within(&mut idle, Duration::from_secs(2)).await);
+    assert!(closed_within(&mut half, Duration::from_secs(2)).await);
+    assert!(!closed_within(&mut miner, Duration::from_millis(500)).await);
+    h.shutdown().await;
+}
+
+/// Issue 10, 8: connections that have not authorized get only a share of the slots; the
+/// rest stay for miners.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthorized_connections_get_only_a_share_of_the_slots() {
+    let cfg = ServerConfig {
+        max_connections: 8,
+        max_pending_connections: 3,
+        ..server_config()
+    };
+    let (h, _ev) = start_server(cfg, localhost0()).await;
+    let mut miners = Vec::new();
+    for i in 0..4 {
+        let mut m = RawPeer::connect(h.local_addr()).await;
+        session(&mut m, None, &format!("w{i}")).await;
+        miners.push(m);
+    }
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        idle.push(RawPeer::connect(h.local_addr()).await);
+    }
+    let mut over = RawPeer::connect(h.local_addr()).await;
+    assert!(
+        closed_within(&mut over, Duration::from_secs(1)).await,
+        "a fourth idle connection was kept"
+    );
+    // A slot frees up: a miner gets it.
+    drop(idle.pop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut m = RawPeer::connect(h.local_addr()).await;
+    session(&mut m, None, "late").await;
+    assert_eq!(h.connections(), 7);
+    h.shutdown().await;
+}
+
+/// Issue 10, 7: worker names are bounded in length and in number per connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_names_are_bounded() {
+    let (h, _ev) = start_server(server_config(), localhost0()).await;
+    let mut p = RawPeer::connect(h.local_addr()).await;
+    session(&mut p, None, "w").await;
+    let long = "x".repeat(8 * 1024);
+    p.send(json!({"id": 3, "method": "mining.authorize", "params": [long, "x"]}))
+        .await;
+    let r = p.recv_response(3, &mut Vec::new()).await;
+    assert_eq!(r["result"], false, "an 8 KB worker name was accepted");
+    let mut refused = 0;
+    for i in 0..32u64 {
+        let name = format!("w{i}");
+        p.send(json!({"id": 10 + i, "method": "mining.authorize", "params": [name, "x"]}))
+            .await;
+        if p.recv_response(10 + i, &mut Vec::new()).await["result"] != true {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "33 names on one connection");
+    assert!(h.stats().len() <= 16, "{} workers", h.stats().len());
+    h.shutdown().await;
+}
+
+/// Issue 10, 7: the statistics of a worker with no connection left are dropped after the
+/// retention time; a connected worker's stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn departed_workers_are_forgotten() {
+    let cfg = ServerConfig {
+        worker_stats_retention: Duration::from_millis(200),
+        ..server_config()
+    };
+    let (h, _ev) = start_server(cfg, localhost0()).await;
+    let mut stay = RawPeer::connect(h.local_addr()).await;
+    session(&mut stay, None, "stay").await;
+    let mut gone = RawPeer::connect(h.local_addr()).await;
+    session(&mut gone, None, "gone").await;
+    assert_eq!(h.stats().len(), 2);
+    drop(gone);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let names: Vec<String> = h.stats().into_iter().map(|w| w.worker).collect();
+    assert_eq!(names, ["stay"]);
+    h.shutdown().await;
+}
+
+/// Issue 10, 14: a connection that keeps sending malformed requests is disconnected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_past_a_bound_disconnect() {
+    let (h, _ev) = start_server(server_config(), localhost0()).await;
+    let mut p = RawPeer::connect(h.local_addr()).await;
+    let bad = json!({"id": 1, "method": "mining.submit", "params": []});
+    p.send_raw(format!("{bad}\n").repeat(1_000).as_bytes())
+        .await;
+    let mut answers = 0;
+    while p.recv().await.is_some() {
+        answers += 1;
+        assert!(answers < 1_000, "1 000 malformed requests, still connected");
+    }
+    // A well-behaved miner is still served.
+    let mut q = RawPeer::connect(h.local_addr()).await;
+    session(&mut q, None, "w").await;
+    h.shutdown().await;
+}
+
+/// Issue 10, 16: a worker that finds no share gets a lower difficulty after a few share
+/// intervals (not only at the next retarget), down to the floor; a suggested difficulty is
+/// honoured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_worker_gets_a_lower_difficulty_soon() {
+    use hashforge_stratum::VardiffConfig;
+    let cfg = ServerConfig {
+        vardiff: Some(VardiffConfig {
+            target_interval: Duration::from_millis(100),
+            retarget_interval: Duration::from_secs(60),
+        }),
+        min_difficulty: EASY / 8.0,
+        ..server_config()
+    };
+    let floor = cfg.min_difficulty;
+    let (h, _ev) = start_server(cfg, localhost0()).await;
+    let mut p = RawPeer::connect(h.local_addr()).await;
+    p.send(json!({"id": 1, "method": "mining.subscribe", "params": []}))
+        .await;
+    let first = p.recv_method("mining.set_difficulty").await;
+    assert_eq!(first["params"][0].as_f64(), Some(EASY));
+    let mut last = EASY;
+    while last > floor {
+        let v = p.recv_method("mining.set_difficulty").await;
+        let d = v["params"][0].as_f64().expect("difficulty");
+        assert!(d < last && d >= floor, "{d} after {last}");
+        last = d;
+    }
+    p.send(json!({"id": 2, "method": "mining.suggest_difficulty", "params": [0.5e-6]}))
+        .await;
+    let v = p.recv_method("mining.set_difficulty").await;
+    assert_eq!(v["params"][0].as_f64(), Some(0.5e-6));
+    h.shutdown().await;
+}
+
+/// Issue 10, 15: version rolling changes only the bits it rolls: a block found with rolled
+/// bits 0 on a template with version `30000000` keeps bit 28.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_rolling_keeps_the_template_bits() {
+    let mask = 0x1fff_e000;
+    let (h, mut events) = Server::bind(localhost0(), server_config())
+        .await
+        .expect("bind");
+    let mut t = Template::synthetic(h.extranonce_size());
+    t.version = 0x3000_0000;
+    h.new_template(t, true);
+    let mut p = RawPeer::connect(h.local_addr()).await;
+    p.send(json!({"id": 9, "method": "mining.configure", "params": [["version-rolling"], {"version-rolling.mask": "ffffffff"}]}))
+        .await;
+    let r = p.recv_response(9, &mut Vec::new()).await;
+    assert_eq!(r["result"]["version-rolling.mask"], "1fffe000");
+    let (en1, _, job, _) = session(&mut p, None, "w").await;
+    let job = Job::new(job.notify.clone(), en1, 8, job.difficulty(), Some(mask));
+    let version = job.roll_version(0);
+    assert_eq!(version, 0x3000_0000);
+    // Regtest bits: about every second share is a block.
+    let network = Target::from_compact(CompactTarget(job.notify.nbits)).expect("bits");
+    let en2 = vec![0u8; 8];
+    let nonce = (0u32..)
+        .find(|n| {
+            let h = job.header(&en2, job.notify.ntime, *n, version);
+            let hash = h.expect("header").block_hash();
+            network.is_met_by(&hash) && job.share_target().is_met_by(&hash)
+        })
+        .expect("a block");
+    p.send(json!({"id": 3, "method": "mining.submit", "params": [
+        "w", job.id(), hex::encode(&en2), format!("{:08x}", job.notify.ntime),
+        format!("{nonce:08x}"), format!("{:08x}", version & mask)
+    ]}))
+    .await;
+    let r = p.recv_response(3, &mut Vec::new()).await;
+    assert_eq!(r["result"], true, "{r}");
+    let found = loop {
+        let ev = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .expect("an event")
+            .expect("open");
+        if let ServerEvent::BlockFound(b) = ev {
+            break b;
+        }
+    };
+    assert_eq!(found.header.version, 0x3000_0000);
+    h.shutdown().await;
+}
