@@ -358,6 +358,9 @@ pub fn server_config(sessions: usize) -> hashforge_stratum::ServerConfig {
         min_difficulty: 1e-12,
         vardiff: None,
         max_connections: sessions + 64,
+        // Every session comes from 127.0.0.1, and all of them may be in their handshake at once.
+        max_connections_per_ip: sessions + 64,
+        max_pending_connections: sessions + 64,
         ..hashforge_stratum::ServerConfig::default()
     }
 }
