@@ -1,7 +1,7 @@
 //! `Runner`: several backends on one scheduler, each on its own thread. `scan`, `bench` and
 //! `mine` all drive their backends through it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -13,6 +13,8 @@ pub struct Runner<T: Tag> {
     scheduler: Arc<Scheduler<T>>,
     backends: Vec<Arc<dyn Backend<T>>>,
     stop: Arc<AtomicBool>,
+    /// Backends whose thread is still running.
+    running: Arc<AtomicUsize>,
     /// One per backend: its thread, or the error that kept it from starting.
     threads: Vec<Result<JoinHandle<Result<(), BackendError>>, BackendError>>,
 }
@@ -28,14 +30,16 @@ impl<T: Tag> Runner<T> {
         sink: Arc<dyn FoundSink<T>>,
     ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
+        let running = Arc::new(AtomicUsize::new(backends.len()));
         let threads = backends
             .iter()
             .map(|backend| {
-                let (backend, scheduler, stop, sink) = (
+                let (backend, scheduler, stop, sink, left) = (
                     backend.clone(),
                     scheduler.clone(),
                     stop.clone(),
                     sink.clone(),
+                    running.clone(),
                 );
                 let backend_name = backend.name();
                 std::thread::Builder::new()
@@ -45,9 +49,11 @@ impl<T: Tag> Runner<T> {
                         if let Err(e) = &result {
                             tracing::error!("{e}; the other backends go on");
                         }
+                        left.fetch_sub(1, Ordering::Relaxed);
                         result
                     })
                     .map_err(|e| {
+                        running.fetch_sub(1, Ordering::Relaxed);
                         let e = BackendError {
                             backend: backend_name,
                             reason: format!("cannot start its thread: {e}"),
@@ -61,6 +67,7 @@ impl<T: Tag> Runner<T> {
             scheduler,
             backends,
             stop,
+            running,
             threads,
         }
     }
@@ -73,6 +80,12 @@ impl<T: Tag> Runner<T> {
     /// The backends, in the order given.
     pub fn backends(&self) -> &[Arc<dyn Backend<T>>] {
         &self.backends
+    }
+
+    /// How many backends are still running (a backend that failed, or whose thread could not be
+    /// started, is not).
+    pub fn running(&self) -> usize {
+        self.running.load(Ordering::Relaxed)
     }
 
     /// Tells every backend to stop after the chunk it is on; [`Runner::join`] waits for them.

@@ -273,6 +273,32 @@ fn threads_the_system_cannot_start_are_an_error() {
     assert!(run.stdout.is_empty(), "{}", run.stdout);
 }
 
+/// `mine` whose every backend has stopped (here: its threads could not be started) says so and
+/// exits, instead of staying connected with nothing hashing.
+#[test]
+fn mine_with_no_backend_left_hashing_exits() {
+    let run = hashforge_limited(
+        256 << 10,
+        &[
+            "mine",
+            "--kernel",
+            "scalar",
+            "--threads",
+            "1024",
+            "--duration",
+            "60",
+        ],
+    );
+    let err = &run.stderr;
+    assert!(!run.timed_out, "{err}");
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(errors[0].contains("nothing is hashing"), "{err}");
+    assert!(err.contains("cannot start worker thread"), "{err}");
+}
+
 /// `mine` treats SIGTERM like Ctrl-C: hashing stops, every submitted share is answered or
 /// counted, the final status is printed, exit 0.
 #[cfg(unix)]

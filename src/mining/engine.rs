@@ -56,6 +56,11 @@ impl Engine {
         self.runner.backends()
     }
 
+    /// Whether any backend is still hashing (each failure was logged when it happened).
+    pub fn is_hashing(&self) -> bool {
+        self.runner.running() > 0
+    }
+
     /// Stops the backends and waits for their threads (a backend's error was logged when it
     /// happened).
     pub fn stop(self) {

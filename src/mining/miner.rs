@@ -174,6 +174,7 @@ pub async fn run(
     let mut report = tokio::time::interval(config.status_interval);
     report.tick().await;
     tokio::pin!(shutdown);
+    let mut nothing_hashing = false;
 
     loop {
         tokio::select! {
@@ -205,6 +206,10 @@ pub async fn run(
             _ = sample.tick() => {
                 st.sample();
                 st.log.flush();
+                if !st.engine.is_hashing() {
+                    nothing_hashing = true;
+                    break;
+                }
             }
             _ = report.tick() => on_status(&st.status()),
         }
@@ -237,6 +242,9 @@ pub async fn run(
     let status = st.status();
     st.engine.stop();
     on_status(&status);
+    if nothing_hashing {
+        anyhow::bail!("every backend has stopped (the reason is logged above): nothing is hashing");
+    }
     Ok(status)
 }
 
