@@ -71,6 +71,9 @@ fn hashforge_limited(limit_kib: u64, args: &[&str]) -> Run {
         .arg(format!("ulimit -v {limit_kib} && exec \"$0\" \"$@\""))
         .arg(env!("CARGO_BIN_EXE_hashforge"))
         .args(args)
+        // One malloc arena: otherwise each new thread's arena reserves 64 MiB of the limited
+        // address space, and an allocation, not the thread start, may be what fails first.
+        .env("MALLOC_ARENA_MAX", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
