@@ -266,14 +266,20 @@ fn threads_the_system_cannot_start_are_an_error() {
             "1",
         ],
     );
+    assert_stopped_with_one_error(&run, "cannot start worker thread");
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}
+
+/// Fails unless the run stopped by itself, exit 2, no panic, and exactly one `error` line (among
+/// its logs) that contains `needle`.
+fn assert_stopped_with_one_error(run: &Run, needle: &str) {
     let err = &run.stderr;
     assert!(!run.timed_out, "{err}");
     assert_eq!(run.status.code(), Some(2), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
     assert_eq!(errors.len(), 1, "{err}");
-    assert!(errors[0].contains("cannot start worker thread"), "{err}");
-    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert!(errors[0].contains(needle), "{err}");
 }
 
 /// `mine` whose every backend has stopped (here: its threads could not be started) says so and
@@ -292,14 +298,12 @@ fn mine_with_no_backend_left_hashing_exits() {
             "60",
         ],
     );
-    let err = &run.stderr;
-    assert!(!run.timed_out, "{err}");
-    assert_eq!(run.status.code(), Some(2), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
-    assert_eq!(errors.len(), 1, "{err}");
-    assert!(errors[0].contains("nothing is hashing"), "{err}");
-    assert!(err.contains("cannot start worker thread"), "{err}");
+    assert_stopped_with_one_error(&run, "nothing is hashing");
+    assert!(
+        run.stderr.contains("cannot start worker thread"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// `mine` treats SIGTERM like Ctrl-C: hashing stops, every submitted share is answered or

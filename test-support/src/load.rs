@@ -297,17 +297,19 @@ async fn drive(
         if stop.load(Ordering::Relaxed) {
             return Ok(latencies);
         }
-        let may_send = match &ticker {
-            Some(_) => true,
-            None => in_flight.len() < window,
+        // Paced: the next tick. Windowed: at once while there is room in the window.
+        let room = in_flight.len() < window;
+        let send_turn = async {
+            match ticker.as_mut() {
+                Some(t) => {
+                    t.tick().await;
+                }
+                None if room => {}
+                None => std::future::pending().await,
+            }
         };
         tokio::select! {
-            _ = async { ticker.as_mut().expect("paced").tick().await }, if ticker.is_some() && may_send => {
-                let (id, line) = s.next_submit()?;
-                s.wr.write_all(line.as_bytes()).await?;
-                in_flight.push_back((id, Instant::now()));
-            }
-            _ = std::future::ready(()), if ticker.is_none() && may_send => {
+            _ = send_turn => {
                 let (id, line) = s.next_submit()?;
                 s.wr.write_all(line.as_bytes()).await?;
                 in_flight.push_back((id, Instant::now()));
