@@ -25,7 +25,8 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// What the server saw: accepted shares (blocks among them), and rejections by reason.
+/// What the server saw: accepted shares (from its counters; blocks among them), and
+/// rejections by reason (from its events).
 #[derive(Default, Debug)]
 struct ServerSide {
     accepted: u64,
@@ -57,7 +58,6 @@ async fn every_share_is_accounted_for_through_a_faulty_link() {
         while let Some(ev) = events.recv().await {
             let mut s = s2.lock().unwrap();
             match ev {
-                ServerEvent::ShareAccepted { .. } => s.accepted += 1,
                 ServerEvent::ShareRejected { reason, .. } => {
                     *s.rejected.entry(reason).or_default() += 1
                 }
@@ -160,7 +160,9 @@ async fn every_share_is_accounted_for_through_a_faulty_link() {
     };
     let (found, accepted, rejected, stale) = (n("found"), n("accepted"), n("rejected"), n("stale"));
     let (dups, hw, timed_out, lost) = (n("duplicates"), n("hw_errors"), n("timed_out"), n("lost"));
-    let server_side = seen.lock().unwrap();
+    let mut server_side = seen.lock().unwrap();
+    // Share events are best effort; the server's counters count every accepted share.
+    server_side.accepted = server.stats().iter().map(|w| w.accepted).sum();
     eprintln!(
         "miner: found {found} accepted {accepted} rejected {rejected} stale {stale} duplicates {dups} hw {hw} timed out {timed_out} lost {lost}; server: accepted {} rejected {:?}",
         server_side.accepted, server_side.rejected

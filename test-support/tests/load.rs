@@ -18,13 +18,12 @@ async fn every_generated_share_is_accepted() {
     .await
     .expect("bind 127.0.0.1");
     server.new_template(load::template(server.extranonce_size()), true);
-    let accepted_events = tokio::spawn(async move {
+    // Share events are best effort (a full stream drops them); blocks must never come.
+    let blocks = tokio::spawn(async move {
         let mut n = 0u64;
         while let Some(ev) = events.recv().await {
-            match ev {
-                hashforge_stratum::ServerEvent::ShareAccepted { .. } => n += 1,
-                hashforge_stratum::ServerEvent::BlockFound(_) => panic!("a load share was a block"),
-                _ => {}
+            if let hashforge_stratum::ServerEvent::BlockFound(_) = ev {
+                n += 1;
             }
         }
         n
@@ -52,12 +51,18 @@ async fn every_generated_share_is_accepted() {
         assert!(report.p50_us <= report.p99_us && report.p99_us <= report.max_us);
         answered += report.accepted;
     }
-    server.shutdown().await;
-    drop(server);
-    let counted = accepted_events.await.expect("event task");
+    // The server's own counters count every share it accepted.
+    let counted: u64 = server.stats().iter().map(|w| w.accepted).sum();
     assert!(
         counted >= answered,
         "server counted {counted}, answered {answered}"
+    );
+    server.shutdown().await;
+    drop(server);
+    assert_eq!(
+        blocks.await.expect("event task"),
+        0,
+        "a load share was a block"
     );
 }
 
