@@ -17,6 +17,9 @@ pub const CALIBRATION_BUDGET: Duration = Duration::from_millis(300);
 /// Which hashing backends to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum BackendKind {
+    /// The CPU workers, plus the GPU when this machine has a real one (not a CPU rasteriser
+    /// such as lavapipe), as [`All`](BackendKind::All) does; else the CPU alone.
+    Auto,
     /// CPU worker threads.
     #[default]
     Cpu,
@@ -70,12 +73,18 @@ pub struct Backends {
     pub gpu: Option<Arc<GpuBackend>>,
     /// With [`KernelChoice::Auto`], the measurement that chose the kernel.
     pub calibration: Option<Calibration>,
+    /// With [`BackendKind::Auto`], what it chose and why, e.g. `the CPU alone: the only
+    /// adapter, llvmpipe, is a CPU rasteriser`.
+    pub auto: Option<String>,
 }
 
 impl Backends {
     /// Checks the options and builds the backends (GPU: adapter opened, shader compiled, batch
     /// tuned), so that nothing is left to fail once hashing starts.
     pub fn build(options: &BackendOptions) -> Result<Self, Error> {
+        if options.kind == BackendKind::Auto {
+            return Self::build_auto(options);
+        }
         let (cpu, calibration) = match options.kind {
             BackendKind::Gpu => (None, None),
             kind => {
@@ -95,7 +104,26 @@ impl Backends {
             cpu,
             gpu,
             calibration,
+            auto: None,
         })
+    }
+
+    /// [`BackendKind::Auto`]: CPU and GPU when a real GPU opens, else the CPU alone, saying why.
+    fn build_auto(options: &BackendOptions) -> Result<Self, Error> {
+        let gpu = auto_gpu(&options.gpu, options.gpu_batch);
+        let mut built = Self::build(&BackendOptions {
+            kind: BackendKind::Cpu,
+            threads: Some(threads(options.threads, gpu.is_ok())?),
+            ..options.clone()
+        })?;
+        match gpu {
+            Ok(gpu) => {
+                built.auto = Some(format!("the CPU and the GPU {}", gpu.device_name));
+                built.gpu = Some(Arc::new(gpu));
+            }
+            Err(why) => built.auto = Some(format!("the CPU alone: {why}")),
+        }
+        Ok(built)
     }
 
     /// Every backend built, CPU first, for a [`Runner`](crate::runner::Runner).
@@ -109,6 +137,41 @@ impl Backends {
         }
         v
     }
+}
+
+/// The GPU [`BackendKind::Auto`] adds to the CPU: the one `--gpu` names, whatever its kind, or
+/// else the preferred adapter if it is a real GPU. `Err` says why there is none.
+pub fn auto_gpu(choice: &AdapterChoice, batch: Batch) -> Result<GpuBackend, String> {
+    if *choice == AdapterChoice::Preferred {
+        let adapters = crate::gpu::device::list();
+        if !adapters.iter().any(|a| is_real_gpu(a.device_type)) {
+            return Err(match adapters.as_slice() {
+                [] => "no GPU adapter".to_string(),
+                [only] if only.device_type == wgpu::DeviceType::Cpu => {
+                    format!("the only adapter, {}, is a CPU rasteriser", only.name)
+                }
+                all => format!(
+                    "no adapter is a GPU ({})",
+                    all.iter()
+                        .map(|a| format!("{}: {:?}", a.name, a.device_type))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+    }
+    gpu(choice, batch).map_err(|e| format!("the GPU did not open ({e})"))
+}
+
+/// A GPU of its own (discrete, integrated or virtual), not a CPU rasteriser (lavapipe, llvmpipe)
+/// or an unknown kind.
+fn is_real_gpu(device_type: wgpu::DeviceType) -> bool {
+    matches!(
+        device_type,
+        wgpu::DeviceType::DiscreteGpu
+            | wgpu::DeviceType::IntegratedGpu
+            | wgpu::DeviceType::VirtualGpu
+    )
 }
 
 /// The kernel asked for (checked against this CPU), or with `auto` the fastest one, measured.

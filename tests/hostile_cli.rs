@@ -396,7 +396,7 @@ fn rpc_cookie_that_is_not_a_small_regular_file_is_refused() {
     std::fs::write(&big, format!("__cookie__:{}\n", "a".repeat(1 << 20))).unwrap();
     let fifo = fifo.to_str().unwrap();
     let big = big.to_str().unwrap();
-    // `mine --node` (no kernel calibration) and `serve` share the node setup.
+    // `mine --node` (no kernel calibration, no adapter search) and `serve` share the node setup.
     let mine = |cookie: &'static str| {
         vec![
             "mine",
@@ -408,6 +408,8 @@ fn rpc_cookie_that_is_not_a_small_regular_file_is_refused() {
             ADDRESS,
             "--kernel",
             "scalar",
+            "--backend",
+            "cpu",
             "-t",
             "1",
         ]

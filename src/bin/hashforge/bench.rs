@@ -37,13 +37,12 @@ pub struct Measurement {
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
-    let choice = args.backends.backend;
-    if args.sweep && choice != BackendChoice::Cpu {
+    let requested = args.backends.backend;
+    if args.sweep && !matches!(requested, BackendChoice::Cpu | BackendChoice::Auto) {
         bail!("--sweep measures the CPU kernels: use it with --backend cpu");
     }
-    // With `all`, the GPU feeder keeps one core busy.
-    let threads = setup::threads(args.backends.cpu.threads, choice == BackendChoice::All)?;
-    let kernels = match (choice, args.backends.cpu.kernel.as_str()) {
+    // The kernel first, so that a bad name is the only line.
+    let kernels = match (requested, args.backends.cpu.kernel.as_str()) {
         (BackendChoice::Gpu, _) => Vec::new(),
         (_, "all") => Kernel::supported(),
         (_, "auto") if args.sweep => Kernel::supported(),
@@ -55,6 +54,26 @@ pub fn run(args: BenchArgs) -> Result<()> {
             vec![built.cpu.expect("a CPU backend was asked for").kernel]
         }
     };
+    // `auto` is `all` when a real GPU opens, else `cpu` (and always `cpu` for a sweep).
+    let (choice, auto_gpu) = match requested {
+        BackendChoice::Auto if args.sweep => (BackendChoice::Cpu, None),
+        BackendChoice::Auto => match setup::auto_gpu(
+            &super::adapter_choice(&args.backends.gpu),
+            super::gpu_batch(&args.backends.gpu),
+        ) {
+            Ok(gpu) => {
+                eprintln!("backend auto: the CPU and the GPU {}", gpu.device_name);
+                (BackendChoice::All, Some(Arc::new(gpu)))
+            }
+            Err(why) => {
+                eprintln!("backend auto: the CPU alone: {why}");
+                (BackendChoice::Cpu, None)
+            }
+        },
+        choice => (choice, None),
+    };
+    // With `all`, the GPU feeder keeps one core busy.
+    let threads = setup::threads(args.backends.cpu.threads, choice == BackendChoice::All)?;
     let thread_counts: Vec<usize> = if args.sweep {
         (1..=threads).collect()
     } else {
@@ -62,7 +81,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
     };
     // Set the GPU up (adapter, shader, batch tuning) before measuring anything.
     let gpu = match choice {
-        BackendChoice::Cpu => None,
+        BackendChoice::Cpu | BackendChoice::Auto => None,
+        _ if auto_gpu.is_some() => auto_gpu,
         BackendChoice::Gpu | BackendChoice::All => {
             let mut options = super::backend_options(&args.backends)?;
             options.kind = BackendKind::Gpu;
@@ -75,7 +95,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     // run shows, and the ratio uses the mean.
     let reference_before = args.reference.then(reference_rate).transpose()?;
     let mut measurements = match choice {
-        BackendChoice::Cpu => {
+        BackendChoice::Cpu | BackendChoice::Auto => {
             let mut v = Vec::new();
             for &kernel in &kernels {
                 for &n in &thread_counts {

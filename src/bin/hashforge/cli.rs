@@ -41,6 +41,9 @@ pub enum Command {
 /// Which hashing backend(s) to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BackendChoice {
+    /// The CPU workers, plus the GPU when there is a real one (not a CPU rasteriser such as
+    /// lavapipe); the start-up line says which
+    Auto,
     /// CPU worker threads
     Cpu,
     /// The WGSL compute shader on one GPU adapter
@@ -64,7 +67,7 @@ pub struct GpuArgs {
 /// The backend options every hashing command takes (`scan`, `bench`, `mine`).
 #[derive(Args, Debug, Clone)]
 pub struct BackendArgs {
-    #[arg(long, value_enum, default_value = "cpu")]
+    #[arg(long, value_enum, default_value = "auto")]
     pub backend: BackendChoice,
     #[command(flatten)]
     pub cpu: CpuArgs,
@@ -75,6 +78,7 @@ pub struct BackendArgs {
 impl From<BackendChoice> for hashforge::setup::BackendKind {
     fn from(c: BackendChoice) -> Self {
         match c {
+            BackendChoice::Auto => hashforge::setup::BackendKind::Auto,
             BackendChoice::Cpu => hashforge::setup::BackendKind::Cpu,
             BackendChoice::Gpu => hashforge::setup::BackendKind::Gpu,
             BackendChoice::All => hashforge::setup::BackendKind::All,

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Parser;
 
-use cli::{BackendArgs, Cli, Command};
+use cli::{BackendArgs, Cli, Command, GpuArgs};
 use hashforge::gpu::{AdapterChoice, Batch};
 use hashforge::setup::{BackendOptions, Backends};
 
@@ -68,12 +68,22 @@ pub(crate) fn backend_options(args: &BackendArgs) -> Result<BackendOptions> {
         kind: args.backend.into(),
         kernel: args.cpu.kernel.parse()?,
         threads: args.cpu.threads,
-        gpu: match &args.gpu.gpu {
-            Some(s) => s.parse().unwrap_or_default(),
-            None => AdapterChoice::Preferred,
-        },
-        gpu_batch: args.gpu.gpu_batch.map_or_else(Batch::default, Batch::Fixed),
+        gpu: adapter_choice(&args.gpu),
+        gpu_batch: gpu_batch(&args.gpu),
     })
+}
+
+/// The GPU adapter of the command line.
+pub(crate) fn adapter_choice(args: &GpuArgs) -> AdapterChoice {
+    match &args.gpu {
+        Some(s) => s.parse().unwrap_or_default(),
+        None => AdapterChoice::Preferred,
+    }
+}
+
+/// The GPU batch of the command line.
+pub(crate) fn gpu_batch(args: &GpuArgs) -> Batch {
+    args.gpu_batch.map_or_else(Batch::default, Batch::Fixed)
 }
 
 /// More threads than cores only share them (`--threads` itself is checked by its parser, 1 to
@@ -91,6 +101,9 @@ pub(crate) fn build_backends(options: &BackendOptions) -> Result<Backends> {
     let backends = Backends::build(options)?;
     if let Some(calibration) = &backends.calibration {
         eprintln!("kernel auto: {calibration}");
+    }
+    if let Some(auto) = &backends.auto {
+        eprintln!("backend auto: {auto}");
     }
     Ok(backends)
 }
