@@ -254,3 +254,44 @@ fn bad_input_is_one_line_error() {
     );
     assert_one_line_error(&["frobnicate"], "unrecognized subcommand");
 }
+
+/// `--backend auto` (the default) takes the CPU alone where the only adapter is a CPU
+/// rasteriser (lavapipe in CI), and says so; it still hashes.
+#[test]
+fn backend_auto_without_a_real_gpu_is_the_cpu_alone() {
+    let run = common::hashforge().success(&[
+        "scan",
+        "--header",
+        GENESIS,
+        "--start",
+        "2083236893",
+        "--count",
+        "1",
+        "--difficulty",
+        "1",
+        "--kernel",
+        "scalar",
+    ]);
+    let no_real_gpu = !hashforge::gpu::device::list().iter().any(|a| {
+        matches!(
+            a.device_type,
+            wgpu::DeviceType::DiscreteGpu
+                | wgpu::DeviceType::IntegratedGpu
+                | wgpu::DeviceType::VirtualGpu
+        )
+    });
+    if no_real_gpu {
+        assert!(
+            run.stderr.contains("backend auto: the CPU alone"),
+            "{}",
+            run.stderr
+        );
+    } else {
+        assert!(
+            run.stderr.contains("backend auto: the CPU and the GPU"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(run.stdout.contains("2083236893"), "{}", run.stdout);
+}
