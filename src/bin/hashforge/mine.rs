@@ -15,6 +15,8 @@ use hashforge::pool::{EmbeddedPool, SoloPool};
 pub fn run(args: MineArgs) -> Result<()> {
     // The pool list is checked before the kernel calibration, so a bad URL is the only line.
     pools(&args.urls, &args.users, &args.passwords)?;
+    // So is the API's address and token.
+    let api = super::api::config(&args.api)?;
     let (backends, kernel, threads) = backends(&args)?;
     super::logging::init(&args.log)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -22,7 +24,7 @@ pub fn run(args: MineArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(mine(args, backends, kernel, threads))?;
+    runtime.block_on(mine(args, api, backends, kernel, threads))?;
     Ok(())
 }
 
@@ -69,12 +71,11 @@ enum LocalPool {
 
 async fn mine(
     args: MineArgs,
+    api: Option<hashforge::api::ApiConfig>,
     backends: Vec<Arc<dyn Backend<ShareTag>>>,
     kernel: String,
     threads: usize,
 ) -> Result<Status> {
-    // A bad API address or token fails before anything else starts.
-    let api = super::api::config(&args.api)?;
     let local = if args.node.node.is_some() {
         let node = super::node::connect(&args.node).await?;
         let tag = args.node.coinbase_tag.clone().into_bytes();
