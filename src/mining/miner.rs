@@ -258,10 +258,12 @@ pub async fn run(
                     } else {
                         st.counters.submitted += 1;
                         st.pending += 1;
+                        let key = share_key(&share);
                         if st.sent.len() < MAX_TIMED_SHARES {
-                            st.sent.insert(share_key(&share), Instant::now());
+                            st.sent.insert(key.clone(), Instant::now());
                         }
                         if let Err(e) = pool.try_submit(share) {
+                            st.sent.remove(&key);
                             st.pending -= 1;
                             st.counters.lost += 1;
                             if st.log.line("lost") {

@@ -28,8 +28,10 @@ pub fn run(args: MineArgs) -> Result<()> {
     Ok(())
 }
 
+type BackendList = Vec<Arc<dyn Backend<ShareTag>>>;
+
 /// The backends, the kernel(s) they run and the CPU threads.
-fn backends(args: &MineArgs) -> Result<(Vec<Arc<dyn Backend<ShareTag>>>, String, usize)> {
+fn backends(args: &MineArgs) -> Result<(BackendList, String, usize)> {
     let options = super::backend_options(&args.backends)?;
     let built = super::build_backends(&options)?;
     let (kernel, threads) = (built.kernel_name(), built.cpu_threads());
@@ -72,7 +74,7 @@ enum LocalPool {
 async fn mine(
     args: MineArgs,
     api: Option<hashforge::api::ApiConfig>,
-    backends: Vec<Arc<dyn Backend<ShareTag>>>,
+    backends: BackendList,
     kernel: String,
     threads: usize,
 ) -> Result<Status> {
