@@ -42,6 +42,15 @@ pub struct BackendError {
     pub reason: String,
 }
 
+/// One part of a backend with its own hash counter: a CPU worker thread, a GPU device.
+#[derive(Clone, Debug)]
+pub struct Part {
+    /// What it is, e.g. `cpu-0` or the adapter name.
+    pub name: String,
+    /// Hashes it has done.
+    pub hashes: Arc<AtomicU64>,
+}
+
 /// A hashing backend that takes chunks from a [`Scheduler`] and reports found nonces.
 pub trait Backend<T: Tag>: Send + Sync {
     /// Short name for status output: `cpu`, `gpu`.
@@ -50,6 +59,14 @@ pub trait Backend<T: Tag>: Send + Sync {
     fn describe(&self) -> String;
     /// Hashes done so far.
     fn hash_counter(&self) -> Arc<AtomicU64>;
+    /// Its parts, each with its own counter (their sum is [`Backend::hash_counter`]); by
+    /// default the backend is one part.
+    fn parts(&self) -> Vec<Part> {
+        vec![Part {
+            name: self.name().to_string(),
+            hashes: self.hash_counter(),
+        }]
+    }
     /// Candidates that failed the CPU re-check (hardware errors).
     fn hw_errors(&self) -> u64 {
         0

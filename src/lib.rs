@@ -6,7 +6,9 @@
 //! - [`cpu`]: the SHA-NI, AVX2 and scalar kernels and the multi-threaded CPU backend.
 //! - [`gpu`]: the WGSL compute shader through wgpu, its feeder, and CPU + GPU together.
 //! - [`pool`]: a solo pool: a Stratum server fed with work from a Bitcoin Core node.
+//! - [`api`]: the HTTP API and Prometheus metrics of `mine` and `serve` (axum).
 
+pub mod api;
 pub mod backend;
 pub mod cpu;
 mod error;

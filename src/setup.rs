@@ -79,6 +79,19 @@ pub struct Backends {
 }
 
 impl Backends {
+    /// What hashes, for people and the API: the CPU kernel's name, `wgsl` for the GPU, both
+    /// joined by `+` (e.g. `sha-ni-x4+wgsl`).
+    pub fn kernel_name(&self) -> String {
+        let cpu = self.cpu.as_ref().map(|c| c.kernel.name());
+        let gpu = self.gpu.as_ref().map(|_| "wgsl");
+        cpu.into_iter().chain(gpu).collect::<Vec<_>>().join("+")
+    }
+
+    /// CPU worker threads (0 when only the GPU runs).
+    pub fn cpu_threads(&self) -> usize {
+        self.cpu.as_ref().map_or(0, |c| c.threads)
+    }
+
     /// Checks the options and builds the backends (GPU: adapter opened, shader compiled, batch
     /// tuned), so that nothing is left to fail once hashing starts.
     pub fn build(options: &BackendOptions) -> Result<Self, Error> {

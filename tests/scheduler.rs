@@ -77,3 +77,21 @@ fn a_source_supplies_successive_units_and_new_work_preempts() {
 fn a_range_that_would_wrap_is_refused() {
     Scheduler::new().set_range(work(1), (), 1, u64::MAX);
 }
+
+#[test]
+fn a_pause_hands_out_nothing_and_resume_goes_on_where_it_stopped() {
+    let sched = Scheduler::new();
+    sched.set_range(work(1), (), 0, 10_000);
+    let mut cache = None;
+    let first = sched.next_chunk(&mut cache, 1000).unwrap();
+    assert_eq!((first.start, first.count), (0, 1000));
+    sched.pause();
+    assert!(sched.is_paused());
+    assert!(sched.next_chunk(&mut cache, 1000).is_none());
+    assert!(sched.next_chunk(&mut None, 1000).is_none());
+    // The work stays current: what was found in it is still good.
+    assert!(sched.is_current(&first.assignment));
+    sched.resume();
+    let next = sched.next_chunk(&mut cache, 1000).unwrap();
+    assert_eq!((next.start, next.count), (1000, 1000));
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Kernel;
-use crate::backend::{Backend, BackendError, FoundSink, WhenIdle};
+use crate::backend::{Backend, BackendError, FoundSink, Part, WhenIdle};
 use crate::scheduler::{Scheduler, Tag};
 
 /// CPU workers: a kernel on a number of threads.
@@ -15,14 +15,18 @@ pub struct CpuBackend {
     pub threads: usize,
     /// Hashes done, for rates.
     pub hashes: Arc<AtomicU64>,
+    /// Hashes done by each thread (`threads` counters), for per-thread rates.
+    pub per_thread: Vec<Arc<AtomicU64>>,
 }
 
 impl CpuBackend {
     pub fn new(kernel: Kernel, threads: usize) -> Self {
+        let threads = threads.max(1);
         CpuBackend {
             kernel,
-            threads: threads.max(1),
+            threads,
             hashes: Arc::default(),
+            per_thread: (0..threads).map(|_| Arc::default()).collect(),
         }
     }
 
@@ -38,6 +42,7 @@ impl CpuBackend {
 
     fn worker<T: Tag>(
         &self,
+        index: usize,
         scheduler: &Scheduler<T>,
         stop: &AtomicBool,
         abort: &AtomicBool,
@@ -47,6 +52,7 @@ impl CpuBackend {
         let mut cache = None;
         let mut found = Vec::new();
         let size = self.chunk_size();
+        let mine = self.per_thread.get(index);
         while !stop.load(Ordering::Relaxed) && !abort.load(Ordering::Relaxed) {
             let Some(chunk) = scheduler.next_chunk(&mut cache, size) else {
                 match idle {
@@ -61,6 +67,9 @@ impl CpuBackend {
             self.kernel
                 .scan(chunk.work(), chunk.start, chunk.count, &mut found);
             self.hashes.fetch_add(chunk.count as u64, Ordering::Relaxed);
+            if let Some(mine) = mine {
+                mine.fetch_add(chunk.count as u64, Ordering::Relaxed);
+            }
             for &nonce in &found {
                 sink.found(&chunk, nonce);
             }
@@ -78,6 +87,17 @@ impl<T: Tag> Backend<T> for CpuBackend {
     fn hash_counter(&self) -> Arc<AtomicU64> {
         self.hashes.clone()
     }
+    /// One part per worker thread, `cpu-0`, `cpu-1`, …
+    fn parts(&self) -> Vec<Part> {
+        self.per_thread
+            .iter()
+            .enumerate()
+            .map(|(i, hashes)| Part {
+                name: format!("cpu-{i}"),
+                hashes: hashes.clone(),
+            })
+            .collect()
+    }
     /// Runs the workers on scoped threads until `stop` is set (or, with `WhenIdle::Finish`,
     /// until the scheduler runs dry). If a thread cannot be started (the system's thread or
     /// memory limit), the ones started stop after their chunk and the error says which thread.
@@ -89,11 +109,14 @@ impl<T: Tag> Backend<T> for CpuBackend {
         sink: &dyn FoundSink<T>,
     ) -> Result<(), BackendError> {
         let abort = AtomicBool::new(false);
+        let aborted = &abort;
         std::thread::scope(|scope| {
             for i in 0..self.threads {
                 let started = std::thread::Builder::new()
                     .name(format!("cpu-{i}"))
-                    .spawn_scoped(scope, || self.worker(scheduler, stop, &abort, idle, sink));
+                    .spawn_scoped(scope, move || {
+                        self.worker(i, scheduler, stop, aborted, idle, sink)
+                    });
                 if let Err(e) = started {
                     abort.store(true, Ordering::Relaxed);
                     return Err(BackendError {

@@ -10,7 +10,7 @@ use super::kernel::{
     Candidates, Sha256dKernel, Ticket, FOUND_CAPACITY, MAX_BATCH, SLOTS, WORKGROUP_SIZE,
 };
 use super::{Gpu, GpuError};
-use crate::backend::{Backend, BackendError, FoundSink, WhenIdle};
+use crate::backend::{Backend, BackendError, FoundSink, Part, WhenIdle};
 use crate::cpu::Kernel;
 use crate::scheduler::{Chunk, Scheduler, Tag};
 use crate::work::WorkUnit;
@@ -202,6 +202,13 @@ impl<T: Tag> Backend<T> for GpuBackend {
     }
     fn hw_errors(&self) -> u64 {
         self.hw_errors.load(Ordering::Relaxed)
+    }
+    /// One part: the device, by its adapter name.
+    fn parts(&self) -> Vec<Part> {
+        vec![Part {
+            name: self.device_name.clone(),
+            hashes: self.hashes.clone(),
+        }]
     }
     /// As [`GpuBackend::run`]; a GPU error ends this backend (its ranges in flight were
     /// rescanned on the CPU), leaving the work to the other backends.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use super::monitor::MinerMonitor;
 use super::source::ShareTag;
 use crate::backend::{Backend, FoundSink, WhenIdle};
 use crate::runner::Runner;
@@ -26,6 +27,7 @@ pub const FOUND_QUEUE: usize = 4096;
 /// The running backends.
 pub struct Engine {
     runner: Runner<ShareTag>,
+    monitor: Arc<MinerMonitor>,
     /// Set when stopping, so that a backend waiting on a full queue gives up.
     halt: Arc<AtomicBool>,
 }
@@ -39,17 +41,26 @@ impl Engine {
             tx,
             halt: halt.clone(),
         };
-        let runner = Runner::start(
-            backends,
-            Arc::new(Scheduler::new()),
-            WhenIdle::Wait,
-            Arc::new(sink),
-        );
-        (Engine { runner, halt }, rx)
+        let scheduler = Arc::new(Scheduler::new());
+        let monitor = Arc::new(MinerMonitor::new(scheduler.clone(), backends.clone()));
+        let runner = Runner::start(backends, scheduler, WhenIdle::Wait, Arc::new(sink));
+        (
+            Engine {
+                runner,
+                monitor,
+                halt,
+            },
+            rx,
+        )
     }
 
     pub fn scheduler(&self) -> &Scheduler<ShareTag> {
         self.runner.scheduler()
+    }
+
+    /// What the mining loop publishes (for the HTTP API), and the pause switch.
+    pub fn monitor(&self) -> Arc<MinerMonitor> {
+        self.monitor.clone()
     }
 
     pub fn backends(&self) -> &[Arc<dyn Backend<ShareTag>>] {

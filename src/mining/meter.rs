@@ -14,18 +14,28 @@ pub const WINDOWS: [Duration; 3] = [
 #[derive(Debug)]
 pub struct Meter {
     samples: VecDeque<(Instant, u64)>,
+    /// The longest window it answers for; older samples are dropped.
+    horizon: Duration,
 }
 
 impl Meter {
+    /// A meter for every one of [`WINDOWS`].
     pub fn new(now: Instant, count: u64) -> Self {
+        Self::with_horizon(now, count, WINDOWS[WINDOWS.len() - 1])
+    }
+
+    /// A meter that keeps samples for windows up to `horizon` only (about one sample a second
+    /// of it), for counters with short windows alone (a CPU thread's rate).
+    pub fn with_horizon(now: Instant, count: u64, horizon: Duration) -> Self {
         Meter {
             samples: VecDeque::from([(now, count)]),
+            horizon,
         }
     }
 
     pub fn sample(&mut self, now: Instant, count: u64) {
         self.samples.push_back((now, count));
-        let keep = WINDOWS[WINDOWS.len() - 1] + Duration::from_secs(2);
+        let keep = self.horizon + Duration::from_secs(2);
         while self.samples.len() > 2 && now.duration_since(self.samples[1].0) > keep {
             self.samples.pop_front();
         }
@@ -46,7 +56,7 @@ impl Meter {
         if secs <= 0.0 {
             0.0
         } else {
-            (c1 - c0) as f64 / secs
+            c1.saturating_sub(c0) as f64 / secs
         }
     }
 

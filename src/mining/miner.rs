@@ -1,10 +1,11 @@
 //! The mining loop: pool events in, jobs to the scheduler, found nonces checked and submitted,
 //! results counted, status reported.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use hashforge_stratum::text::Escaped;
 use hashforge_stratum::{
@@ -15,6 +16,9 @@ use tracing::{debug, info, warn};
 
 use super::engine::{Engine, Found};
 use super::meter::Meter;
+use super::monitor::{
+    MinerMonitor, MinerState, PoolConnection, PoolState, MAX_POOL_ERROR_CHARS, PART_WINDOWS,
+};
 use super::shares::{ShareChecker, Verdict};
 use super::source::job_source;
 use super::status::{Counters, Rates, Status};
@@ -139,7 +143,41 @@ struct Loop {
     /// The submit rate limit was hit (warned once).
     throttled: bool,
     log: ShareLog,
+    monitor: Arc<MinerMonitor>,
+    /// Per backend, per part (CPU thread, GPU device): its meter.
+    part_meters: Vec<Vec<Meter>>,
+    pools: Vec<PoolState>,
+    current_pool: Option<usize>,
+    /// The pool of the last connection, to count failovers.
+    last_pool: Option<usize>,
+    failovers: u64,
+    job_id: Option<String>,
+    best_share: f64,
+    /// When each share in flight was sent (at most [`MAX_TIMED_SHARES`]), for the latency.
+    sent: HashMap<ShareKey, Instant>,
+    published: Instant,
 }
+
+/// How often the loop publishes its state for the HTTP API at most (and at least once a
+/// second, with every rate sample), so a storm of found shares is not slowed by it.
+const PUBLISH_EVERY: Duration = Duration::from_millis(50);
+
+/// A share's identity, for matching its answer to its submit.
+type ShareKey = (String, Vec<u8>, u32, u32, u32);
+
+fn share_key(s: &hashforge_stratum::Share) -> ShareKey {
+    (
+        s.job_id.clone(),
+        s.extranonce2.clone(),
+        s.ntime,
+        s.nonce,
+        s.version,
+    )
+}
+
+/// The most shares in flight whose submit time is kept for the pool latency (at most
+/// [`MAX_SUBMITS_PER_SECOND`] go out a second and each is answered or timed out).
+const MAX_TIMED_SHARES: usize = 4096;
 
 /// Mines until `shutdown` completes (or the pools are gone for good); returns the final status.
 pub async fn run(
@@ -149,8 +187,24 @@ pub async fn run(
     mut on_status: StatusSink,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<Status> {
+    let pools = config
+        .pools
+        .iter()
+        .map(|p| PoolState::new(&p.url))
+        .collect();
     let (pool, mut events) = PoolManager::start(config.pools, config.client, config.failover)?;
     let now = Instant::now();
+    let monitor = engine.monitor();
+    let part_meters = monitor
+        .parts()
+        .iter()
+        .map(|parts| {
+            parts
+                .iter()
+                .map(|_| Meter::with_horizon(now, 0, PART_WINDOWS[1]))
+                .collect()
+        })
+        .collect();
     let meters = engine
         .backends()
         .iter()
@@ -169,7 +223,18 @@ pub async fn run(
         submits: PerSecond::new(MAX_SUBMITS_PER_SECOND),
         throttled: false,
         log: ShareLog::new(),
+        monitor,
+        part_meters,
+        pools,
+        current_pool: None,
+        last_pool: None,
+        failovers: 0,
+        job_id: None,
+        best_share: 0.0,
+        sent: HashMap::new(),
+        published: now,
     };
+    st.publish();
     let mut sample = tokio::time::interval(Duration::from_secs(1));
     let mut report = tokio::time::interval(config.status_interval);
     report.tick().await;
@@ -193,7 +258,12 @@ pub async fn run(
                     } else {
                         st.counters.submitted += 1;
                         st.pending += 1;
+                        let key = share_key(&share);
+                        if st.sent.len() < MAX_TIMED_SHARES {
+                            st.sent.insert(key.clone(), Instant::now());
+                        }
                         if let Err(e) = pool.try_submit(share) {
+                            st.sent.remove(&key);
                             st.pending -= 1;
                             st.counters.lost += 1;
                             if st.log.line("lost") {
@@ -205,6 +275,7 @@ pub async fn run(
             }
             _ = sample.tick() => {
                 st.sample();
+                st.publish();
                 st.log.flush();
                 if !st.engine.is_hashing() {
                     nothing_hashing = true;
@@ -212,6 +283,9 @@ pub async fn run(
                 }
             }
             _ = report.tick() => on_status(&st.status()),
+        }
+        if st.published.elapsed() >= PUBLISH_EVERY {
+            st.publish();
         }
     }
 
@@ -240,6 +314,7 @@ pub async fn run(
     }
     pool.shutdown().await;
     let status = st.status();
+    st.publish();
     st.engine.stop();
     on_status(&status);
     if nothing_hashing {
@@ -268,11 +343,25 @@ impl Loop {
                 );
                 self.pool = Some(url);
                 self.difficulty = difficulty;
+                if self.last_pool.is_some_and(|p| p != pool) {
+                    self.failovers += 1;
+                }
+                self.last_pool = Some(pool);
+                self.current_pool = Some(pool);
+                if let Some(p) = self.pools.get_mut(pool) {
+                    p.connection = PoolConnection::Connected;
+                    p.connected_since = Some(SystemTime::now());
+                    p.connections += 1;
+                }
             }
             Event::Job(job) => {
                 debug!(job = %Escaped(job.id()), clean = job.notify.clean_jobs, "new job");
                 self.checker.new_job(&job);
                 self.difficulty = job.difficulty();
+                self.job_id = Some(hashforge_stratum::text::escaped_prefix(
+                    job.id(),
+                    MAX_POOL_ERROR_CHARS,
+                ));
                 // Always hash the newest job; without clean_jobs the earlier ones stay valid
                 // (the checker keeps them), so shares already found for them are still sent.
                 self.engine
@@ -298,6 +387,15 @@ impl Loop {
             }
             Event::ShareResult { share, outcome, .. } => {
                 self.pending = self.pending.saturating_sub(1);
+                if let Some(sent) = self.sent.remove(&share_key(&share)) {
+                    let answered =
+                        matches!(outcome, ShareOutcome::Accepted | ShareOutcome::Rejected(_));
+                    if let Some(p) = self.current_pool.and_then(|i| self.pools.get_mut(i)) {
+                        if answered {
+                            p.latency = Some(sent.elapsed());
+                        }
+                    }
+                }
                 let c = &mut self.counters;
                 match outcome {
                     ShareOutcome::Accepted => {
@@ -365,6 +463,16 @@ impl Loop {
                     Escaped(&reason)
                 );
                 self.pool = None;
+                if let Some(p) = self.pools.get_mut(pool) {
+                    p.connection = PoolConnection::Disconnected;
+                    p.last_error = Some(hashforge_stratum::text::escaped_prefix(
+                        &reason,
+                        MAX_POOL_ERROR_CHARS,
+                    ));
+                }
+                if self.current_pool == Some(pool) {
+                    self.current_pool = None;
+                }
             }
         }
     }
@@ -397,6 +505,7 @@ impl Loop {
                 hash,
                 difficulty,
             } => {
+                self.best_share = self.best_share.max(difficulty);
                 if self.log.line("found") {
                     info!(
                         "share found: job {} nonce {:08x} difficulty {} hash {hash}",
@@ -434,6 +543,35 @@ impl Loop {
             total += n;
         }
         self.total.sample(now, total);
+        for (meters, parts) in self.part_meters.iter_mut().zip(self.monitor.parts()) {
+            for (meter, part) in meters.iter_mut().zip(parts) {
+                meter.sample(now, part.hashes.load(Ordering::Relaxed));
+            }
+        }
+    }
+
+    /// Publishes the state for the HTTP API.
+    fn publish(&mut self) {
+        self.published = Instant::now();
+        let part_rates = self
+            .part_meters
+            .iter()
+            .map(|meters| {
+                meters
+                    .iter()
+                    .map(|m| PART_WINDOWS.map(|w| m.rate(w)))
+                    .collect()
+            })
+            .collect();
+        self.monitor.publish(MinerState {
+            status: self.status(),
+            part_rates,
+            pools: self.pools.clone(),
+            current_pool: self.current_pool,
+            failovers: self.failovers,
+            job_id: self.job_id.clone(),
+            best_share: self.best_share,
+        });
     }
 
     fn status(&self) -> Status {

@@ -6,6 +6,7 @@
 //! - [`shares`]: stale, duplicate and re-hash checks before a submit
 //! - [`meter`], [`status`]: rates over 10 s / 60 s / 15 min and the status report
 //! - [`miner`]: the loop tying them to the pool connection
+//! - [`monitor`]: what the loop publishes for the HTTP API, and the pause switch
 //!
 //! This is the miner alone: the pools `mine` may run in-process (embedded, solo) are the
 //! serving side's, in [`crate::pool`].
@@ -13,10 +14,12 @@
 pub mod engine;
 pub mod meter;
 pub mod miner;
+pub mod monitor;
 pub mod shares;
 pub mod source;
 pub mod status;
 
 pub use engine::{Engine, Found};
 pub use miner::{run, MinerConfig, StatusSink};
+pub use monitor::MinerMonitor;
 pub use status::Status;

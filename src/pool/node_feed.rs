@@ -124,6 +124,8 @@ pub struct BlockReport {
     pub template_id: u64,
     /// What the node said.
     pub outcome: BlockOutcome,
+    /// When the node's answer came (or the submission failed).
+    pub answered_at: std::time::SystemTime,
 }
 
 /// Counters of a running [`NodeFeed`].
@@ -621,6 +623,7 @@ impl Submission {
             worker: found.worker.clone(),
             template_id: found.template_id,
             outcome: outcome.clone(),
+            answered_at: std::time::SystemTime::now(),
         };
         self.stats.send_modify(|s| {
             s.blocks_found += 1;

@@ -85,6 +85,11 @@ impl SoloPool {
         self.feed.stats()
     }
 
+    /// A receiver of the feed's counters as they change (for the HTTP API).
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<FeedStats> {
+        self.feed.subscribe()
+    }
+
     /// Stops the feed, then the server.
     pub async fn shutdown(self) {
         self.feed.stop().await;

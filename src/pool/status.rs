@@ -142,6 +142,7 @@ mod tests {
             accepted_difficulty: 0.0,
             blocks,
             hashrate: rate,
+            ..WorkerStats::new(name)
         };
         let feed = FeedStats {
             templates: 3,

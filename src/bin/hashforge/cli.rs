@@ -191,6 +191,8 @@ pub struct MineArgs {
     /// Print status as JSON lines
     #[arg(long)]
     pub json_status: bool,
+    #[command(flatten)]
+    pub api: ApiArgs,
     /// Stop after this many seconds (more than 0, at most 10^9; default: run until Ctrl-C or
     /// SIGTERM)
     #[arg(long, value_name = "SECONDS", value_parser = seconds(Min::Above(0.0), MAX_SECONDS), allow_negative_numbers = true)]
@@ -269,7 +271,22 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
     #[command(flatten)]
+    pub api: ApiArgs,
+    #[command(flatten)]
     pub log: LogArgs,
+}
+
+/// The HTTP API and Prometheus metrics (`mine` and `serve`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct ApiArgs {
+    /// Serve the HTTP API (JSON under /api/v1/, Prometheus at /metrics) on this address,
+    /// e.g. 127.0.0.1:4048 (off by default; a non-loopback address needs --api-token)
+    #[arg(long, value_name = "ADDR")]
+    pub api: Option<std::net::SocketAddr>,
+    /// Bearer token for the API's control endpoints (pause, resume), and for every endpoint
+    /// off loopback
+    #[arg(long, value_name = "TOKEN", requires = "api")]
+    pub api_token: Option<String>,
 }
 
 /// The most CPU worker threads `-t/--threads` takes.

@@ -1,6 +1,7 @@
 //! The `hashforge` command: a thin binary over the `hashforge` library. It parses the command
 //! line (clap), checks it, runs one command, and prints every error as one line (anyhow).
 
+mod api;
 mod bench;
 mod chart;
 mod cli;

@@ -15,20 +15,27 @@ use hashforge::pool::{EmbeddedPool, SoloPool};
 pub fn run(args: MineArgs) -> Result<()> {
     // The pool list is checked before the kernel calibration, so a bad URL is the only line.
     pools(&args.urls, &args.users, &args.passwords)?;
-    let backends = backends(&args)?;
+    // So is the API's address and token.
+    let api = super::api::config(&args.api)?;
+    let (backends, kernel, threads) = backends(&args)?;
     super::logging::init(&args.log)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(mine(args, backends))?;
+    runtime.block_on(mine(args, api, backends, kernel, threads))?;
     Ok(())
 }
 
-fn backends(args: &MineArgs) -> Result<Vec<Arc<dyn Backend<ShareTag>>>> {
+type BackendList = Vec<Arc<dyn Backend<ShareTag>>>;
+
+/// The backends, the kernel(s) they run and the CPU threads.
+fn backends(args: &MineArgs) -> Result<(BackendList, String, usize)> {
     let options = super::backend_options(&args.backends)?;
-    Ok(super::build_backends(&options)?.list())
+    let built = super::build_backends(&options)?;
+    let (kernel, threads) = (built.kernel_name(), built.cpu_threads());
+    Ok((built.list(), kernel, threads))
 }
 
 /// Pairs every URL with its user and password (one each, or one shared).
@@ -64,7 +71,13 @@ enum LocalPool {
     Solo(SoloPool),
 }
 
-async fn mine(args: MineArgs, backends: Vec<Arc<dyn Backend<ShareTag>>>) -> Result<Status> {
+async fn mine(
+    args: MineArgs,
+    api: Option<hashforge::api::ApiConfig>,
+    backends: BackendList,
+    kernel: String,
+    threads: usize,
+) -> Result<Status> {
     let local = if args.node.node.is_some() {
         let node = super::node::connect(&args.node).await?;
         let tag = args.node.coinbase_tag.clone().into_bytes();
@@ -114,6 +127,19 @@ async fn mine(args: MineArgs, backends: Vec<Arc<dyn Backend<ShareTag>>>) -> Resu
         println!("backend {}: {}", b.name(), b.describe());
     }
     let (engine, found) = Engine::start(backends);
+    let api = match api {
+        Some(config) => {
+            let source = hashforge::api::MinerSource {
+                monitor: engine.monitor(),
+                kernel,
+                threads,
+            };
+            Some(super::api::started(
+                hashforge::api::start_miner_api(&config, source).await,
+            )?)
+        }
+        None => None,
+    };
     let json = args.json_status;
     let on_status: mining::StatusSink = Box::new(move |s: &Status| {
         if json {
@@ -138,7 +164,11 @@ async fn mine(args: MineArgs, backends: Vec<Arc<dyn Backend<ShareTag>>>) -> Resu
         }
         tracing::info!("stopping");
     };
-    let status = mining::run(config, engine, found, on_status, shutdown).await?;
+    let status = mining::run(config, engine, found, on_status, shutdown).await;
+    if let Some(api) = api {
+        api.shutdown().await;
+    }
+    let status = status?;
     match local {
         Some(LocalPool::Embedded(pool)) => pool.shutdown().await,
         Some(LocalPool::Solo(pool)) => {

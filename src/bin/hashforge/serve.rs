@@ -25,6 +25,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
+    // A bad API address or token fails before the node is asked anything.
+    let api = super::api::config(&args.api)?;
     // Bad certificate files fail before the node is asked anything.
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(
@@ -81,6 +83,19 @@ async fn serve(args: ServeArgs) -> Result<()> {
     );
 
     let started = Instant::now();
+    let api = match api {
+        Some(config) => {
+            let source = hashforge::api::ServerSource {
+                server: server.clone(),
+                feed: pool.subscribe(),
+                started,
+            };
+            Some(super::api::started(
+                hashforge::api::start_server_api(&config, source).await,
+            )?)
+        }
+        None => None,
+    };
     let mut ticker = tokio::time::interval_at(
         tokio::time::Instant::now() + args.status_interval,
         args.status_interval,
@@ -97,6 +112,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         }
     }
     info!("stopping");
+    if let Some(api) = api {
+        api.shutdown().await;
+    }
     let last = pool.stats();
     pool.shutdown().await;
     print_status(

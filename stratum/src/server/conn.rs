@@ -247,7 +247,7 @@ impl Conn {
                         .unwrap_or(true);
                 if ok {
                     if !known {
-                        if !self.shared.worker_joined(&user) {
+                        if !self.shared.worker_joined(&user, self.peer) {
                             debug!(peer = %self.peer, "worker statistics full: {user:?} served but not counted");
                         }
                         self.users.insert(user);
@@ -524,11 +524,13 @@ impl Conn {
 
     async fn reject(&mut self, id: &Value, user: &str, code: i64, msg: &str) -> Result<(), Close> {
         if self.users.contains(user) {
+            let now = std::time::SystemTime::now();
             self.shared.with_worker(user, |w| {
                 w.rejected += 1;
                 if code == codes::STALE {
                     w.stale += 1;
                 }
+                w.last_share = Some(now);
             });
         }
         self.shared.event(ServerEvent::ShareRejected {
@@ -617,17 +619,21 @@ impl Conn {
             coinbase,
         });
         self.vardiff.record_share();
+        let (now, share_difficulty) = (std::time::SystemTime::now(), hash_difficulty(&hash));
         self.shared.with_worker(&s.user, |w| {
             w.accepted += 1;
             w.accepted_difficulty += difficulty;
             if is_block {
                 w.blocks += 1;
             }
+            w.difficulty = difficulty;
+            w.last_share = Some(now);
+            w.best_share = w.best_share.max(share_difficulty);
         });
         self.shared.event(ServerEvent::ShareAccepted {
             worker: s.user.clone(),
             difficulty,
-            hash_difficulty: hash_difficulty(&hash),
+            hash_difficulty: share_difficulty,
         });
         if let Some(b) = found {
             info!(worker = %crate::text::Escaped(&s.user), hash = %hash, "block found");

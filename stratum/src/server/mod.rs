@@ -336,9 +336,11 @@ impl Shared {
         });
     }
 
-    /// Updates the statistics of a worker (known from an authorize).
-    pub(crate) fn with_worker(&self, worker: &str, f: impl FnOnce(&mut WorkerStats)) {
-        if let Some(e) = lock(&self.workers).map.get_mut(worker) {
+    /// Updates the statistics of a worker (known from an authorize), and the server's totals.
+    pub(crate) fn with_worker(&self, worker: &str, f: impl Fn(&mut WorkerStats)) {
+        let mut w = lock(&self.workers);
+        f(&mut w.totals);
+        if let Some(e) = w.map.get_mut(worker) {
             f(&mut e.stats);
         }
     }
@@ -346,7 +348,7 @@ impl Shared {
     /// A connection authorized `worker`: its statistics are kept while it has a connection
     /// (and for [`ServerConfig::worker_stats_retention`] after). False when the server already
     /// keeps [`MAX_WORKERS`] workers.
-    pub(crate) fn worker_joined(&self, worker: &str) -> bool {
+    pub(crate) fn worker_joined(&self, worker: &str, peer: std::net::SocketAddr) -> bool {
         let mut w = lock(&self.workers);
         w.prune(self.config.worker_stats_retention, false);
         if w.map.len() >= MAX_WORKERS && !w.map.contains_key(worker) {
@@ -356,8 +358,12 @@ impl Shared {
             .map
             .entry(worker.to_string())
             .or_insert_with(|| WorkerEntry::new(worker));
+        if e.connections == 0 {
+            e.stats.connected_since = Some(std::time::SystemTime::now());
+        }
         e.connections += 1;
         e.left = None;
+        e.stats.address = Some(peer);
         true
     }
 
@@ -598,6 +604,13 @@ impl ServerHandle {
         drop(w);
         v.sort_by(|a, b| a.worker.cmp(&b.worker));
         v
+    }
+
+    /// Every worker's shares since the server started, summed (pruned workers included):
+    /// accepted, rejected, stale, accepted difficulty, blocks, the best share and the time of
+    /// the last one. The name is empty and the rate 0.
+    pub fn totals(&self) -> WorkerStats {
+        lock(&self.shared.workers).totals.clone()
     }
 
     /// Number of open connections.

@@ -1,7 +1,8 @@
 //! Per-worker share statistics.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime};
 
 /// Counters for one worker name.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +21,18 @@ pub struct WorkerStats {
     pub blocks: u64,
     /// Estimated hashrate in H/s: `accepted_difficulty · 2^32 / seconds since first seen`.
     pub hashrate: f64,
+    /// The address of the connection that authorized it last.
+    pub address: Option<SocketAddr>,
+    /// When it got a connection after having none (first seen, or back after leaving).
+    pub connected_since: Option<SystemTime>,
+    /// Whether a connection of it is open.
+    pub connected: bool,
+    /// The pool difficulty its last share was checked at (0 before one).
+    pub difficulty: f64,
+    /// When its last share (accepted or rejected) came.
+    pub last_share: Option<SystemTime>,
+    /// The highest difficulty of an accepted share's hash (0 before one).
+    pub best_share: f64,
 }
 
 /// Workers whose statistics the server keeps at most; later names are served but not counted.
@@ -39,6 +52,9 @@ pub(crate) struct WorkerEntry {
 #[derive(Debug, Default)]
 pub(crate) struct Workers {
     pub map: HashMap<String, WorkerEntry>,
+    /// Every worker's shares since the server started (never pruned; `worker` is empty and
+    /// the hash rate unused).
+    pub totals: WorkerStats,
     last_prune: Option<Instant>,
 }
 
@@ -69,7 +85,19 @@ impl WorkerStats {
             accepted_difficulty: 0.0,
             blocks: 0,
             hashrate: 0.0,
+            address: None,
+            connected_since: None,
+            connected: false,
+            difficulty: 0.0,
+            last_share: None,
+            best_share: 0.0,
         }
+    }
+}
+
+impl Default for WorkerStats {
+    fn default() -> Self {
+        WorkerStats::new("")
     }
 }
 
@@ -87,6 +115,7 @@ impl WorkerEntry {
         let secs = self.since.elapsed().as_secs_f64().max(1.0);
         WorkerStats {
             hashrate: self.stats.accepted_difficulty * 4_294_967_296.0 / secs,
+            connected: self.connections > 0,
             ..self.stats.clone()
         }
     }

@@ -1,0 +1,292 @@
+//! `/metrics`: the Prometheus text of `mine` and `serve`, written with the official client
+//! (`prometheus-client`, OpenMetrics text) from one snapshot per scrape. Names: the prefix
+//! `hashforge_`, base units (seconds, hashes), `_total` on counters, `_info` for the build.
+//! Counters come from counters that only grow (hashes, shares, blocks), so they only go up
+//! between scrapes of one process.
+
+use std::sync::atomic::AtomicU64;
+
+use hashforge_stratum::text::escaped_prefix;
+use hashforge_stratum::WorkerStats;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+
+use super::json::{MAX_TEXT_CHARS, VERSION};
+use super::MinerSource;
+use crate::mining::monitor::{MinerSnapshot, PoolConnection};
+use crate::pool::FeedStats;
+
+/// The content type of the answer.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The most workers with series of their own (by name); the totals count every worker.
+pub const MAX_WORKER_SERIES: usize = 1_000;
+
+type Labels = Vec<(String, String)>;
+type FloatGauge = Gauge<f64, AtomicU64>;
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn counter(registry: &mut Registry, name: &str, help: &str, value: u64) {
+    let c: Counter<u64> = Counter::default();
+    c.inc_by(value);
+    registry.register(name, help, c);
+}
+
+fn gauge(registry: &mut Registry, name: &str, help: &str, value: f64) {
+    let g = FloatGauge::default();
+    g.set(value);
+    registry.register(name, help, g);
+}
+
+fn build_info(registry: &mut Registry, kernel: &str) {
+    let info = Info::new(labels(&[("version", VERSION), ("kernel", kernel)]));
+    registry.register("build", "The build: version and the kernel hashing", info);
+}
+
+fn text(registry: &Registry) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = encode(&mut out, registry);
+    out
+}
+
+/// `mine`'s metrics.
+pub fn miner(source: &MinerSource, s: &MinerSnapshot) -> String {
+    let mut r = Registry::with_prefix("hashforge");
+    let st = &s.state;
+    let status = &st.status;
+    let c = &status.counters;
+    build_info(&mut r, &source.kernel);
+    gauge(
+        &mut r,
+        "uptime_seconds",
+        "Seconds since the miner started",
+        s.uptime.as_secs_f64(),
+    );
+    gauge(
+        &mut r,
+        "paused",
+        "1 while hashing is paused through the API",
+        f64::from(u8::from(s.paused)),
+    );
+    let rate: Family<Labels, FloatGauge> = Family::default();
+    let hashes: Family<Labels, Counter<u64>> = Family::default();
+    for (i, b) in s.backends.iter().enumerate() {
+        let l = labels(&[("backend", &b.name)]);
+        let r10 = status.backends.get(i).map_or(0.0, |r| r.rate_10s);
+        rate.get_or_create(&l).set(r10);
+        hashes.get_or_create(&l).inc_by(b.hashes);
+    }
+    r.register(
+        "hashrate_hashes_per_second",
+        "Hash rate over the last 10 s, per backend",
+        rate,
+    );
+    r.register("hashes", "Hashes done, per backend", hashes);
+    let shares: Family<Labels, Counter<u64>> = Family::default();
+    for (result, n) in [
+        ("accepted", c.accepted),
+        ("rejected", c.rejected),
+        ("stale", c.stale),
+        ("timed_out", c.timed_out),
+        ("lost", c.lost),
+        ("duplicate", c.duplicates),
+    ] {
+        shares
+            .get_or_create(&labels(&[("result", result)]))
+            .inc_by(n);
+    }
+    r.register(
+        "shares",
+        "Shares by result (stale: found for a cleaned job, or rejected by the pool as stale)",
+        shares,
+    );
+    let reasons: Family<Labels, Counter<u64>> = Family::default();
+    for (reason, n) in &c.reject_reasons {
+        reasons
+            .get_or_create(&labels(&[("reason", reason)]))
+            .inc_by(*n);
+    }
+    r.register(
+        "share_rejects",
+        "Shares the pool rejected, by its reason (at most 16 reasons, then `other`)",
+        reasons,
+    );
+    counter(
+        &mut r,
+        "hardware_errors",
+        "Found nonces that failed the CPU re-check",
+        c.hw_errors,
+    );
+    let connected = st
+        .current_pool
+        .and_then(|i| st.pools.get(i))
+        .is_some_and(|p| p.connection == PoolConnection::Connected);
+    gauge(
+        &mut r,
+        "pool_connected",
+        "1 while connected to a pool",
+        f64::from(u8::from(connected)),
+    );
+    counter(
+        &mut r,
+        "pool_failovers",
+        "Connections made to another pool than the one before",
+        st.failovers,
+    );
+    gauge(
+        &mut r,
+        "pool_difficulty",
+        "The pool difficulty in force",
+        status.difficulty,
+    );
+    gauge(
+        &mut r,
+        "best_share_difficulty",
+        "The highest difficulty of a share found and sent",
+        st.best_share,
+    );
+    text(&r)
+}
+
+/// `serve`'s metrics.
+pub fn server(
+    uptime_s: f64,
+    connections: usize,
+    workers: &[WorkerStats],
+    totals: &WorkerStats,
+    feed: &FeedStats,
+) -> String {
+    let mut r = Registry::with_prefix("hashforge");
+    build_info(&mut r, "none");
+    gauge(
+        &mut r,
+        "uptime_seconds",
+        "Seconds since the server started",
+        uptime_s,
+    );
+    gauge(
+        &mut r,
+        "connections",
+        "Open miner connections",
+        connections as f64,
+    );
+    gauge(&mut r, "workers", "Workers known", workers.len() as f64);
+    gauge(
+        &mut r,
+        "hashrate_hashes_per_second",
+        "The workers' hash rate estimated from their shares, summed",
+        workers.iter().map(|w| w.hashrate).sum(),
+    );
+    let shares: Family<Labels, Counter<u64>> = Family::default();
+    for (result, n) in [
+        ("accepted", totals.accepted),
+        ("rejected", totals.rejected),
+        ("stale", totals.stale),
+    ] {
+        shares
+            .get_or_create(&labels(&[("result", result)]))
+            .inc_by(n);
+    }
+    r.register(
+        "shares",
+        "Shares of every worker by result (stale ones are also rejected)",
+        shares,
+    );
+    gauge(
+        &mut r,
+        "best_share_difficulty",
+        "The highest difficulty of an accepted share's hash",
+        totals.best_share,
+    );
+    let w_shares: Family<Labels, Counter<u64>> = Family::default();
+    let w_rate: Family<Labels, FloatGauge> = Family::default();
+    let w_diff: Family<Labels, FloatGauge> = Family::default();
+    let w_best: Family<Labels, FloatGauge> = Family::default();
+    for w in workers.iter().take(MAX_WORKER_SERIES) {
+        let name = escaped_prefix(&w.worker, MAX_TEXT_CHARS);
+        for (result, n) in [
+            ("accepted", w.accepted),
+            ("rejected", w.rejected),
+            ("stale", w.stale),
+        ] {
+            w_shares
+                .get_or_create(&labels(&[("worker", &name), ("result", result)]))
+                .inc_by(n);
+        }
+        let l = labels(&[("worker", &name)]);
+        w_rate.get_or_create(&l).set(w.hashrate);
+        w_diff.get_or_create(&l).set(w.difficulty);
+        w_best.get_or_create(&l).set(w.best_share);
+    }
+    r.register(
+        "worker_shares",
+        "Shares per worker by result (the first 1000 workers by name)",
+        w_shares,
+    );
+    r.register(
+        "worker_hashrate_hashes_per_second",
+        "A worker's hash rate estimated from its shares",
+        w_rate,
+    );
+    r.register(
+        "worker_difficulty",
+        "The pool difficulty of a worker's last accepted share",
+        w_diff,
+    );
+    r.register(
+        "worker_best_share_difficulty",
+        "The highest difficulty of a worker's accepted share",
+        w_best,
+    );
+    counter(
+        &mut r,
+        "blocks_found",
+        "Blocks found by workers",
+        feed.blocks_found,
+    );
+    let blocks: Family<Labels, Counter<u64>> = Family::default();
+    for (result, n) in [
+        ("accepted", feed.blocks_accepted),
+        ("rejected", feed.blocks_rejected),
+        ("failed", feed.blocks_failed),
+    ] {
+        blocks
+            .get_or_create(&labels(&[("result", result)]))
+            .inc_by(n);
+    }
+    r.register(
+        "blocks_submitted",
+        "Blocks by the node's answer (failed: could not be assembled or submitted)",
+        blocks,
+    );
+    counter(
+        &mut r,
+        "templates",
+        "Templates pushed to the miners",
+        feed.templates,
+    );
+    counter(
+        &mut r,
+        "node_errors",
+        "Failed RPC calls to the node",
+        feed.node_errors,
+    );
+    gauge(
+        &mut r,
+        "height",
+        "The height worked on",
+        feed.height.map_or(0.0, f64::from),
+    );
+    text(&r)
+}
