@@ -94,6 +94,20 @@ impl Hashforge {
         ))
     }
 
+    /// Starts it with `args` in the background, with `stdin` (a terminal, say) instead of none.
+    pub fn spawn_with_stdin<S: AsRef<std::ffi::OsStr>>(
+        &self,
+        args: &[S],
+        stdin: impl Into<Stdio>,
+    ) -> Running {
+        Running(Some(
+            self.command(args)
+                .stdin(stdin)
+                .spawn()
+                .expect("starting hashforge"),
+        ))
+    }
+
     /// Runs it with `args`; fails unless it exited with status 2 and exactly one line on
     /// stderr, which contains `needle` (and no panic). Returns that line.
     pub fn one_line_error(&self, args: &[&str], needle: &str) -> String {

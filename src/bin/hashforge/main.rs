@@ -7,6 +7,7 @@ mod chart;
 mod cli;
 mod devices;
 mod hash;
+mod keys;
 mod logging;
 mod mine;
 mod node;

@@ -141,13 +141,16 @@ async fn mine(
         None => None,
     };
     let json = args.json_status;
-    let on_status: mining::StatusSink = Box::new(move |s: &Status| {
+    let print = move |s: &Status| {
         if json {
             println!("{}", serde_json::to_string(s).unwrap_or_default());
         } else {
             println!("{s}");
         }
-    });
+    };
+    // At a terminal: h, p and r (the terminal's mode comes back when `_keys` drops).
+    let _keys = super::keys::start(engine.monitor(), Box::new(print));
+    let on_status: mining::StatusSink = Box::new(print);
     // Ctrl-C and SIGTERM stop alike: hashing stops, shares in flight get their answers (or
     // are counted lost), and the final status is printed.
     let stop = super::signal::Stop::install().context("cannot listen for Ctrl-C or SIGTERM")?;
