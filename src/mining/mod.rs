@@ -18,5 +18,5 @@ pub mod source;
 pub mod status;
 
 pub use engine::{Engine, Found};
-pub use miner::{run, MinerConfig, StatusSink};
+pub use miner::{run, run_with_shares, MinerConfig, ShareEvent, ShareSink, StatusSink};
 pub use status::Status;
