@@ -15,6 +15,11 @@ use hashforge::pool::{EmbeddedPool, SoloPool};
 pub fn run(args: MineArgs) -> Result<()> {
     // The pool list is checked before the kernel calibration, so a bad URL is the only line.
     pools(&args.urls, &args.users, &args.passwords)?;
+    // Before any thread starts (calibration, workers, the runtime): threads inherit both.
+    super::priority::set_nice(args.cpu_priority)?;
+    if let Some(cpus) = &args.cpu_affinity {
+        super::priority::set_affinity(&cpus.0)?;
+    }
     let backends = backends(&args)?;
     super::logging::init(&args.log)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -22,7 +27,15 @@ pub fn run(args: MineArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(mine(args, backends))?;
+    let status = runtime.block_on(mine(args, backends))?;
+    if status.total.hashes == 0 {
+        // Nothing was hashed: no pool ever sent a job (none answered, or each refused the
+        // worker's authorization). Distinct from a run that mined (exit 3, see main.rs).
+        return Err(super::NeverMined(
+            "never mined: no pool gave work (none answered, or authorization was refused)".into(),
+        )
+        .into());
+    }
     Ok(())
 }
 
@@ -69,7 +82,7 @@ async fn mine(args: MineArgs, backends: Vec<Arc<dyn Backend<ShareTag>>>) -> Resu
         let node = super::node::connect(&args.node).await?;
         let tag = args.node.coinbase_tag.clone().into_bytes();
         let pool = SoloPool::local(node.rpc, node.payout, tag).await?;
-        println!(
+        eprintln!(
             "solo mining on {} ({} chain, height {}), blocks pay {}",
             args.node.node.as_deref().unwrap_or_default(),
             node.chain.network,
@@ -80,7 +93,7 @@ async fn mine(args: MineArgs, backends: Vec<Arc<dyn Backend<ShareTag>>>) -> Resu
     } else if args.urls.is_empty() {
         let pool =
             EmbeddedPool::start(0.01, Duration::from_secs(5), Duration::from_secs(30)).await?;
-        println!(
+        eprintln!(
             "no pool given: mining on the embedded pool at {} (synthetic template)",
             pool.url()
         );
@@ -105,21 +118,28 @@ async fn mine(args: MineArgs, backends: Vec<Arc<dyn Backend<ShareTag>>>) -> Resu
         },
         failover: FailoverOptions {
             failures_before_failover: args.failover_after,
+            primary_check_interval: args.failback_interval,
             ..FailoverOptions::default()
         },
         status_interval: args.status_interval,
         drain_timeout: Duration::from_secs(5),
     };
     for b in &backends {
-        println!("backend {}: {}", b.name(), b.describe());
+        eprintln!("backend {}: {}", b.name(), b.describe());
     }
     let (engine, found) = Engine::start(backends);
     let json = args.json_status;
     let on_status: mining::StatusSink = Box::new(move |s: &Status| {
         if json {
-            println!("{}", serde_json::to_string(s).unwrap_or_default());
+            super::json::line("status", s);
         } else {
             println!("{s}");
+        }
+    });
+    // With --json-status every share is a JSON line too; the text log has them otherwise.
+    let on_share: mining::ShareSink = Box::new(move |e: &mining::ShareEvent| {
+        if json {
+            super::json::line("share", e);
         }
     });
     // Ctrl-C and SIGTERM stop alike: hashing stops, shares in flight get their answers (or
@@ -138,12 +158,18 @@ async fn mine(args: MineArgs, backends: Vec<Arc<dyn Backend<ShareTag>>>) -> Resu
         }
         tracing::info!("stopping");
     };
-    let status = mining::run(config, engine, found, on_status, shutdown).await?;
+    let status =
+        mining::run_with_shares(config, engine, found, on_status, on_share, shutdown).await?;
+    if json {
+        super::json::line("summary", &status);
+    } else {
+        println!("{}", status.summary());
+    }
     match local {
         Some(LocalPool::Embedded(pool)) => pool.shutdown().await,
         Some(LocalPool::Solo(pool)) => {
             let s = pool.stats();
-            println!(
+            eprintln!(
                 "solo: {} templates, blocks found {} submitted {} accepted {} rejected {}",
                 s.templates,
                 s.blocks_found,
