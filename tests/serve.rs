@@ -527,7 +527,11 @@ async fn serve_error_with(node_url: &str, address: &str, extra: &[&str]) -> Stri
     } = tokio::task::spawn_blocking(move || common::hashforge().run_within(&args, BOUND))
         .await
         .unwrap();
-    assert_eq!(code, Some(2), "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(
+        code,
+        Some(1),
+        "a runtime failure: stdout: {stdout}\nstderr: {stderr}"
+    );
     assert!(stdout.is_empty(), "{stdout}");
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     assert!(stderr.starts_with("error: "), "{stderr}");
@@ -591,7 +595,7 @@ async fn serve_startup_errors_are_one_line() {
     })
     .await
     .unwrap();
-    assert_eq!(code, Some(2));
+    assert_eq!(code, Some(1), "a runtime failure: {stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 

@@ -169,13 +169,13 @@ async fn every_share_is_accounted_for_through_a_faulty_link() {
     );
     assert!(found > 0, "the soak found no share: {last}");
     assert_eq!(hw, 0, "hardware errors: {last}");
-    // Nothing vanishes: each found share ended in one outcome. `stale` counts both the shares
-    // dropped locally (cleaned job) and those the pool rejected as stale (also in `rejected`),
-    // so the sum with it is an upper bound, and without it a lower bound.
-    let ended = accepted + rejected + timed_out + lost + dups + hw;
-    assert!(
-        ended <= found && found <= ended + stale,
-        "found {found} but outcomes say {ended} (+{stale} stale): {last}"
+    // Nothing vanishes: each found share ended in exactly one outcome (`stale` counts both the
+    // shares dropped locally for a cleaned job and those the pool rejected as stale, which are
+    // not in `rejected`).
+    let ended = accepted + rejected + stale + timed_out + lost + dups + hw;
+    assert_eq!(
+        found, ended,
+        "found {found} but outcomes say {ended}: {last}"
     );
     // The pool saw at least what the miner counts as accepted (answers can be lost on the way).
     assert!(

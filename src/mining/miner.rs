@@ -38,6 +38,25 @@ pub struct MinerConfig {
 /// Called with every status report (and once more with the final one).
 pub type StatusSink = Box<dyn FnMut(&Status) + Send>;
 
+/// What happened to one share, for [`ShareSink`]: found (and sent), then one answer.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ShareEvent {
+    /// `found`, `accepted`, `rejected`, `stale` (rejected as stale), `timed_out` or `lost`.
+    pub result: &'static str,
+    pub job: String,
+    pub nonce: u32,
+    /// The share's difficulty (`found` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub difficulty: Option<f64>,
+    /// The pool's reason (`rejected`, `stale`) or ours (`lost`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Receives the events of every share sent (at most [`MAX_SUBMITS_PER_SECOND`] a second, and
+/// none dropped, unlike the log lines): found, then its answer.
+pub type ShareSink = Box<dyn FnMut(&ShareEvent) + Send>;
+
 /// The most shares sent to the pool in one second. At any sane difficulty shares come seconds
 /// apart; more than this means a pool set a difficulty so low (on purpose or not) that nearly
 /// every hash is a share. The shares over it are not sent and are counted lost ("over the
@@ -156,6 +175,12 @@ struct Loop {
     /// When each share in flight was sent (at most [`MAX_TIMED_SHARES`]), for the latency.
     sent: HashMap<ShareKey, Instant>,
     published: Instant,
+    on_share: ShareSink,
+    ever_connected: bool,
+    got_job: bool,
+    /// The difficulty of the share `on_found` returned last.
+    found_difficulty: f64,
+    last_share: Option<Instant>,
 }
 
 /// How often the loop publishes its state for the HTTP API at most (and at least once a
@@ -183,8 +208,20 @@ const MAX_TIMED_SHARES: usize = 4096;
 pub async fn run(
     config: MinerConfig,
     engine: Engine,
+    found: mpsc::Receiver<Found>,
+    on_status: StatusSink,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<Status> {
+    run_with_shares(config, engine, found, on_status, Box::new(|_| {}), shutdown).await
+}
+
+/// [`run`], with every share event given to `on_share`.
+pub async fn run_with_shares(
+    config: MinerConfig,
+    engine: Engine,
     mut found: mpsc::Receiver<Found>,
     mut on_status: StatusSink,
+    on_share: ShareSink,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<Status> {
     let pools = config
@@ -233,6 +270,11 @@ pub async fn run(
         best_share: 0.0,
         sent: HashMap::new(),
         published: now,
+        on_share,
+        ever_connected: false,
+        got_job: false,
+        found_difficulty: 0.0,
+        last_share: None,
     };
     st.publish();
     let mut sample = tokio::time::interval(Duration::from_secs(1));
@@ -256,6 +298,14 @@ pub async fn run(
                     if !st.submits.allow() {
                         st.over_rate(&share);
                     } else {
+                        // Only shares sent get events (at most MAX_SUBMITS_PER_SECOND).
+                        (st.on_share)(&ShareEvent {
+                            result: "found",
+                            job: Escaped(&share.job_id).to_string(),
+                            nonce: share.nonce,
+                            difficulty: Some(st.found_difficulty),
+                            reason: None,
+                        });
                         st.counters.submitted += 1;
                         st.pending += 1;
                         let key = share_key(&share);
@@ -353,9 +403,11 @@ impl Loop {
                     p.connected_since = Some(SystemTime::now());
                     p.connections += 1;
                 }
+                self.ever_connected = true;
             }
             Event::Job(job) => {
                 debug!(job = %Escaped(job.id()), clean = job.notify.clean_jobs, "new job");
+                self.got_job = true;
                 self.checker.new_job(&job);
                 self.difficulty = job.difficulty();
                 self.job_id = Some(hashforge_stratum::text::escaped_prefix(
@@ -396,10 +448,19 @@ impl Loop {
                         }
                     }
                 }
+                let event = |result: &'static str, reason: Option<String>| ShareEvent {
+                    result,
+                    job: Escaped(&share.job_id).to_string(),
+                    nonce: share.nonce,
+                    difficulty: None,
+                    reason,
+                };
                 let c = &mut self.counters;
                 match outcome {
                     ShareOutcome::Accepted => {
                         c.accepted += 1;
+                        self.last_share = Some(Instant::now());
+                        (self.on_share)(&event("accepted", None));
                         if !self.log.line("accepted") {
                             return;
                         }
@@ -410,22 +471,30 @@ impl Loop {
                         );
                     }
                     ShareOutcome::Rejected(reason) => {
-                        c.rejected += 1;
-                        if matches!(reason.kind(), hashforge_stratum::RejectKind::Stale) {
+                        // A stale share is counted once, in `stale`, not in `rejected` too.
+                        let stale = matches!(reason.kind(), hashforge_stratum::RejectKind::Stale);
+                        if stale {
                             c.stale += 1;
+                            c.stale_rejected += 1;
+                        } else {
+                            c.rejected += 1;
+                            c.count_reject(&reason.message);
                         }
-                        c.count_reject(&reason.message);
-                        if !self.log.line("rejected") {
+                        let result = if stale { "stale" } else { "rejected" };
+                        (self.on_share)(&event(result, Some(Escaped(&reason.message).to_string())));
+                        if !self.log.line(result) {
                             return;
                         }
                         warn!(
-                            "share rejected: job {} nonce {:08x}: {reason}",
+                            "share rejected{}: job {} nonce {:08x}: {reason}",
+                            if stale { " (stale)" } else { "" },
                             Escaped(&share.job_id),
                             share.nonce
                         );
                     }
                     ShareOutcome::TimedOut => {
                         c.timed_out += 1;
+                        (self.on_share)(&event("timed_out", None));
                         if !self.log.line("timed out") {
                             return;
                         }
@@ -437,6 +506,7 @@ impl Loop {
                     }
                     ShareOutcome::Lost(reason) => {
                         c.lost += 1;
+                        (self.on_share)(&event("lost", Some(Escaped(&reason).to_string())));
                         if !self.log.line("lost") {
                             return;
                         }
@@ -458,10 +528,17 @@ impl Loop {
             }
             Event::Message(m) => info!("pool says: {}", Escaped(&m)),
             Event::Disconnected { pool, reason } => {
-                warn!(
-                    "pool {pool} disconnected: {}; mining the last job while reconnecting",
-                    Escaped(&reason)
-                );
+                if self.got_job {
+                    warn!(
+                        "pool {pool} disconnected: {}; mining the last job while reconnecting",
+                        Escaped(&reason)
+                    );
+                } else {
+                    warn!(
+                        "pool {pool} disconnected: {}; reconnecting (no job yet)",
+                        Escaped(&reason)
+                    );
+                }
                 self.pool = None;
                 if let Some(p) = self.pools.get_mut(pool) {
                     p.connection = PoolConnection::Disconnected;
@@ -506,6 +583,7 @@ impl Loop {
                 difficulty,
             } => {
                 self.best_share = self.best_share.max(difficulty);
+                self.found_difficulty = difficulty;
                 if self.log.line("found") {
                     info!(
                         "share found: job {} nonce {:08x} difficulty {} hash {hash}",
@@ -607,6 +685,15 @@ impl Loop {
             counters,
             difficulty: self.difficulty,
             pool: self.pool.clone(),
+            pool_state: match (&self.pool, self.ever_connected) {
+                (Some(_), _) => "connected",
+                (None, false) => "connecting",
+                (None, true) => "reconnecting",
+            }
+            .to_string(),
+            best_share: self.best_share,
+            last_share_s: self.last_share.map(|t| t.elapsed().as_secs_f64()),
+            window_15m_full: self.started.elapsed().as_secs_f64() >= super::status::WINDOW_15M_S,
         }
     }
 }

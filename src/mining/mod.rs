@@ -20,6 +20,6 @@ pub mod source;
 pub mod status;
 
 pub use engine::{Engine, Found};
-pub use miner::{run, MinerConfig, StatusSink};
+pub use miner::{run, run_with_shares, MinerConfig, ShareEvent, ShareSink, StatusSink};
 pub use monitor::MinerMonitor;
 pub use status::Status;

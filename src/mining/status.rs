@@ -25,13 +25,17 @@ pub struct Counters {
     pub found: u64,
     pub submitted: u64,
     pub accepted: u64,
+    /// Rejected by the pool for another reason than staleness (stale ones are in `stale`).
     pub rejected: u64,
     /// Rejections by reason: at most [`MAX_REJECT_REASONS`] reasons, each cut to
     /// [`MAX_REJECT_REASON_CHARS`], the rest under [`OTHER_REJECT_REASON`] (see
     /// [`Counters::count_reject`]).
     pub reject_reasons: BTreeMap<String, u64>,
-    /// Found for a job the pool had already cleaned: dropped locally, or rejected as stale.
+    /// Found for a job the pool had already cleaned: dropped locally, or rejected as stale
+    /// (those are counted here only, not in `rejected`).
     pub stale: u64,
+    /// Of `stale`, those the pool answered (rejected as stale).
+    pub stale_rejected: u64,
     pub duplicates: u64,
     pub hw_errors: u64,
     /// Submits the pool never answered in time.
@@ -80,6 +84,85 @@ pub struct Status {
     pub counters: Counters,
     pub difficulty: f64,
     pub pool: Option<String>,
+    /// The pool connection: `connecting` (never connected yet), `connected` or `reconnecting`.
+    pub pool_state: String,
+    /// The highest difficulty of a share found (0 before the first).
+    pub best_share: f64,
+    /// Seconds since the last accepted share (`None` before the first).
+    pub last_share_s: Option<f64>,
+    /// Whether the 15-minute window is full (the run is 15 minutes old); before, `rate_15m`
+    /// is the rate over the run so far.
+    pub window_15m_full: bool,
+}
+
+/// The length of the longest rate window.
+pub const WINDOW_15M_S: f64 = 900.0;
+
+impl Status {
+    /// Accepted shares as a percentage of those the pool answered (accepted, rejected, stale
+    /// rejected); `None` before the first answer.
+    pub fn accept_percent(&self) -> Option<f64> {
+        let c = &self.counters;
+        let answered = c.accepted + c.rejected + c.stale_rejected;
+        (answered > 0).then(|| 100.0 * c.accepted as f64 / answered as f64)
+    }
+
+    /// The labelled summary printed at the end of a run, one item per line.
+    pub fn summary(&self) -> String {
+        let c = &self.counters;
+        let mut out = String::from("final summary\n");
+        let mut line = |label: &str, value: String| {
+            out.push_str(&format!("  {label:<16}{value}\n"));
+        };
+        line("uptime", format_uptime(self.uptime_s));
+        line("hashes", self.total.hashes.to_string());
+        line(
+            "hash rate",
+            format!(
+                "{} (over the run)",
+                format_rate(self.total.hashes as f64 / self.uptime_s.max(1e-9))
+            ),
+        );
+        line("shares found", c.found.to_string());
+        line(
+            "accepted",
+            match self.accept_percent() {
+                Some(p) => format!("{} ({p:.1} %)", c.accepted),
+                None => c.accepted.to_string(),
+            },
+        );
+        line("rejected", c.rejected.to_string());
+        line("stale", c.stale.to_string());
+        line("hardware errors", c.hw_errors.to_string());
+        line("timed out", c.timed_out.to_string());
+        line("lost", c.lost.to_string());
+        line("best share", format_best(self.best_share));
+        line(
+            "pool",
+            Escaped(self.pool.as_deref().unwrap_or("none")).to_string(),
+        );
+        out.pop();
+        out
+    }
+}
+
+/// The best share's difficulty, or `-` before the first.
+fn format_best(difficulty: f64) -> String {
+    if difficulty > 0.0 {
+        format_difficulty(difficulty)
+    } else {
+        "-".to_string()
+    }
+}
+
+/// Seconds as `1h02m03s`, `2m03s` or `3s`.
+pub fn format_uptime(seconds: f64) -> String {
+    let s = seconds.max(0.0) as u64;
+    match (s / 3600, s / 60 % 60, s % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, s) => format!("{m}m{s:02}s"),
+        (h, m, s) => format!("{h}h{m:02}m{s:02}s"),
+    }
 }
 
 impl fmt::Display for Status {
@@ -88,9 +171,14 @@ impl fmt::Display for Status {
             write!(f, "{} {} | ", b.name, format_rate(b.rate_10s))?;
         }
         let t = &self.total;
+        let partial = if self.window_15m_full {
+            ""
+        } else {
+            ", 15m partial"
+        };
         write!(
             f,
-            "total {} / {} / {} (10s/60s/15m)",
+            "total {} / {} / {} (10s/60s/15m{partial})",
             format_rate(t.rate_10s),
             format_rate(t.rate_60s),
             format_rate(t.rate_15m)
@@ -101,22 +189,36 @@ impl fmt::Display for Status {
             " | A {} R {} S {} HW {}",
             c.accepted, c.rejected, c.stale, c.hw_errors
         )?;
+        if let Some(p) = self.accept_percent() {
+            write!(f, " ({p:.1} %)")?;
+        }
         if !c.reject_reasons.is_empty() {
             let reasons: Vec<String> = c
                 .reject_reasons
                 .iter()
                 .map(|(r, n)| format!("{}: {n}", Escaped(r)))
                 .collect();
-            write!(f, " ({})", reasons.join(", "))?;
+            write!(f, " (rejected: {})", reasons.join(", "))?;
         }
         if c.lost + c.timed_out > 0 {
             write!(f, " | lost {} timeout {}", c.lost, c.timed_out)?;
         }
+        write!(f, " | best {}", format_best(self.best_share))?;
+        match self.last_share_s {
+            Some(s) => write!(f, " | last share {} ago", format_uptime(s))?,
+            None => write!(f, " | no share yet")?,
+        }
         write!(f, " | diff {}", format_difficulty(self.difficulty))?;
+        write!(f, " | up {}", format_uptime(self.uptime_s))?;
+        let state = if self.pool_state.is_empty() {
+            "no pool"
+        } else {
+            self.pool_state.as_str()
+        };
         write!(
             f,
-            " | {}",
-            Escaped(self.pool.as_deref().unwrap_or("no pool"))
+            " | {state} {}",
+            Escaped(self.pool.as_deref().unwrap_or("-"))
         )
     }
 }

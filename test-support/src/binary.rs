@@ -108,20 +108,12 @@ impl Hashforge {
         ))
     }
 
-    /// Runs it with `args`; fails unless it exited with status 2 and exactly one line on
-    /// stderr, which contains `needle` (and no panic). Returns that line.
+    /// Runs it with `args`; fails unless it stopped with an error that contains `needle` and no
+    /// panic: a usage error (exit 2: clap's whole message, or one line from the command's own
+    /// checks) or a runtime failure (exit 1, exactly one line). Returns stderr.
     pub fn one_line_error(&self, args: &[&str], needle: &str) -> String {
         let out = self.run(args);
-        let err = &out.stderr;
-        assert_ne!(out.code, Some(0), "{args:?} succeeded");
-        assert_eq!(out.code, Some(2), "{args:?}: {err}");
-        assert_eq!(
-            err.trim_end().lines().count(),
-            1,
-            "{args:?}: not one line: {err:?}"
-        );
-        assert!(err.contains(needle), "{args:?}: {err:?} lacks {needle:?}");
-        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_error(&args, out.code, &out.stderr, &[needle]);
         out.stderr
     }
 
@@ -246,5 +238,25 @@ impl Drop for Running {
                 let _ = child.wait();
             }
         }
+    }
+}
+
+/// Fails unless `stderr` and the exit `code` are one of hashforge's two error shapes, naming
+/// every needle, with no panic: exit 1 (a runtime failure) or 2 (a usage error) with exactly one
+/// `error: …` line, or exit 2 with clap's message (`error: …` first, then usage or a hint).
+pub fn assert_error(what: &dyn std::fmt::Debug, code: Option<i32>, stderr: &str, needles: &[&str]) {
+    let err = stderr.trim_end();
+    assert!(!err.contains("panicked"), "{what:?}: {err}");
+    assert!(err.starts_with("error: "), "{what:?}: {err:?}");
+    for needle in needles {
+        assert!(err.contains(needle), "{what:?}: {err:?} lacks {needle:?}");
+    }
+    match code {
+        Some(1) => assert_eq!(err.lines().count(), 1, "{what:?}: not one line: {err:?}"),
+        Some(2) => assert!(
+            err.lines().count() == 1 || err.ends_with("For more information, try '--help'."),
+            "{what:?}: neither one line nor clap's message: {err:?}"
+        ),
+        other => panic!("{what:?}: exit {other:?}, not 1 or 2: {err}"),
     }
 }

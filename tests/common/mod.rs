@@ -3,7 +3,7 @@
 //! module names this build's binary for them and keeps `common::…` working.
 #![allow(dead_code, unused_imports)]
 
-pub use hashforge_test_support::binary::{Exit, Hashforge, Running};
+pub use hashforge_test_support::binary::{assert_error, Exit, Hashforge, Running};
 pub use hashforge_test_support::miner::{scan_for_share, watch_jobs, TestMiner};
 pub use hashforge_test_support::stratum::*;
 

@@ -12,7 +12,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "hashforge",
     version,
-    about = "SHA-256d miner: SIMD CPU kernels, a WGSL GPU backend, Stratum v1 and solo mining"
+    about = "SHA-256d miner: SIMD CPU kernels, a WGSL GPU backend, Stratum v1 and solo mining",
+    arg_required_else_help = true,
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -36,6 +38,37 @@ pub enum Command {
     Mine(MineArgs),
     /// Solo pool: a Stratum server for a fleet of miners, with work from a Bitcoin Core node
     Serve(ServeArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `hashforge man > hashforge.1`
+    Man,
+    /// Write or check a config file (TOML) for `mine` and `serve`
+    #[command(subcommand, arg_required_else_help = true)]
+    Config(ConfigCommand),
+}
+
+/// The exit codes, listed under `--help`.
+pub const EXIT_CODES: &str =
+    "Exit status: 0 done; 1 runtime failure; 2 usage error (command line or config file); \
+3 never mined (mine never got work: no pool answered, or every pool refused authorization)";
+
+/// `hashforge config …`
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Print a commented example with every key of `mine` and `serve` and its default (or write
+    /// it to FILE, which must not exist yet)
+    Init {
+        /// Write here instead of stdout
+        file: Option<std::path::PathBuf>,
+    },
+    /// Check a config file without running anything: every key, type and value
+    Check {
+        /// The config file
+        file: std::path::PathBuf,
+    },
 }
 
 /// Which hashing backend(s) to run.
@@ -67,6 +100,7 @@ pub struct GpuArgs {
 /// The backend options every hashing command takes (`scan`, `bench`, `mine`).
 #[derive(Args, Debug, Clone)]
 pub struct BackendArgs {
+    /// Hashing backend: auto (the CPU, plus the GPU when there is a real one), cpu, gpu or all
     #[arg(long, value_enum, default_value = "auto")]
     pub backend: BackendChoice,
     #[command(flatten)]
@@ -152,10 +186,14 @@ pub struct BenchArgs {
 
 #[derive(Args, Debug)]
 pub struct MineArgs {
+    /// Read options from this TOML file (`hashforge config init` writes an example); the
+    /// command line overrides it
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     /// Pool URL (stratum+tcp://, stratum+ssl://, stratum+tls://); repeat for failover pools in
     /// priority order. Without one (and without --node), hashforge mines against its embedded
     /// pool on 127.0.0.1.
-    #[arg(short = 'o', long = "url", conflicts_with = "node")]
+    #[arg(short = 'o', long = "url", conflicts_with = "node", value_parser = pool_url)]
     pub urls: Vec<String>,
     /// Worker name; one for every -o, or one for all
     #[arg(short = 'u', long = "user")]
@@ -167,6 +205,13 @@ pub struct MineArgs {
     pub node: NodeArgs,
     #[command(flatten)]
     pub backends: BackendArgs,
+    /// Nice level of the miner, 0 (normal) to 19 (lowest, the default, like cpuminer-opt), so
+    /// a desktop stays usable; set before any thread starts, so every thread has it
+    #[arg(long, value_name = "NICE", default_value_t = 19, value_parser = integer(0, 19).map(|n| n as i32), allow_negative_numbers = true)]
+    pub cpu_priority: i32,
+    /// CPUs the miner may run on: a list (`0-3,6`) or a hex mask (`0xf`); default: all
+    #[arg(long, value_name = "CPUS", value_parser = cpu_list)]
+    pub cpu_affinity: Option<CpuSet>,
     /// Accept self-signed TLS certificates from the pool
     #[arg(long)]
     pub tls_insecure: bool,
@@ -185,6 +230,10 @@ pub struct MineArgs {
     /// Failed connection attempts in a row before failing over to the next pool (1 to 1000)
     #[arg(long, default_value_t = 3, value_parser = integer(1, 1000).map(|n| n as u32), allow_negative_numbers = true)]
     pub failover_after: u32,
+    /// While mining on a backup pool, seconds between checks whether the first pool is back
+    /// (a TCP/TLS connect); when it is, mining returns to it (1 to 86400)
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = seconds(Min::AtLeast(1.0), DAY), allow_negative_numbers = true)]
+    pub failback_interval: Duration,
     /// Seconds between status lines (0.1 to 86400)
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds(Min::AtLeast(MIN_STATUS_INTERVAL), DAY), allow_negative_numbers = true)]
     pub status_interval: Duration,
@@ -227,16 +276,33 @@ pub struct NodeArgs {
 /// Logging options (tracing).
 #[derive(Args, Debug, Clone)]
 pub struct LogArgs {
-    /// Log level or tracing filter: error, warn, info, debug, trace (RUST_LOG overrides)
-    #[arg(long, default_value = "info")]
+    /// Log level (off, error, warn, info, debug, trace) or a tracing filter of such levels
+    /// (e.g. `info,hashforge_stratum=debug`); RUST_LOG overrides it
+    #[arg(long, default_value = "info", value_parser = log_level)]
     pub log_level: String,
     /// Write logs to this file instead of stderr
     #[arg(long)]
     pub log_file: Option<std::path::PathBuf>,
+    /// Log line format: text, or json (one object a line, for log shippers)
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// For people: time, level, message
+    Text,
+    /// One JSON object a line: timestamp, level, fields (message among them)
+    Json,
 }
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
+    /// Read options from this TOML file (`hashforge config init` writes an example); the
+    /// command line overrides it
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub node: NodeArgs,
     /// Where miners connect (host:port; port 0 picks a free port)
@@ -368,4 +434,103 @@ pub fn difficulty(text: &str) -> Result<f64, String> {
         return Err(format!("difficulty must be a positive number ({range})"));
     }
     Ok(value)
+}
+
+/// The log levels `--log-level` takes.
+const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+/// A value parser for `--log-level`: a level, or comma-separated `target=level` directives whose
+/// levels are levels (a bare word that is not a level would be read by tracing as a target name
+/// and silently hide every log line).
+pub fn log_level(text: &str) -> Result<String, String> {
+    let is_level = |l: &str| LOG_LEVELS.contains(&l.trim().to_ascii_lowercase().as_str());
+    let bad = || {
+        format!(
+            "not a log level: use one of {} or target=level directives",
+            LOG_LEVELS.join(", ")
+        )
+    };
+    if text.trim().is_empty() {
+        return Err(bad());
+    }
+    for directive in text.split(',') {
+        let level = match directive.split_once('=') {
+            Some((target, level)) if !target.trim().is_empty() => level,
+            Some(_) => return Err(bad()),
+            None => directive,
+        };
+        if !is_level(level) {
+            return Err(bad());
+        }
+    }
+    Ok(text.to_string())
+}
+
+/// A value parser for a pool URL: the text, once `PoolUrl` reads it; a bad scheme lists the
+/// schemes taken.
+pub fn pool_url(text: &str) -> Result<String, String> {
+    match hashforge_stratum::PoolUrl::parse(text) {
+        Ok(_) => Ok(text.to_string()),
+        Err(hashforge_stratum::ClientError::BadUrl { reason, .. })
+            if reason == "unknown scheme" =>
+        {
+            Err(
+                "unknown scheme: use stratum+tcp://, stratum+ssl:// or stratum+tls:// \
+                 (tcp://, ssl://, tls:// and a bare host:port also work)"
+                    .to_string(),
+            )
+        }
+        Err(hashforge_stratum::ClientError::BadUrl { reason, .. }) => {
+            Err(format!("{reason} (e.g. stratum+tcp://pool.example:3333)"))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The most CPUs `--cpu-affinity` names (the size of the kernel's default CPU set).
+pub const MAX_CPUS: usize = 1024;
+
+/// The CPUs of `--cpu-affinity`, ascending, without repeats.
+#[derive(Clone, Debug)]
+pub struct CpuSet(pub Vec<usize>);
+
+/// A value parser for `--cpu-affinity`: `0-3,6` or a hex mask `0xf`, as CPU numbers.
+pub fn cpu_list(text: &str) -> Result<CpuSet, String> {
+    let bad = || {
+        format!(
+            "not a CPU list: give CPU numbers below {MAX_CPUS} like 0-3,6, or a hex mask like 0xf"
+        )
+    };
+    let text = text.trim();
+    let mut cpus = Vec::new();
+    if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        if hex.is_empty() || hex.len() > MAX_CPUS / 4 {
+            return Err(bad());
+        }
+        for (i, digit) in hex.chars().rev().enumerate() {
+            let d = digit.to_digit(16).ok_or_else(bad)? as usize;
+            cpus.extend((0..4).filter(|b| d >> b & 1 == 1).map(|b| i * 4 + b));
+        }
+    } else {
+        for part in text.split(',') {
+            let number = |t: &str| t.trim().parse::<usize>().ok().filter(|&n| n < MAX_CPUS);
+            let (first, last) = match part.split_once('-') {
+                Some((a, b)) => (number(a).ok_or_else(bad)?, number(b).ok_or_else(bad)?),
+                None => {
+                    let n = number(part).ok_or_else(bad)?;
+                    (n, n)
+                }
+            };
+            if first > last {
+                return Err(bad());
+            }
+            cpus.extend(first..=last);
+        }
+    }
+    cpus.sort_unstable();
+    cpus.dedup();
+    if cpus.is_empty() {
+        return Err(format!("no CPU in it: {}", bad()));
+    }
+    Ok(CpuSet(cpus))
 }

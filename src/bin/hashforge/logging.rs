@@ -5,9 +5,10 @@ use std::fs::OpenOptions;
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::EnvFilter;
 
-use super::cli::LogArgs;
+use super::cli::{LogArgs, LogFormat};
 
 pub fn init(args: &LogArgs) -> Result<()> {
     let filter = match std::env::var("RUST_LOG") {
@@ -18,26 +19,30 @@ pub fn init(args: &LogArgs) -> Result<()> {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
-    let result = match &args.log_file {
+    // NO_COLOR (https://no-color.org): set and not empty means no colours.
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let (writer, ansi) = match &args.log_file {
         Some(path) => {
             let file = OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(path)
                 .with_context(|| format!("opening log file {}", path.display()))?;
-            builder
-                .with_ansi(false)
-                .with_writer(Mutex::new(file))
-                .try_init()
+            (BoxMakeWriter::new(Mutex::new(file)), false)
         }
         None => {
             use std::io::IsTerminal;
-            let ansi = std::io::stderr().is_terminal();
-            builder
-                .with_ansi(ansi)
-                .with_writer(std::io::stderr)
-                .try_init()
+            let ansi = std::io::stderr().is_terminal() && !no_color;
+            (BoxMakeWriter::new(std::io::stderr), ansi)
         }
+    };
+    let result = match args.log_format {
+        LogFormat::Text => builder.with_ansi(ansi).with_writer(writer).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_writer(writer)
+            .try_init(),
     };
     result.map_err(|e| anyhow::anyhow!("setting up logging: {e}"))
 }

@@ -1,50 +1,187 @@
 //! The `hashforge` command: a thin binary over the `hashforge` library. It parses the command
-//! line (clap), checks it, runs one command, and prints every error as one line (anyhow).
+//! line (clap) and the config file, runs one command, and prints a runtime error as one line
+//! (anyhow). Exit status: 0 done, 1 runtime failure, 2 usage error (clap's whole message, or
+//! one line for a config file), 3 `mine` never got work ([`NeverMined`]).
 
 mod api;
 mod bench;
 mod chart;
 mod cli;
+mod config;
 mod devices;
 mod hash;
+mod json;
 mod keys;
 mod logging;
 mod mine;
 mod node;
+mod priority;
 mod scan;
 mod serve;
 mod signal;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
-use cli::{BackendArgs, Cli, Command, GpuArgs};
+use cli::{BackendArgs, Cli, Command, ConfigCommand, GpuArgs};
 use hashforge::gpu::{AdapterChoice, Batch};
 use hashforge::setup::{BackendOptions, Backends};
 
-/// Runs the command line; every error is printed as one line and gives exit status 2.
+/// Exit status of a runtime failure.
+const EXIT_FAILURE: u8 = 1;
+/// Exit status of a usage error: the command line or the config file.
+const EXIT_USAGE: u8 = 2;
+/// Exit status of a `mine` that never got work to hash.
+const EXIT_NEVER_MINED: u8 = 3;
+
+/// `mine` ended without ever getting work: no pool answered, or every pool refused the worker.
+#[derive(Debug)]
+pub struct NeverMined(pub String);
+
+impl std::fmt::Display for NeverMined {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NeverMined {}
+
+/// A command line that cannot be run.
+enum Usage {
+    /// clap's own message (usage, suggestions), printed whole; `--help` and `--version` too.
+    Clap(clap::Error),
+    /// A config file error: one line.
+    Config(config::ConfigError),
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    runtime_dir();
+    let cli = match parse(std::env::args_os().collect()) {
         Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => {
+        Err(Usage::Clap(e)) => {
             let _ = e.print();
-            return ExitCode::SUCCESS;
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
         }
-        Err(e) => {
-            let text = e.to_string();
-            eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
-            return ExitCode::from(2);
+        Err(Usage::Config(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
         }
     };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            if e.downcast_ref::<config::ConfigError>().is_some() {
+                ExitCode::from(EXIT_USAGE)
+            } else if e.downcast_ref::<NeverMined>().is_some() {
+                ExitCode::from(EXIT_NEVER_MINED)
+            } else {
+                ExitCode::from(EXIT_FAILURE)
+            }
         }
     }
+}
+
+/// The command line, with the `--config` file of `mine` or `serve` merged in under it.
+fn parse(mut args: Vec<OsString>) -> Result<Cli, Usage> {
+    let command = Cli::command();
+    let matches = match command.clone().try_get_matches_from(&args) {
+        Ok(matches) => matches,
+        // The config file may give what is missing (`--address` for `--node`): with a
+        // `--config`, read the command line leniently; the merged line is checked in full below.
+        Err(e) if e.kind() == clap::error::ErrorKind::MissingRequiredArgument => {
+            let lenient = command
+                .clone()
+                .ignore_errors(true)
+                .try_get_matches_from(&args);
+            match lenient {
+                Ok(m)
+                    if m.subcommand()
+                        .is_some_and(|(_, sub)| sub.contains_id("config")) =>
+                {
+                    m
+                }
+                _ => return Err(Usage::Clap(e)),
+            }
+        }
+        Err(e) => return Err(Usage::Clap(e)),
+    };
+    let with_file = matches
+        .subcommand()
+        .filter(|(name, _)| config::SECTIONS.contains(name))
+        .and_then(|(name, sub)| {
+            let path = sub.get_one::<std::path::PathBuf>("config")?;
+            Some((name, sub, path))
+        });
+    let Some((name, sub, path)) = with_file else {
+        return Cli::from_arg_matches(&matches).map_err(Usage::Clap);
+    };
+    let definition = command
+        .find_subcommand(name)
+        .expect("the subcommand just parsed");
+    let extra = config::args_from_file(path, name, definition, sub).map_err(Usage::Config)?;
+    args.extend(extra);
+    command
+        .try_get_matches_from(&args)
+        .and_then(|m| Cli::from_arg_matches(&m))
+        .map_err(Usage::Clap)
+}
+
+/// `config init` and `config check`.
+fn config_command(command: ConfigCommand) -> Result<()> {
+    match command {
+        ConfigCommand::Init { file } => {
+            let text = config::example(&Cli::command());
+            match file {
+                Some(path) => config::write_example(&path, &text)?,
+                None => print!("{text}"),
+            }
+        }
+        ConfigCommand::Check { file } => {
+            let sections = config::sections(&file)?;
+            for name in &sections {
+                // The file alone, as `mine --config FILE` or `serve --config FILE` reads it.
+                let args = ["hashforge", name.as_str(), "--config"]
+                    .map(OsString::from)
+                    .into_iter()
+                    .chain([file.clone().into_os_string()])
+                    .collect();
+                match parse(args) {
+                    Ok(_) => {}
+                    Err(Usage::Config(e)) => return Err(e.into()),
+                    Err(Usage::Clap(e)) => {
+                        // clap's message up to its usage, as one line.
+                        let text = e.to_string();
+                        let message: Vec<&str> = text
+                            .lines()
+                            .map(str::trim)
+                            .take_while(|l| !l.is_empty())
+                            .collect();
+                        return Err(config::ConfigError::new(format!(
+                            "{}: [{name}]: {}",
+                            file.display(),
+                            message.join(" ").trim_start_matches("error: ")
+                        ))
+                        .into());
+                    }
+                }
+            }
+            let list: Vec<String> = sections.iter().map(|s| format!("[{s}]")).collect();
+            println!(
+                "{}: ok ({})",
+                file.display(),
+                if list.is_empty() {
+                    "empty".to_string()
+                } else {
+                    list.join(", ")
+                }
+            );
+        }
+    }
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -61,6 +198,15 @@ fn run(cli: Cli) -> Result<()> {
         Command::Devices => devices::run(),
         Command::Mine(args) => mine::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Config(command) => config_command(command),
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "hashforge", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map_err(|e| anyhow::anyhow!("writing the man page: {e}")),
     }
 }
 
@@ -108,4 +254,30 @@ pub(crate) fn build_backends(options: &BackendOptions) -> Result<Backends> {
         eprintln!("backend auto: {auto}");
     }
     Ok(backends)
+}
+
+/// Mesa's Vulkan drivers (lavapipe among them) print `MESA: error: XDG_RUNTIME_DIR is not set`
+/// when it is unset, which reads like an error of ours. Before any thread starts (so that
+/// setting the environment is sound), an unset one becomes a private directory of this user
+/// under the temporary directory; nothing else of ours uses it.
+fn runtime_dir() {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+        if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
+            return;
+        }
+        let Ok(me) = std::fs::metadata("/proc/self") else {
+            return;
+        };
+        let dir = std::env::temp_dir().join(format!("hashforge-runtime-{}", me.uid()));
+        let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+        // Only a directory of our own that nobody else can enter (not a link someone planted).
+        let ours = std::fs::symlink_metadata(&dir).is_ok_and(|m| {
+            m.is_dir() && m.uid() == me.uid() && m.permissions().mode() & 0o077 == 0
+        });
+        if ours {
+            std::env::set_var("XDG_RUNTIME_DIR", &dir);
+        }
+    }
 }

@@ -17,6 +17,11 @@ pub fn run(args: MineArgs) -> Result<()> {
     pools(&args.urls, &args.users, &args.passwords)?;
     // So is the API's address and token.
     let api = super::api::config(&args.api)?;
+    // Before any thread starts (calibration, workers, the runtime): threads inherit both.
+    super::priority::set_nice(args.cpu_priority)?;
+    if let Some(cpus) = &args.cpu_affinity {
+        super::priority::set_affinity(&cpus.0)?;
+    }
     let (backends, kernel, threads) = backends(&args)?;
     super::logging::init(&args.log)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -24,7 +29,15 @@ pub fn run(args: MineArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(mine(args, api, backends, kernel, threads))?;
+    let status = runtime.block_on(mine(args, api, backends, kernel, threads))?;
+    if status.total.hashes == 0 {
+        // Nothing was hashed: no pool ever sent a job (none answered, or each refused the
+        // worker's authorization). Distinct from a run that mined (exit 3, see main.rs).
+        return Err(super::NeverMined(
+            "never mined: no pool gave work (none answered, or authorization was refused)".into(),
+        )
+        .into());
+    }
     Ok(())
 }
 
@@ -82,7 +95,7 @@ async fn mine(
         let node = super::node::connect(&args.node).await?;
         let tag = args.node.coinbase_tag.clone().into_bytes();
         let pool = SoloPool::local(node.rpc, node.payout, tag).await?;
-        println!(
+        eprintln!(
             "solo mining on {} ({} chain, height {}), blocks pay {}",
             args.node.node.as_deref().unwrap_or_default(),
             node.chain.network,
@@ -93,7 +106,7 @@ async fn mine(
     } else if args.urls.is_empty() {
         let pool =
             EmbeddedPool::start(0.01, Duration::from_secs(5), Duration::from_secs(30)).await?;
-        println!(
+        eprintln!(
             "no pool given: mining on the embedded pool at {} (synthetic template)",
             pool.url()
         );
@@ -118,13 +131,14 @@ async fn mine(
         },
         failover: FailoverOptions {
             failures_before_failover: args.failover_after,
+            primary_check_interval: args.failback_interval,
             ..FailoverOptions::default()
         },
         status_interval: args.status_interval,
         drain_timeout: Duration::from_secs(5),
     };
     for b in &backends {
-        println!("backend {}: {}", b.name(), b.describe());
+        eprintln!("backend {}: {}", b.name(), b.describe());
     }
     let (engine, found) = Engine::start(backends);
     let api = match api {
@@ -143,7 +157,7 @@ async fn mine(
     let json = args.json_status;
     let print = move |s: &Status| {
         if json {
-            println!("{}", serde_json::to_string(s).unwrap_or_default());
+            super::json::line("status", s);
         } else {
             println!("{s}");
         }
@@ -151,6 +165,12 @@ async fn mine(
     // At a terminal: h, p and r (the terminal's mode comes back when `_keys` drops).
     let _keys = super::keys::start(engine.monitor(), Box::new(print));
     let on_status: mining::StatusSink = Box::new(print);
+    // With --json-status every share is a JSON line too; the text log has them otherwise.
+    let on_share: mining::ShareSink = Box::new(move |e: &mining::ShareEvent| {
+        if json {
+            super::json::line("share", e);
+        }
+    });
     // Ctrl-C and SIGTERM stop alike: hashing stops, shares in flight get their answers (or
     // are counted lost), and the final status is printed.
     let stop = super::signal::Stop::install().context("cannot listen for Ctrl-C or SIGTERM")?;
@@ -167,16 +187,22 @@ async fn mine(
         }
         tracing::info!("stopping");
     };
-    let status = mining::run(config, engine, found, on_status, shutdown).await;
+    let status =
+        mining::run_with_shares(config, engine, found, on_status, on_share, shutdown).await;
     if let Some(api) = api {
         api.shutdown().await;
     }
     let status = status?;
+    if json {
+        super::json::line("summary", &status);
+    } else {
+        println!("{}", status.summary());
+    }
     match local {
         Some(LocalPool::Embedded(pool)) => pool.shutdown().await,
         Some(LocalPool::Solo(pool)) => {
             let s = pool.stats();
-            println!(
+            eprintln!(
                 "solo: {} templates, blocks found {} submitted {} accepted {} rejected {}",
                 s.templates,
                 s.blocks_found,
