@@ -295,3 +295,19 @@ fn backend_auto_without_a_real_gpu_is_the_cpu_alone() {
     }
     assert!(run.stdout.contains("2083236893"), "{}", run.stdout);
 }
+
+/// `--version` names the kernels this CPU can run, the GPU support built in, and the build.
+#[test]
+fn version_names_kernels_gpu_support_and_build() {
+    let out = hashforge(&["--version"]).stdout;
+    assert!(out.starts_with("hashforge "), "{out}");
+    let kernels = out
+        .lines()
+        .find_map(|l| l.strip_prefix("CPU kernels on this machine: "))
+        .unwrap_or_else(|| panic!("no kernels: {out}"));
+    for kernel in hashforge::cpu::Kernel::supported() {
+        assert!(kernels.contains(kernel.name()), "{kernel}: {out}");
+    }
+    assert!(out.contains("\nGPU: WGSL through wgpu"), "{out}");
+    assert!(out.contains("\nbuild: "), "{out}");
+}

@@ -87,7 +87,7 @@ fn main() -> ExitCode {
 
 /// The command line, with the `--config` file of `mine` or `serve` merged in under it.
 fn parse(mut args: Vec<OsString>) -> Result<Cli, Usage> {
-    let command = Cli::command();
+    let command = Cli::command().long_version(long_version());
     let matches = match command.clone().try_get_matches_from(&args) {
         Ok(matches) => matches,
         // The config file may give what is missing (`--address` for `--node`): with a
@@ -128,6 +128,25 @@ fn parse(mut args: Vec<OsString>) -> Result<Cli, Usage> {
         .try_get_matches_from(&args)
         .and_then(|m| Cli::from_arg_matches(&m))
         .map_err(Usage::Clap)
+}
+
+/// `--version`: the version, the CPU kernels this machine can run (the fastest is measured at
+/// start), the GPU support built in, and the build.
+fn long_version() -> &'static str {
+    let kernels: Vec<&str> = hashforge::cpu::Kernel::supported()
+        .into_iter()
+        .map(|k| k.name())
+        .collect();
+    let text = format!(
+        "{}\nCPU kernels on this machine: {}\nGPU: WGSL through wgpu (Vulkan, Metal, DX12)\nbuild: {}, {}-{}",
+        env!("CARGO_PKG_VERSION"),
+        kernels.join(", "),
+        if cfg!(debug_assertions) { "debug" } else { "release" },
+        std::env::consts::ARCH,
+        std::env::consts::OS,
+    );
+    // Once per process, for clap's 'static string.
+    Box::leak(text.into_boxed_str())
 }
 
 /// `config init` and `config check`.
