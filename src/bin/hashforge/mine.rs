@@ -201,7 +201,29 @@ async fn mine(
     match local {
         Some(LocalPool::Embedded(pool)) => pool.shutdown().await,
         Some(LocalPool::Solo(pool)) => {
-            let s = pool.stats();
+            // A block found as the run stopped may still be on its way to the node: wait (at
+            // most 5 s) until every block found is answered and nothing changed for 300 ms.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            let mut s = pool.stats();
+            while tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let now = pool.stats();
+                let blocks = |f: &hashforge::pool::FeedStats| {
+                    (
+                        f.blocks_found,
+                        f.blocks_submitted,
+                        f.blocks_accepted,
+                        f.blocks_rejected,
+                    )
+                };
+                let settled = blocks(&now) == blocks(&s)
+                    && now.blocks_submitted >= now.blocks_found
+                    && now.blocks_accepted + now.blocks_rejected >= now.blocks_submitted;
+                s = now;
+                if settled {
+                    break;
+                }
+            }
             eprintln!(
                 "solo: {} templates, blocks found {} submitted {} accepted {} rejected {}",
                 s.templates,
