@@ -9,7 +9,7 @@
 mod raw_peer;
 pub mod tls;
 
-pub use raw_peer::RawPeer;
+pub use raw_peer::{error_code, last_job, submit_request, Handshake, PoolScript, RawPeer, Session};
 pub use tls::{self_signed, self_signed_pem, self_signed_server_tls, PemFiles};
 
 use std::net::SocketAddr;
