@@ -298,57 +298,23 @@ impl Loop {
             }
             Event::ShareResult { share, outcome, .. } => {
                 self.pending = self.pending.saturating_sub(1);
-                let c = &mut self.counters;
+                let kind = self.counters.count_outcome(&outcome);
+                if !self.log.line(kind) {
+                    return;
+                }
+                let (job, nonce) = (Escaped(&share.job_id), share.nonce);
                 match outcome {
-                    ShareOutcome::Accepted => {
-                        c.accepted += 1;
-                        if !self.log.line("accepted") {
-                            return;
-                        }
-                        info!(
-                            "share accepted: job {} nonce {:08x}",
-                            Escaped(&share.job_id),
-                            share.nonce
-                        );
-                    }
+                    ShareOutcome::Accepted => info!("share accepted: job {job} nonce {nonce:08x}"),
                     ShareOutcome::Rejected(reason) => {
-                        c.rejected += 1;
-                        if matches!(reason.kind(), hashforge_stratum::RejectKind::Stale) {
-                            c.stale += 1;
-                        }
-                        c.count_reject(&reason.message);
-                        if !self.log.line("rejected") {
-                            return;
-                        }
-                        warn!(
-                            "share rejected: job {} nonce {:08x}: {reason}",
-                            Escaped(&share.job_id),
-                            share.nonce
-                        );
+                        warn!("share rejected: job {job} nonce {nonce:08x}: {reason}")
                     }
-                    ShareOutcome::TimedOut => {
-                        c.timed_out += 1;
-                        if !self.log.line("timed out") {
-                            return;
-                        }
-                        warn!(
-                            "share timed out: job {} nonce {:08x}: no answer from the pool",
-                            Escaped(&share.job_id),
-                            share.nonce
-                        );
-                    }
-                    ShareOutcome::Lost(reason) => {
-                        c.lost += 1;
-                        if !self.log.line("lost") {
-                            return;
-                        }
-                        warn!(
-                            "share lost: job {} nonce {:08x}: {}",
-                            Escaped(&share.job_id),
-                            share.nonce,
-                            Escaped(&reason)
-                        );
-                    }
+                    ShareOutcome::TimedOut => warn!(
+                        "share timed out: job {job} nonce {nonce:08x}: no answer from the pool"
+                    ),
+                    ShareOutcome::Lost(reason) => warn!(
+                        "share lost: job {job} nonce {nonce:08x}: {}",
+                        Escaped(&reason)
+                    ),
                 }
             }
             Event::Reconnect { host, port, wait } => {
