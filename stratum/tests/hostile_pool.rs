@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use hashforge_stratum::{Event, PoolConfig, PoolManager, Share, ShareOutcome};
+use hashforge_stratum::{Event, PoolConfig, PoolManager, ShareOutcome};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc::Receiver;
@@ -37,16 +37,6 @@ async fn one_pool(difficulty: Value) -> (TcpListener, PoolManager, Receiver<Even
     (listener, m, rx, p)
 }
 
-fn share(job_id: &str, nonce: u32) -> Share {
-    Share {
-        job_id: job_id.into(),
-        extranonce2: vec![0; 4],
-        ntime: 0,
-        nonce,
-        version: 0x2000_0000,
-    }
-}
-
 /// Events (other than those `keep` drops) seen within `d`.
 async fn events_within(
     rx: &mut Receiver<Event>,
@@ -70,7 +60,7 @@ async fn share_in_flight_on_a_dropped_connection_is_reported_lost_once() {
     let (listener, m, mut rx, mut p) = one_pool(json!(0.5)).await;
     wait_for(&mut rx, |e| matches!(e, Event::Connected { .. })).await;
     wait_job(&mut rx).await;
-    m.submit(share("j1", 7)).await.expect("submit");
+    m.submit(scripted_share("j1", 7)).await.expect("submit");
     let sent = p.recv_method("mining.submit").await;
     assert_eq!(sent["params"][1], "j1");
     drop(p); // hang up without answering

@@ -299,14 +299,9 @@ async fn malformed_requests_past_a_bound_disconnect() {
 /// honoured.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_worker_gets_a_lower_difficulty_soon() {
-    use hashforge_stratum::VardiffConfig;
     let cfg = ServerConfig {
-        vardiff: Some(VardiffConfig {
-            target_interval: Duration::from_millis(100),
-            retarget_interval: Duration::from_secs(60),
-        }),
         min_difficulty: EASY / 8.0,
-        ..server_config()
+        ..vardiff_server_config(Duration::from_millis(100), Duration::from_secs(60))
     };
     let floor = cfg.min_difficulty;
     let (h, _ev) = start_server(cfg, localhost0()).await;

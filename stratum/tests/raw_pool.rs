@@ -177,11 +177,9 @@ async fn pool_requests_error_shapes_and_timeouts() {
     let ev = wait_for(&mut rx, |e| matches!(e, Event::VersionMask(_))).await;
     assert_eq!(ev, Event::VersionMask(Some(0x6000)));
     let share = |nonce: u32| Share {
-        job_id: "j1".into(),
         extranonce2: vec![1, 2, 3, 4],
-        ntime: 0x6470_25b5,
-        nonce,
         version: 0x2000_6000,
+        ..scripted_share("j1", nonce)
     };
     let mut outcomes = Vec::new();
     for nonce in [0x0a02_9ed1, 2, 3, 4] {
@@ -287,11 +285,9 @@ async fn no_version_bits_without_rolling_and_refused_authorize() {
         }
     ));
     let share = Share {
-        job_id: "j1".into(),
-        extranonce2: vec![0; 4],
         ntime: 1,
-        nonce: 0x0a02_9ed1,
         version: 0x2000_6000,
+        ..scripted_share("j1", 0x0a02_9ed1)
     };
     client.submit(share).await.expect("submit");
     assert_accepted(&mut rx).await;

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use hashforge_stratum::{Event, PoolConfig, PoolManager, Share, ShareOutcome};
+use hashforge_stratum::{Event, PoolConfig, PoolManager, ShareOutcome};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
@@ -21,16 +21,6 @@ async fn handshake(p: &mut RawPeer, en1: &str, job: &str) -> Value {
         template_extranonce_size: 8,
     };
     p.serve_handshake(&script).await.subscribe
-}
-
-fn share(job: &str, nonce: u32) -> Share {
-    Share {
-        job_id: job.into(),
-        extranonce2: vec![0; 4],
-        ntime: 0x6470_25b5,
-        nonce,
-        version: 0x2000_0000,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,7 +42,7 @@ async fn queued_shares_follow_a_resumed_session_or_are_reported_lost() {
     wait_for(&mut rx, |e| matches!(e, Event::Disconnected { .. })).await;
 
     // Found while disconnected; the pool comes back and resumes the session.
-    pool.submit(share("j1", 7)).await.unwrap();
+    pool.submit(scripted_share("j1", 7)).await.unwrap();
     let mut p = RawPeer::accept(&listener).await;
     let params = handshake(&mut p, "aabbccdd", "j2").await;
     assert_eq!(
@@ -71,7 +61,7 @@ async fn queued_shares_follow_a_resumed_session_or_are_reported_lost() {
 
     // Found while disconnected again; this time the pool starts a new session (other
     // extranonce1): the share is not sent, and the miner is told why.
-    pool.submit(share("j2", 8)).await.unwrap();
+    pool.submit(scripted_share("j2", 8)).await.unwrap();
     let mut p = RawPeer::accept(&listener).await;
     handshake(&mut p, "11223344", "j3").await;
     let ev = wait_for(&mut rx, |e| matches!(e, Event::ShareResult { .. })).await;
@@ -107,7 +97,7 @@ async fn try_submit_never_blocks_when_the_pool_is_away() {
     .unwrap();
     let mut queued = 0;
     let result = loop {
-        match pool.try_submit(share("j", queued)) {
+        match pool.try_submit(scripted_share("j", queued)) {
             Ok(()) => queued += 1,
             Err(e) => break e,
         }

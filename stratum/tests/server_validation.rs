@@ -151,14 +151,7 @@ async fn misbehaving_miners_are_disconnected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unique_extranonce1_and_vardiff() {
-    use hashforge_stratum::server::VardiffConfig;
-    let cfg = ServerConfig {
-        vardiff: Some(VardiffConfig {
-            target_interval: Duration::from_secs(10),
-            retarget_interval: Duration::from_millis(300),
-        }),
-        ..server_config()
-    };
+    let cfg = vardiff_server_config(Duration::from_secs(10), Duration::from_millis(300));
     let (h, _ev) = start_server(cfg, localhost0()).await;
     let mut en1s = std::collections::HashSet::new();
     let mut peers = Vec::new();
