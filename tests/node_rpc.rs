@@ -291,7 +291,9 @@ async fn broken_replies_are_typed_errors() {
         let node = node().await;
         let c = client(&node);
 
-        let template_faults: [(Fault, fn(&RpcError) -> bool); 7] = [
+        // Each fault, and whether the error it gives is the expected one.
+        type Expected = fn(&RpcError) -> bool;
+        let template_faults: [(Fault, Expected); 7] = [
             (Fault::MalformedJson, |e| matches!(e, RpcError::BadJson(_))),
             (Fault::TruncatedBody, |e| {
                 matches!(
