@@ -5,8 +5,9 @@
 //! [`WhenIdle::Finish`], until the work runs out), and reports every nonce whose hash meets the
 //! chunk's target to a [`FoundSink`]. [`Runner`](crate::runner::Runner) drives several at once.
 
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::scheduler::{Chunk, Scheduler, Tag};
 
@@ -29,6 +30,50 @@ pub enum WhenIdle {
     Finish,
     /// Wait for new work until stopped (mining).
     Wait,
+}
+
+/// Where a backend takes its work and when it returns: the scheduler, the stop flag and what to
+/// do when the scheduler has no work. Every [`Backend::run`] takes one.
+pub struct Feed<'a, T> {
+    pub scheduler: &'a Scheduler<T>,
+    pub stop: &'a AtomicBool,
+    pub idle: WhenIdle,
+}
+
+impl<T> Clone for Feed<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Feed<'_, T> {}
+
+impl<'a, T> Feed<'a, T> {
+    pub fn new(scheduler: &'a Scheduler<T>, stop: &'a AtomicBool, idle: WhenIdle) -> Self {
+        Feed {
+            scheduler,
+            stop,
+            idle,
+        }
+    }
+
+    /// Whether `stop` is set.
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// What a backend does when the scheduler has no work: with [`WhenIdle::Finish`], returns
+    /// `false` (the backend returns); with [`WhenIdle::Wait`], sleeps a millisecond and returns
+    /// `true` (it asks again).
+    pub fn wait_for_work(&self) -> bool {
+        match self.idle {
+            WhenIdle::Finish => false,
+            WhenIdle::Wait => {
+                std::thread::sleep(Duration::from_millis(1));
+                true
+            }
+        }
+    }
 }
 
 /// A backend that stopped on an error. Whatever ranges it had taken were scanned elsewhere
@@ -71,13 +116,7 @@ pub trait Backend<T: Tag>: Send + Sync {
     fn hw_errors(&self) -> u64 {
         0
     }
-    /// Runs on the calling thread until `stop` is set (or, with `WhenIdle::Finish`, the
-    /// scheduler runs dry).
-    fn run(
-        &self,
-        scheduler: &Scheduler<T>,
-        stop: &AtomicBool,
-        idle: WhenIdle,
-        sink: &dyn FoundSink<T>,
-    ) -> Result<(), BackendError>;
+    /// Runs on the calling thread until the feed's `stop` is set (or, with `WhenIdle::Finish`,
+    /// its scheduler runs dry).
+    fn run(&self, feed: Feed<'_, T>, sink: &dyn FoundSink<T>) -> Result<(), BackendError>;
 }

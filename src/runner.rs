@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crate::backend::{Backend, BackendError, FoundSink, WhenIdle};
+use crate::backend::{Backend, BackendError, Feed, FoundSink, WhenIdle};
 use crate::scheduler::{Scheduler, Tag};
 
 /// The running backends. Dropping it stops them and waits for their threads.
@@ -45,7 +45,7 @@ impl<T: Tag> Runner<T> {
                 std::thread::Builder::new()
                     .name(format!("{}-backend", backend.name()))
                     .spawn(move || {
-                        let result = backend.run(&scheduler, &stop, idle, sink.as_ref());
+                        let result = backend.run(Feed::new(&scheduler, &stop, idle), sink.as_ref());
                         if let Err(e) = &result {
                             tracing::error!("{e}; the other backends go on");
                         }

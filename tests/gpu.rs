@@ -11,9 +11,9 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use hashforge::backend::WhenIdle;
+use hashforge::backend::{Feed, WhenIdle};
 use hashforge::cpu::{CpuBackend, Kernel};
-use hashforge::gpu::kernel::FOUND_CAPACITY;
+use hashforge::gpu::kernel::{Candidates, FOUND_CAPACITY};
 use hashforge::gpu::{self, AdapterChoice, Batch, Gpu, GpuBackend, GpuError, Sha256dKernel};
 use hashforge::runner::Runner;
 use hashforge::scheduler::{Chunk, Scheduler};
@@ -77,6 +77,36 @@ fn scalar(work: &WorkUnit, start: u32, count: u32) -> Vec<u32> {
     found
 }
 
+/// Scans a range through the GPU backend and checks it reports exactly what the scalar kernel
+/// finds; returns those nonces.
+fn assert_matches_scalar(
+    backend: &GpuBackend,
+    work: &WorkUnit,
+    start: u32,
+    count: u32,
+) -> Vec<u32> {
+    let expected = scalar(work, start, count);
+    assert_eq!(
+        gpu_scan(backend, work.clone(), start, count as u64),
+        expected,
+        "start {start}, count {count}"
+    );
+    expected
+}
+
+/// A dispatch's candidates that meet the target (the kernel's early test passes a few that do
+/// not), sorted.
+fn meeting_target(c: &Candidates, work: &WorkUnit) -> Vec<u32> {
+    let mut found: Vec<u32> = c
+        .nonces
+        .iter()
+        .copied()
+        .filter(|&n| work.meets_target(n))
+        .collect();
+    found.sort_unstable();
+    found
+}
+
 /// Scans a range through the GPU backend and the scheduler; every reported nonce, sorted.
 fn gpu_scan(backend: &GpuBackend, work: WorkUnit, start: u32, count: u64) -> Vec<u32> {
     let scheduler = Scheduler::new();
@@ -84,9 +114,7 @@ fn gpu_scan(backend: &GpuBackend, work: WorkUnit, start: u32, count: u64) -> Vec
     let found = Mutex::new(Vec::new());
     backend
         .run(
-            &scheduler,
-            &AtomicBool::new(false),
-            WhenIdle::Finish,
+            Feed::new(&scheduler, &AtomicBool::new(false), WhenIdle::Finish),
             &|_: &Chunk<()>, n: u32| found.lock().unwrap().push(n),
         )
         .expect("GPU scan");
@@ -138,13 +166,7 @@ fn same_nonces_as_scalar_on_random_headers() {
         let work = WorkUnit::new(random_header(&mut rng), easy_target());
         let count = 1u32 << 18;
         let start = rng.gen_range(0..=u32::MAX - count);
-        let expected = scalar(&work, start, count);
-        assert_eq!(
-            gpu_scan(&s.backend, work.clone(), start, count as u64),
-            expected,
-            "start {start}"
-        );
-        total += expected.len();
+        total += assert_matches_scalar(&s.backend, &work, start, count).len();
     }
     // ~1/256 of 4 × 2^18 nonces meet the target.
     assert!((3000..5200).contains(&total), "{total} found");
@@ -166,15 +188,12 @@ fn ragged_ranges_match_scalar() {
     for count in [1u32, 2, 63, 64, 65, 127, 1000, 4097, 12_345] {
         let start = rng.gen::<u32>() / 2;
         let c = kernel.scan(&work, start, count).unwrap();
-        let mut gpu: Vec<u32> = c
-            .nonces
-            .iter()
-            .copied()
-            .filter(|&n| work.meets_target(n))
-            .collect();
-        gpu.sort_unstable();
         assert!(!c.overflowed(), "count {count}");
-        assert_eq!(gpu, scalar(&work, start, count), "count {count}");
+        assert_eq!(
+            meeting_target(&c, &work),
+            scalar(&work, start, count),
+            "count {count}"
+        );
     }
     // With the easiest target every invocation in range reports, and none outside it.
     let max = WorkUnit::new(*work.header(), Target::MAX);
@@ -192,11 +211,7 @@ fn ragged_ranges_match_scalar() {
     }
     drop(kernel);
     // And through the backend: a range that is no multiple of anything.
-    let start = 77_777;
-    assert_eq!(
-        gpu_scan(&s.backend, work.clone(), start, 100_003),
-        scalar(&work, start, 100_003)
-    );
+    assert_matches_scalar(&s.backend, &work, 77_777, 100_003);
 }
 
 #[test]
@@ -239,17 +254,8 @@ fn top_of_the_nonce_space() {
     );
     let c = s.kernel.lock().unwrap().scan(&work, start, 1001).unwrap();
     assert!(!c.overflowed());
-    let mut gpu: Vec<u32> = c
-        .nonces
-        .into_iter()
-        .filter(|&n| work.meets_target(n))
-        .collect();
-    gpu.sort_unstable();
-    assert_eq!(gpu, scalar(&work, start, 1001));
-    assert_eq!(
-        gpu_scan(&s.backend, work.clone(), start, 1001),
-        scalar(&work, start, 1001)
-    );
+    assert_eq!(meeting_target(&c, &work), scalar(&work, start, 1001));
+    assert_matches_scalar(&s.backend, &work, start, 1001);
 }
 
 #[test]
@@ -338,9 +344,7 @@ fn new_work_preempts_a_waiting_feeder() {
     std::thread::scope(|scope| {
         let feeder = scope.spawn(|| {
             s.backend.run(
-                &scheduler,
-                &stop,
-                WhenIdle::Wait,
+                Feed::new(&scheduler, &stop, WhenIdle::Wait),
                 &|c: &Chunk<()>, n: u32| {
                     *found.lock().unwrap() =
                         Some((c.assignment.generation, n, std::time::Instant::now()))

@@ -4,6 +4,8 @@
 //! is an error line, `mine` stops cleanly on SIGTERM, and an RPC cookie that is not a small
 //! regular file is refused without reading it.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -219,26 +221,18 @@ fn scan_range_that_would_wrap_is_refused() {
             "1",
         ]
     };
-    assert_one_line_error(
-        &scan("1", "18446744073709551615"),
-        &["--count", "must be at least 1 and at most 4294967296"],
-    );
-    assert_one_line_error(
-        &scan("1", "18446744073709551616"),
-        &["--count", "must be at least 1 and at most 4294967296"],
-    );
-    assert_one_line_error(
-        &scan("1", "4294967296"),
-        &["past 2^32", "--start + --count must be at most 4294967296"],
-    );
-    assert_one_line_error(
-        &scan("4294967296", "1"),
-        &["--start", "must be at least 0 and at most 4294967295"],
-    );
-    assert_one_line_error(
-        &scan("-1", "1"),
-        &["--start", "must be at least 0 and at most 4294967295"],
-    );
+    let bad_count = ["--count", "must be at least 1 and at most 4294967296"];
+    let bad_start = ["--start", "must be at least 0 and at most 4294967295"];
+    let past_end = ["past 2^32", "--start + --count must be at most 4294967296"];
+    for (start, count, needles) in [
+        ("1", "18446744073709551615", bad_count),
+        ("1", "18446744073709551616", bad_count),
+        ("1", "4294967296", past_end),
+        ("4294967296", "1", bad_start),
+        ("-1", "1", bad_start),
+    ] {
+        assert_one_line_error(&scan(start, count), &needles);
+    }
 }
 
 /// More worker threads than the system lets the process start: an error line naming the
@@ -304,14 +298,20 @@ fn mine_with_no_backend_left_hashing_exits() {
 #[cfg(unix)]
 #[test]
 fn mine_stops_cleanly_on_sigterm() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hashforge"))
-        .args(["mine", "--status-interval", "1", "--json-status"])
-        .args(["--suggest-difficulty", "0.0005", "-t", "1"])
-        // A run that ignored the signal still ends.
-        .args(["--duration", "60"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+    let mut child = common::hashforge()
+        .command(&[
+            "mine",
+            "--status-interval",
+            "1",
+            "--json-status",
+            "--suggest-difficulty",
+            "0.0005",
+            "-t",
+            "1",
+            // A run that ignored the signal still ends.
+            "--duration",
+            "60",
+        ])
         .spawn()
         .unwrap();
     // Read stdout up to the first status line (the miner is then mining), then hand the rest of

@@ -3,9 +3,10 @@
 //! pools are real TCP servers on 127.0.0.1; the miner is the `hashforge` binary, so what is
 //! checked is what a user sees.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -82,23 +83,24 @@ fn serve(tcp: TcpStream, script: &Script, submits: &AtomicU64) -> std::io::Resul
 /// Runs `hashforge mine` on `url` (one CPU thread, JSON status every second) for `seconds`;
 /// returns stdout, stderr and the last status.
 fn mine(url: &str, seconds: &str) -> (String, String, Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hashforge"))
-        .args([
-            "mine", "-o", url, "-u", "w", "-t", "1", "--kernel", "scalar",
-        ])
-        .args([
-            "--duration",
-            seconds,
-            "--status-interval",
-            "1",
-            "--json-status",
-        ])
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let out = common::hashforge().run(&[
+        "mine",
+        "-o",
+        url,
+        "-u",
+        "w",
+        "-t",
+        "1",
+        "--kernel",
+        "scalar",
+        "--duration",
+        seconds,
+        "--status-interval",
+        "1",
+        "--json-status",
+    ]);
+    let (stdout, stderr) = (out.stdout, out.stderr);
+    assert_eq!(out.code, Some(0), "{stdout}\n{stderr}");
     let last = stdout
         .lines()
         .rfind(|l| l.starts_with('{'))

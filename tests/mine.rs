@@ -24,7 +24,11 @@ fn template() -> Template {
     }
 }
 
-async fn server(difficulty: f64, port: u16) -> (Arc<ServerHandle>, mpsc::Receiver<ServerEvent>) {
+/// The server's share verdicts so far: (accepted, rejected codes).
+type Verdicts = Arc<Mutex<(u64, Vec<i64>)>>;
+
+/// Our pool at a fixed `difficulty` on `port` (0: any), and its share verdicts as they come.
+async fn server(difficulty: f64, port: u16) -> (Arc<ServerHandle>, Verdicts) {
     let config = ServerConfig {
         start_difficulty: difficulty,
         vardiff: None,
@@ -34,11 +38,11 @@ async fn server(difficulty: f64, port: u16) -> (Arc<ServerHandle>, mpsc::Receive
         .await
         .unwrap();
     h.new_template(template(), true);
-    (Arc::new(h), ev)
+    (Arc::new(h), count_events(ev))
 }
 
-/// Counts the server's share verdicts: (accepted, rejected codes).
-fn count_events(mut ev: mpsc::Receiver<ServerEvent>) -> Arc<Mutex<(u64, Vec<i64>)>> {
+/// Counts the server's share verdicts.
+fn count_events(mut ev: mpsc::Receiver<ServerEvent>) -> Verdicts {
     let counts = Arc::new(Mutex::new((0, Vec::new())));
     let c = counts.clone();
     tokio::spawn(async move {
@@ -87,14 +91,21 @@ async fn mine_while(urls: Vec<String>, during: impl std::future::Future<Output =
     .unwrap()
 }
 
+/// Mines on `pool` while `script` runs with its handle, then stops.
+async fn mine_while_serving<F: std::future::Future<Output = ()>>(
+    pool: &Arc<ServerHandle>,
+    script: impl FnOnce(Arc<ServerHandle>) -> F,
+) -> Status {
+    mine_while(vec![url(pool)], script(pool.clone())).await
+}
+
 fn url(h: &ServerHandle) -> String {
     format!("stratum+tcp://{}", h.local_addr())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shares_are_accepted_and_verified() {
-    let (h, ev) = server(0.0005, 0).await;
-    let counts = count_events(ev);
+    let (h, counts) = server(0.0005, 0).await;
     let status = mine_while(vec![url(&h)], tokio::time::sleep(Duration::from_secs(3))).await;
     let c = &status.counters;
     assert!(c.accepted > 0, "{status:?}");
@@ -110,13 +121,11 @@ async fn shares_are_accepted_and_verified() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clean_jobs_switch_leaves_no_stale_submits() {
-    let (h, ev) = server(0.0005, 0).await;
-    let counts = count_events(ev);
-    let h2 = h.clone();
-    let status = mine_while(vec![url(&h)], async move {
+    let (h, counts) = server(0.0005, 0).await;
+    let status = mine_while_serving(&h, |h| async move {
         for _ in 0..6 {
             tokio::time::sleep(Duration::from_millis(400)).await;
-            h2.new_template(template(), true);
+            h.new_template(template(), true);
         }
         tokio::time::sleep(Duration::from_millis(400)).await;
     })
@@ -140,13 +149,11 @@ async fn clean_jobs_switch_leaves_no_stale_submits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn difficulty_change_applies_to_next_jobs() {
-    let (h, ev) = server(0.0005, 0).await;
-    let counts = count_events(ev);
-    let h2 = h.clone();
-    let status = mine_while(vec![url(&h)], async move {
+    let (h, counts) = server(0.0005, 0).await;
+    let status = mine_while_serving(&h, |h| async move {
         tokio::time::sleep(Duration::from_millis(800)).await;
-        h2.set_difficulty(0.002);
-        h2.new_template(template(), false);
+        h.set_difficulty(0.002);
+        h.new_template(template(), false);
         tokio::time::sleep(Duration::from_secs(2)).await;
     })
     .await;
@@ -162,9 +169,8 @@ async fn difficulty_change_applies_to_next_jobs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pool_dies_and_returns_and_mining_goes_on() {
-    let (h, ev) = server(0.0005, 0).await;
+    let (h, _) = server(0.0005, 0).await;
     let port = h.local_addr().port();
-    let _ = count_events(ev);
     let url = url(&h);
     let accepted_after = Arc::new(Mutex::new(0u64));
     let acc = accepted_after.clone();
@@ -172,8 +178,7 @@ async fn pool_dies_and_returns_and_mining_goes_on() {
         tokio::time::sleep(Duration::from_millis(800)).await;
         h.shutdown().await;
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let (h, ev) = server(0.0005, port).await;
-        let counts = count_events(ev);
+        let (h, counts) = server(0.0005, port).await;
         tokio::time::sleep(Duration::from_secs(3)).await;
         *acc.lock().unwrap() = counts.lock().unwrap().0;
         h.shutdown().await;
@@ -192,8 +197,7 @@ async fn fails_over_to_the_second_pool() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead_url = format!("stratum+tcp://{}", dead.local_addr().unwrap());
     drop(dead);
-    let (h, ev) = server(0.0005, 0).await;
-    let counts = count_events(ev);
+    let (h, counts) = server(0.0005, 0).await;
     let status = mine_while(
         vec![dead_url, url(&h)],
         tokio::time::sleep(Duration::from_secs(4)),

@@ -432,43 +432,23 @@ fn limits_and_script_sig_length_are_enforced() {
 
     // The fixture block weighs 7177 and is 2149 bytes: limits just above pass, below fail.
     let opts = fixture_options();
-    assert!(BlockBuilder::new(
-        &template_with(|m| {
-            m.insert("weightlimit".into(), 7177.into());
-        }),
-        &payout,
-        &opts
-    )
-    .is_ok());
+    let with_limit = |field: &str, limit: u64| {
+        let t = template_with(|m| {
+            m.insert(field.into(), limit.into());
+        });
+        BlockBuilder::new(&t, &payout, &opts)
+    };
+    assert!(with_limit("weightlimit", 7177).is_ok());
     assert_eq!(
-        BlockBuilder::new(
-            &template_with(|m| {
-                m.insert("weightlimit".into(), 7176.into());
-            }),
-            &payout,
-            &opts
-        ),
+        with_limit("weightlimit", 7176),
         Err(BlockError::WeightLimit {
             weight: 7177,
             limit: 7176
         })
     );
-    assert!(BlockBuilder::new(
-        &template_with(|m| {
-            m.insert("sizelimit".into(), 2149.into());
-        }),
-        &payout,
-        &opts
-    )
-    .is_ok());
+    assert!(with_limit("sizelimit", 2149).is_ok());
     assert_eq!(
-        BlockBuilder::new(
-            &template_with(|m| {
-                m.insert("sizelimit".into(), 2148.into());
-            }),
-            &payout,
-            &opts
-        ),
+        with_limit("sizelimit", 2148),
         Err(BlockError::SizeLimit {
             size: 2149,
             limit: 2148

@@ -58,6 +58,14 @@ fn user_pass(user: &str, password: &str) -> RpcAuth {
     }
 }
 
+/// A JSON-RPC error reply.
+fn rpc_error(code: i64, message: &str) -> Fault {
+    Fault::RpcError {
+        code,
+        message: message.into(),
+    }
+}
+
 fn client(node: &ReplayNode) -> RpcClient {
     client_for(node, user_pass(USER, PASS))
 }
@@ -111,10 +119,7 @@ async fn json_rpc_2_works_and_reports_errors() {
         config.version = JsonRpcVersion::V2;
         let c = RpcClient::new(config);
         assert_eq!(c.get_block_template().await.unwrap().height, 201);
-        node.fail_next(Fault::RpcError {
-            code: -8,
-            message: "bad param".into(),
-        });
+        node.fail_next(rpc_error(-8, "bad param"));
         let e = c.get_block_template().await.unwrap_err();
         assert!(
             matches!(&e, RpcError::Rpc { code: -8, message } if message == "bad param"),
@@ -260,10 +265,7 @@ async fn rpc_error_objects_are_typed() {
     bounded(async {
         let node = node().await;
         let c = client(&node);
-        node.fail_next(Fault::RpcError {
-            code: -28,
-            message: "Loading block index...".into(),
-        });
+        node.fail_next(rpc_error(-28, "Loading block index..."));
         let e = c.get_block_template().await.unwrap_err();
         assert!(
             matches!(&e, RpcError::Rpc { code: -28, message } if message == "Loading block index..."),
@@ -274,10 +276,7 @@ async fn rpc_error_objects_are_typed() {
             e.to_string(),
             "node returned RPC error -28: Loading block index..."
         );
-        node.fail_next(Fault::RpcError {
-            code: -10,
-            message: "Bitcoin Core is in initial sync and waiting for blocks...".into(),
-        });
+        node.fail_next(rpc_error(-10, "Bitcoin Core is in initial sync and waiting for blocks..."));
         assert!(matches!(
             c.get_block_template().await,
             Err(RpcError::InitialBlockDownload { .. })
@@ -292,60 +291,51 @@ async fn broken_replies_are_typed_errors() {
         let node = node().await;
         let c = client(&node);
 
-        node.fail_next(Fault::MalformedJson);
-        let e = c.get_block_template().await.unwrap_err();
-        assert!(matches!(e, RpcError::BadJson(_)), "{e}");
+        // Each fault, and whether the error it gives is the expected one.
+        type Expected = fn(&RpcError) -> bool;
+        let template_faults: [(Fault, Expected); 7] = [
+            (Fault::MalformedJson, |e| matches!(e, RpcError::BadJson(_))),
+            (Fault::TruncatedBody, |e| {
+                matches!(
+                    e,
+                    RpcError::Truncated {
+                        expected: Some(500),
+                        ..
+                    }
+                )
+            }),
+            (Fault::GarbageHttp, |e| matches!(e, RpcError::BadHttp(_))),
+            (Fault::Close, |e| matches!(e, RpcError::BadHttp(_))),
+            (Fault::HttpStatus(403), |e| {
+                matches!(e, RpcError::HttpStatus { status: 403, .. })
+            }),
+            (Fault::Result(json!({"version": 1})), |e| {
+                matches!(e, RpcError::Template(TemplateError::MissingField(_)))
+            }),
+            (Fault::Result(json!("not a template")), |e| {
+                matches!(e, RpcError::Template(TemplateError::NotAnObject))
+            }),
+        ];
+        for (fault, expected) in template_faults {
+            let what = format!("{fault:?}");
+            node.fail_next(fault);
+            let e = c.get_block_template().await.unwrap_err();
+            assert!(expected(&e), "{what}: {e}");
+        }
 
-        node.fail_next(Fault::TruncatedBody);
-        let e = c.get_block_template().await.unwrap_err();
-        assert!(
-            matches!(
-                e,
-                RpcError::Truncated {
-                    expected: Some(500),
-                    ..
-                }
-            ),
-            "{e}"
-        );
-
-        node.fail_next(Fault::GarbageHttp);
-        let e = c.get_block_template().await.unwrap_err();
-        assert!(matches!(e, RpcError::BadHttp(_)), "{e}");
-
-        node.fail_next(Fault::Close);
-        let e = c.get_block_template().await.unwrap_err();
-        assert!(matches!(e, RpcError::BadHttp(_)), "{e}");
-
-        node.fail_next(Fault::HttpStatus(403));
-        let e = c.get_block_template().await.unwrap_err();
-        assert!(matches!(e, RpcError::HttpStatus { status: 403, .. }), "{e}");
-
-        node.fail_next(Fault::Result(json!({"version": 1})));
-        let e = c.get_block_template().await.unwrap_err();
-        assert!(
-            matches!(e, RpcError::Template(TemplateError::MissingField(_))),
-            "{e}"
-        );
-
-        node.fail_next(Fault::Result(json!("not a template")));
-        let e = c.get_block_template().await.unwrap_err();
-        assert!(
-            matches!(e, RpcError::Template(TemplateError::NotAnObject)),
-            "{e}"
-        );
-
-        node.fail_next(Fault::Result(json!({"chain": "regtest"})));
-        let e = c.get_blockchain_info().await.unwrap_err();
-        assert!(matches!(e, RpcError::BadField { .. }), "{e}");
-
-        node.fail_next(Fault::Result(json!({"chain": "moon", "blocks": 1})));
-        let e = c.get_blockchain_info().await.unwrap_err();
-        assert!(matches!(e, RpcError::BadField { .. }), "{e}");
-
-        node.fail_next(Fault::Result(json!(42)));
-        let e = c.submit_block(&[0u8; 81]).await.unwrap_err();
-        assert!(matches!(e, RpcError::BadField { .. }), "{e}");
+        // Replies of the wrong shape for getblockchaininfo and submitblock.
+        for (reply, call) in [
+            (json!({"chain": "regtest"}), "getblockchaininfo"),
+            (json!({"chain": "moon", "blocks": 1}), "getblockchaininfo"),
+            (json!(42), "submitblock"),
+        ] {
+            node.fail_next(Fault::Result(reply));
+            let e = match call {
+                "submitblock" => c.submit_block(&[0u8; 81]).await.unwrap_err(),
+                _ => c.get_blockchain_info().await.unwrap_err(),
+            };
+            assert!(matches!(e, RpcError::BadField { .. }), "{call}: {e}");
+        }
 
         // Each message is one line.
         for e in [

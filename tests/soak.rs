@@ -7,10 +7,11 @@
 //! CI runs a short soak (20 s). `HASHFORGE_SOAK_SECS=300` runs the long one;
 //! `HASHFORGE_SOAK_SEED` replays a schedule (the seed is printed).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -87,8 +88,8 @@ async fn every_share_is_accounted_for_through_a_faulty_link() {
         .await
         .expect("proxy");
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hashforge"))
-        .args([
+    let mut child = common::hashforge()
+        .command(&[
             "mine",
             "-o",
             &format!("stratum+tcp://{}", proxy.addr()),
@@ -106,8 +107,6 @@ async fn every_share_is_accounted_for_through_a_faulty_link() {
             "--duration",
             &secs.to_string(),
         ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("start hashforge mine");
     let pid = child.id();

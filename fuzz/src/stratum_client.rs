@@ -16,22 +16,27 @@ use super::poll::block_on;
 
 /// One fuzz input.
 pub fn run(data: &[u8]) {
-    let Some((&cap, bytes)) = data.split_first() else {
-        return;
-    };
-    // Small caps exercise `LineTooLong`; 0 means the real default.
-    let max = match cap {
-        0 => hashforge_stratum::codec::DEFAULT_MAX_LINE,
-        c => usize::from(c) * 4,
-    };
-    for line in read_lines(bytes, max) {
+    for line in input_lines(data) {
         line_from_pool(&line);
     }
 }
 
+/// The lines of a fuzz input as the decoder yields them: the first byte sets the line cap
+/// (small caps exercise `LineTooLong`; 0 means the real default), the rest is the stream.
+pub fn input_lines(data: &[u8]) -> Vec<String> {
+    let Some((&cap, bytes)) = data.split_first() else {
+        return Vec::new();
+    };
+    let max = match cap {
+        0 => hashforge_stratum::codec::DEFAULT_MAX_LINE,
+        c => usize::from(c) * 4,
+    };
+    read_lines(bytes, max)
+}
+
 /// Every line the decoder yields up to the end of the input or its first error (the client and
 /// the server both drop the connection on a codec error, so nothing reads past one).
-pub fn read_lines(bytes: &[u8], max: usize) -> Vec<String> {
+fn read_lines(bytes: &[u8], max: usize) -> Vec<String> {
     let mut reader = LineReader::new(bytes, max);
     let mut lines = Vec::new();
     // Each line takes at least its `\n`: the bound only guards against a decoder that loops.

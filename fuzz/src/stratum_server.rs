@@ -11,18 +11,11 @@ use hashforge_stratum::messages::{ClientRequest, RawMessage, Submit};
 use hashforge_stratum::{Job, Notify};
 use serde_json::Value;
 
-use super::stratum_client::read_lines;
+use super::stratum_client::input_lines;
 
 /// One fuzz input.
 pub fn run(data: &[u8]) {
-    let Some((&cap, bytes)) = data.split_first() else {
-        return;
-    };
-    let max = match cap {
-        0 => hashforge_stratum::codec::DEFAULT_MAX_LINE,
-        c => usize::from(c) * 4,
-    };
-    for line in read_lines(bytes, max) {
+    for line in input_lines(data) {
         line_from_miner(&line);
     }
 }

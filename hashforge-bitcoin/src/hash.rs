@@ -25,10 +25,7 @@ impl Hash256 {
 
 impl fmt::Display for Hash256 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0.iter().rev() {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        crate::hex::fmt_display(&self.0, f)
     }
 }
 

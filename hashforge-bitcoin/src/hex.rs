@@ -1,4 +1,7 @@
-//! Hex decoding at the edge, with errors that name the field and the problem.
+//! Hex decoding at the edge, with errors that name the field and the problem; and the display
+//! form of 256-bit numbers.
+
+use std::fmt;
 
 use crate::error::HexError;
 
@@ -33,4 +36,13 @@ pub fn decode_display(s: &str, what: &'static str) -> Result<[u8; 32], HexError>
     let mut bytes: [u8; 32] = decode_array(s, what)?;
     bytes.reverse();
     Ok(bytes)
+}
+
+/// Writes a 256-bit number given as its little-endian bytes in display order (64 hex digits, most
+/// significant first): the inverse of [`decode_display`].
+pub fn fmt_display(bytes: &[u8; 32], f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    for b in bytes.iter().rev() {
+        write!(f, "{b:02x}")?;
+    }
+    Ok(())
 }

@@ -172,10 +172,7 @@ impl PartialOrd for Target {
 impl fmt::Display for Target {
     /// 64 hex digits, most significant first.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for limb in self.0.iter().rev() {
-            write!(f, "{limb:016x}")?;
-        }
-        Ok(())
+        crate::hex::fmt_display(&self.to_le_bytes(), f)
     }
 }
 

@@ -2,11 +2,10 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::Kernel;
-use crate::backend::{Backend, BackendError, FoundSink, Part, WhenIdle};
-use crate::scheduler::{Scheduler, Tag};
+use crate::backend::{Backend, BackendError, Feed, FoundSink, Part};
+use crate::scheduler::Tag;
 
 /// CPU workers: a kernel on a number of threads.
 #[derive(Clone, Debug)]
@@ -43,25 +42,20 @@ impl CpuBackend {
     fn worker<T: Tag>(
         &self,
         index: usize,
-        scheduler: &Scheduler<T>,
-        stop: &AtomicBool,
+        feed: Feed<'_, T>,
         abort: &AtomicBool,
-        idle: WhenIdle,
         sink: &dyn FoundSink<T>,
     ) {
         let mut cache = None;
         let mut found = Vec::new();
         let size = self.chunk_size();
         let mine = self.per_thread.get(index);
-        while !stop.load(Ordering::Relaxed) && !abort.load(Ordering::Relaxed) {
-            let Some(chunk) = scheduler.next_chunk(&mut cache, size) else {
-                match idle {
-                    WhenIdle::Finish => return,
-                    WhenIdle::Wait => {
-                        std::thread::sleep(Duration::from_millis(1));
-                        continue;
-                    }
+        while !feed.stopped() && !abort.load(Ordering::Relaxed) {
+            let Some(chunk) = feed.scheduler.next_chunk(&mut cache, size) else {
+                if feed.wait_for_work() {
+                    continue;
                 }
+                return;
             };
             found.clear();
             self.kernel
@@ -101,22 +95,14 @@ impl<T: Tag> Backend<T> for CpuBackend {
     /// Runs the workers on scoped threads until `stop` is set (or, with `WhenIdle::Finish`,
     /// until the scheduler runs dry). If a thread cannot be started (the system's thread or
     /// memory limit), the ones started stop after their chunk and the error says which thread.
-    fn run(
-        &self,
-        scheduler: &Scheduler<T>,
-        stop: &AtomicBool,
-        idle: WhenIdle,
-        sink: &dyn FoundSink<T>,
-    ) -> Result<(), BackendError> {
+    fn run(&self, feed: Feed<'_, T>, sink: &dyn FoundSink<T>) -> Result<(), BackendError> {
         let abort = AtomicBool::new(false);
         let aborted = &abort;
         std::thread::scope(|scope| {
             for i in 0..self.threads {
                 let started = std::thread::Builder::new()
                     .name(format!("cpu-{i}"))
-                    .spawn_scoped(scope, move || {
-                        self.worker(i, scheduler, stop, aborted, idle, sink)
-                    });
+                    .spawn_scoped(scope, move || self.worker(i, feed, aborted, sink));
                 if let Err(e) = started {
                     abort.store(true, Ordering::Relaxed);
                     return Err(BackendError {

@@ -2,7 +2,7 @@
 //! dispatches in flight, and checks every candidate on the CPU before reporting it.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -10,9 +10,9 @@ use super::kernel::{
     Candidates, Sha256dKernel, Ticket, FOUND_CAPACITY, MAX_BATCH, SLOTS, WORKGROUP_SIZE,
 };
 use super::{Gpu, GpuError};
-use crate::backend::{Backend, BackendError, FoundSink, Part, WhenIdle};
+use crate::backend::{Backend, BackendError, Feed, FoundSink, Part};
 use crate::cpu::Kernel;
-use crate::scheduler::{Chunk, Scheduler, Tag};
+use crate::scheduler::{Chunk, Tag};
 use crate::work::WorkUnit;
 use crate::{Header, Target};
 
@@ -80,28 +80,23 @@ impl GpuBackend {
         })
     }
 
-    /// Feeds the GPU from `scheduler` until `stop` is set (or, with `WhenIdle::Finish`, until the
-    /// scheduler runs dry), reporting verified nonces to `sink`. Runs on the calling thread.
+    /// Feeds the GPU from the feed's scheduler until its `stop` is set (or, with
+    /// `WhenIdle::Finish`, until the scheduler runs dry), reporting verified nonces to `sink`. Runs on the calling thread.
     ///
     /// Dispatches already queued when the work changes or `stop` is set are finished and
     /// reported. On a GPU error the ranges still in flight are rescanned on the CPU, so nothing
     /// taken from the scheduler goes unscanned, and the error is returned.
     ///
     /// One device runs one feeder: a second `run` on the same backend waits for the first.
-    pub fn run<T: Tag>(
-        &self,
-        scheduler: &Scheduler<T>,
-        stop: &AtomicBool,
-        idle: WhenIdle,
-        sink: &dyn FoundSink<T>,
-    ) -> Result<(), GpuError> {
+    pub fn run<T: Tag>(&self, feed: Feed<'_, T>, sink: &dyn FoundSink<T>) -> Result<(), GpuError> {
+        let scheduler = feed.scheduler;
         let mut kernel = self.kernel.lock().unwrap_or_else(|e| e.into_inner());
         let mut cache = None;
         // Ranges taken from the scheduler but not yet dispatched (a chunk split for an easy target).
         let mut pending: VecDeque<Chunk<T>> = VecDeque::new();
         let mut in_flight: VecDeque<(Chunk<T>, Ticket)> = VecDeque::with_capacity(SLOTS);
         loop {
-            while in_flight.len() < SLOTS && !stop.load(Ordering::Relaxed) {
+            while in_flight.len() < SLOTS && !feed.stopped() {
                 pending.retain(|c| scheduler.is_current(&c.assignment));
                 let chunk = match pending.pop_front() {
                     Some(chunk) => chunk,
@@ -133,12 +128,8 @@ impl GpuBackend {
                 }
                 continue;
             }
-            if stop.load(Ordering::Relaxed) {
+            if feed.stopped() || !feed.wait_for_work() {
                 return Ok(());
-            }
-            match idle {
-                WhenIdle::Finish => return Ok(()),
-                WhenIdle::Wait => std::thread::sleep(Duration::from_millis(1)),
             }
         }
     }
@@ -212,14 +203,8 @@ impl<T: Tag> Backend<T> for GpuBackend {
     }
     /// As [`GpuBackend::run`]; a GPU error ends this backend (its ranges in flight were
     /// rescanned on the CPU), leaving the work to the other backends.
-    fn run(
-        &self,
-        scheduler: &Scheduler<T>,
-        stop: &AtomicBool,
-        idle: WhenIdle,
-        sink: &dyn FoundSink<T>,
-    ) -> Result<(), BackendError> {
-        GpuBackend::run(self, scheduler, stop, idle, sink).map_err(|e| BackendError {
+    fn run(&self, feed: Feed<'_, T>, sink: &dyn FoundSink<T>) -> Result<(), BackendError> {
+        GpuBackend::run(self, feed, sink).map_err(|e| BackendError {
             backend: "gpu",
             reason: format!("{}: {}", self.device_name, crate::gpu::error_chain(&e)),
         })
@@ -297,6 +282,7 @@ fn autotune(kernel: &mut Sha256dKernel, target: Duration) -> Result<u32, GpuErro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scheduler::Scheduler;
 
     fn chunk(work: WorkUnit, start: u32, count: u32) -> Chunk<()> {
         let scheduler = Scheduler::new();

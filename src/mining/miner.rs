@@ -448,75 +448,44 @@ impl Loop {
                         }
                     }
                 }
-                let event = |result: &'static str, reason: Option<String>| ShareEvent {
-                    result,
+                let kind = self.counters.count_outcome(&outcome);
+                let reason = match &outcome {
+                    ShareOutcome::Accepted => {
+                        self.last_share = Some(Instant::now());
+                        None
+                    }
+                    ShareOutcome::Rejected(reason) => Some(Escaped(&reason.message).to_string()),
+                    ShareOutcome::TimedOut => None,
+                    ShareOutcome::Lost(reason) => Some(Escaped(reason).to_string()),
+                };
+                (self.on_share)(&ShareEvent {
+                    result: if kind == "timed out" {
+                        "timed_out"
+                    } else {
+                        kind
+                    },
                     job: Escaped(&share.job_id).to_string(),
                     nonce: share.nonce,
                     difficulty: None,
                     reason,
-                };
-                let c = &mut self.counters;
+                });
+                if !self.log.line(kind) {
+                    return;
+                }
+                let (job, nonce) = (Escaped(&share.job_id), share.nonce);
                 match outcome {
-                    ShareOutcome::Accepted => {
-                        c.accepted += 1;
-                        self.last_share = Some(Instant::now());
-                        (self.on_share)(&event("accepted", None));
-                        if !self.log.line("accepted") {
-                            return;
-                        }
-                        info!(
-                            "share accepted: job {} nonce {:08x}",
-                            Escaped(&share.job_id),
-                            share.nonce
-                        );
-                    }
+                    ShareOutcome::Accepted => info!("share accepted: job {job} nonce {nonce:08x}"),
                     ShareOutcome::Rejected(reason) => {
-                        // A stale share is counted once, in `stale`, not in `rejected` too.
-                        let stale = matches!(reason.kind(), hashforge_stratum::RejectKind::Stale);
-                        if stale {
-                            c.stale += 1;
-                            c.stale_rejected += 1;
-                        } else {
-                            c.rejected += 1;
-                            c.count_reject(&reason.message);
-                        }
-                        let result = if stale { "stale" } else { "rejected" };
-                        (self.on_share)(&event(result, Some(Escaped(&reason.message).to_string())));
-                        if !self.log.line(result) {
-                            return;
-                        }
-                        warn!(
-                            "share rejected{}: job {} nonce {:08x}: {reason}",
-                            if stale { " (stale)" } else { "" },
-                            Escaped(&share.job_id),
-                            share.nonce
-                        );
+                        let stale = if kind == "stale" { " (stale)" } else { "" };
+                        warn!("share rejected{stale}: job {job} nonce {nonce:08x}: {reason}")
                     }
-                    ShareOutcome::TimedOut => {
-                        c.timed_out += 1;
-                        (self.on_share)(&event("timed_out", None));
-                        if !self.log.line("timed out") {
-                            return;
-                        }
-                        warn!(
-                            "share timed out: job {} nonce {:08x}: no answer from the pool",
-                            Escaped(&share.job_id),
-                            share.nonce
-                        );
-                    }
-                    ShareOutcome::Lost(reason) => {
-                        c.lost += 1;
-                        (self.on_share)(&event("lost", Some(Escaped(&reason).to_string())));
-                        if !self.log.line("lost") {
-                            return;
-                        }
-                        warn!(
-                            "share lost: job {} nonce {:08x}: {}",
-                            Escaped(&share.job_id),
-                            share.nonce,
-                            Escaped(&reason)
-                        );
-                    }
+                    ShareOutcome::TimedOut => warn!(
+                        "share timed out: job {job} nonce {nonce:08x}: no answer from the pool"
+                    ),
+                    ShareOutcome::Lost(reason) => warn!(
+                        "share lost: job {job} nonce {nonce:08x}: {}",
+                        Escaped(&reason)
+                    ),
                 }
             }
             Event::Reconnect { host, port, wait } => {

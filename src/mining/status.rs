@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use hashforge_stratum::text::{escaped_prefix, Escaped};
+use hashforge_stratum::{RejectKind, ShareOutcome};
 use serde::Serialize;
 
 use crate::units::{format_difficulty, format_rate};
@@ -56,6 +57,36 @@ pub const MAX_REJECT_REASON_CHARS: usize = 64;
 pub const OTHER_REJECT_REASON: &str = "other";
 
 impl Counters {
+    /// Counts a share's outcome (a rejection also under its reason); returns its kind for the
+    /// log: `accepted`, `rejected`, `timed out` or `lost`.
+    pub fn count_outcome(&mut self, outcome: &ShareOutcome) -> &'static str {
+        match outcome {
+            ShareOutcome::Accepted => {
+                self.accepted += 1;
+                "accepted"
+            }
+            // A stale share is counted once, in `stale`, not in `rejected` too.
+            ShareOutcome::Rejected(reason) if matches!(reason.kind(), RejectKind::Stale) => {
+                self.stale += 1;
+                self.stale_rejected += 1;
+                "stale"
+            }
+            ShareOutcome::Rejected(reason) => {
+                self.rejected += 1;
+                self.count_reject(&reason.message);
+                "rejected"
+            }
+            ShareOutcome::TimedOut => {
+                self.timed_out += 1;
+                "timed out"
+            }
+            ShareOutcome::Lost(_) => {
+                self.lost += 1;
+                "lost"
+            }
+        }
+    }
+
     /// Counts a rejection under its reason, within [`MAX_REJECT_REASONS`] and
     /// [`MAX_REJECT_REASON_CHARS`] (control characters escaped).
     pub fn count_reject(&mut self, reason: &str) {

@@ -7,61 +7,39 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use hashforge_stratum::{Event, PoolConfig, PoolManager, Share, ShareOutcome, Template};
+use hashforge_stratum::{Event, PoolConfig, PoolManager, ShareOutcome};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
+use tokio::sync::mpsc::Receiver;
 
-/// Answers configure/subscribe/authorize; after subscribe sends `difficulty` and job `j1`.
+/// Answers the handshake as a pool: rolling granted, then `difficulty` and job `j1`.
 async fn handshake(p: &mut RawPeer, difficulty: Value) {
-    loop {
-        let v = p.recv().await.expect("client line");
-        let id = v["id"].clone();
-        match v["method"].as_str().unwrap_or_default() {
-            "mining.configure" => {
-                let r = json!({"version-rolling": true, "version-rolling.mask": "1fffe000"});
-                p.send(json!({"id": id, "result": r, "error": null})).await;
-            }
-            "mining.subscribe" => {
-                p.send(json!({"id": id, "result": [[["mining.notify", "abcd"]], "deadbeef", 4], "error": null})).await;
-                p.send(
-                    json!({"id": null, "method": "mining.set_difficulty", "params": [difficulty]}),
-                )
-                .await;
-                let n = Template::synthetic(4).notify("j1".into(), true);
-                p.send(json!({"id": null, "method": "mining.notify", "params": n.to_params()}))
-                    .await;
-            }
-            "mining.authorize" => {
-                p.send(json!({"id": id, "result": true, "error": null}))
-                    .await;
-                return;
-            }
-            _ => {}
-        }
-    }
+    let script = PoolScript {
+        difficulty: Some(difficulty),
+        template_extranonce_size: 4,
+        ..PoolScript::default()
+    };
+    p.serve_handshake(&script).await;
 }
 
-async fn accept(listener: &TcpListener) -> RawPeer {
-    let (tcp, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
-        .await
-        .expect("client connects")
-        .expect("accept");
-    RawPeer::new(tcp)
-}
-
-fn share(job_id: &str, nonce: u32) -> Share {
-    Share {
-        job_id: job_id.into(),
-        extranonce2: vec![0; 4],
-        ntime: 0,
-        nonce,
-        version: 0x2000_0000,
-    }
+/// A client of one scripted pool, through its handshake at `difficulty`: the listener (for
+/// its reconnects), the client, its events and the pool's side of the connection.
+async fn one_pool(difficulty: Value) -> (TcpListener, PoolManager, Receiver<Event>, RawPeer) {
+    let listener = TcpListener::bind(localhost0()).await.expect("bind");
+    let pools = vec![PoolConfig::new(
+        url(listener.local_addr().expect("addr")),
+        "w",
+        "x",
+    )];
+    let (m, rx) = PoolManager::start(pools, fast_options(), fast_failover()).expect("start");
+    let mut p = RawPeer::accept(&listener).await;
+    handshake(&mut p, difficulty).await;
+    (listener, m, rx, p)
 }
 
 /// Events (other than those `keep` drops) seen within `d`.
 async fn events_within(
-    rx: &mut tokio::sync::mpsc::Receiver<Event>,
+    rx: &mut Receiver<Event>,
     d: Duration,
     keep: impl Fn(&Event) -> bool,
 ) -> Vec<Event> {
@@ -79,15 +57,10 @@ async fn events_within(
 /// lost at once, with that reason, exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn share_in_flight_on_a_dropped_connection_is_reported_lost_once() {
-    let listener = TcpListener::bind(localhost0()).await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let pools = vec![PoolConfig::new(url(addr), "w", "x")];
-    let (m, mut rx) = PoolManager::start(pools, fast_options(), fast_failover()).expect("start");
-    let mut p = accept(&listener).await;
-    handshake(&mut p, json!(0.5)).await;
+    let (listener, m, mut rx, mut p) = one_pool(json!(0.5)).await;
     wait_for(&mut rx, |e| matches!(e, Event::Connected { .. })).await;
     wait_job(&mut rx).await;
-    m.submit(share("j1", 7)).await.expect("submit");
+    m.submit(scripted_share("j1", 7)).await.expect("submit");
     let sent = p.recv_method("mining.submit").await;
     assert_eq!(sent["params"][1], "j1");
     drop(p); // hang up without answering
@@ -112,7 +85,7 @@ async fn share_in_flight_on_a_dropped_connection_is_reported_lost_once() {
     assert_eq!((stats.lost, stats.accepted, stats.rejected), (1, 0, 0));
 
     // The client comes back; the share is not reported a second time.
-    let mut p = accept(&listener).await;
+    let mut p = RawPeer::accept(&listener).await;
     handshake(&mut p, json!(0.5)).await;
     let later = events_within(&mut rx, Duration::from_millis(800), |e| {
         matches!(e, Event::ShareResult { .. })
@@ -134,10 +107,10 @@ async fn reconnect_with_a_long_wait_is_capped_and_fails_over() {
         PoolConfig::new(url(good.local_addr()), "w", "x"),
     ];
     let (m, mut rx) = PoolManager::start(pools, fast_options(), fast_failover()).expect("start");
-    let mut p = accept(&hostile).await;
+    let mut p = RawPeer::accept(&hostile).await;
     handshake(&mut p, json!(0.5)).await;
     wait_for(&mut rx, |e| matches!(e, Event::Connected { pool: 0, .. })).await;
-    p.send(json!({"id": null, "method": "client.reconnect", "params": [null, null, 3600]}))
+    p.notify("client.reconnect", json!([null, null, 3600]))
         .await;
     let Event::Reconnect { wait, .. } =
         wait_for(&mut rx, |e| matches!(e, Event::Reconnect { .. })).await
@@ -164,12 +137,7 @@ async fn reconnect_with_a_long_wait_is_capped_and_fails_over() {
 /// Issue 10, defect 10: a difficulty of 1e-300 (every hash a share) is raised to the floor.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn absurdly_low_difficulty_is_raised_to_the_floor() {
-    let listener = TcpListener::bind(localhost0()).await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let pools = vec![PoolConfig::new(url(addr), "w", "x")];
-    let (m, mut rx) = PoolManager::start(pools, fast_options(), fast_failover()).expect("start");
-    let mut p = accept(&listener).await;
-    handshake(&mut p, json!(1e-300)).await;
+    let (_listener, m, mut rx, mut p) = one_pool(json!(1e-300)).await;
     let Event::Connected { difficulty, .. } =
         wait_for(&mut rx, |e| matches!(e, Event::Connected { .. })).await
     else {
@@ -179,15 +147,13 @@ async fn absurdly_low_difficulty_is_raised_to_the_floor() {
     let job = wait_job(&mut rx).await;
     assert!(job.difficulty() >= 1e-9, "{:e}", job.difficulty());
     // A later change is bounded the same way; a sane one passes unchanged.
-    p.send(json!({"id": null, "method": "mining.set_difficulty", "params": [1e-20]}))
-        .await;
+    p.notify("mining.set_difficulty", json!([1e-20])).await;
     let Event::Difficulty(d) = wait_for(&mut rx, |e| matches!(e, Event::Difficulty(_))).await
     else {
         unreachable!()
     };
     assert!(d >= 1e-9, "{d:e}");
-    p.send(json!({"id": null, "method": "mining.set_difficulty", "params": [0.25]}))
-        .await;
+    p.notify("mining.set_difficulty", json!([0.25])).await;
     let Event::Difficulty(d) = wait_for(&mut rx, |e| matches!(e, Event::Difficulty(_))).await
     else {
         unreachable!()

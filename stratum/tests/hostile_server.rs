@@ -6,73 +6,8 @@ use std::time::Duration;
 
 use common::*;
 use hashforge_bitcoin::{CompactTarget, Target};
-use hashforge_stratum::messages::{Notify, ServerMessage};
-use hashforge_stratum::{Job, Server, ServerConfig, ServerEvent, Share, Template};
-use serde_json::{json, Value};
-
-fn code(v: &Value) -> i64 {
-    v["error"][0].as_i64().unwrap_or(-1)
-}
-
-fn submit(id: u64, user: &str, s: &Share) -> Value {
-    json!({"id": id, "method": "mining.submit", "params": [
-        user, s.job_id, hex::encode(&s.extranonce2),
-        format!("{:08x}", s.ntime), format!("{:08x}", s.nonce)
-    ]})
-}
-
-/// The last job among `seen` (notifications), at the difficulty last set before it.
-fn last_job(seen: &[Value], extranonce1: &[u8]) -> (Job, f64) {
-    let mut difficulty = 0.0;
-    let mut job = None;
-    for v in seen {
-        match ServerMessage::parse_line(&v.to_string()).expect("parse") {
-            ServerMessage::SetDifficulty(d) => difficulty = d,
-            ServerMessage::Notify(n) => job = Some((n, difficulty)),
-            _ => {}
-        }
-    }
-    let (notify, difficulty): (Notify, f64) = job.expect("a job was sent");
-    (
-        Job::new(notify, extranonce1.to_vec(), 8, difficulty, None),
-        difficulty,
-    )
-}
-
-/// Subscribes (resuming `session` if given) and authorizes `user`; returns the extranonce1,
-/// the session id, the first job and whether that job cleaned the earlier ones.
-async fn session(
-    p: &mut RawPeer,
-    session: Option<&str>,
-    user: &str,
-) -> (Vec<u8>, String, Job, bool) {
-    let params = match session {
-        Some(s) => json!(["hostile/1", s]),
-        None => json!(["hostile/1"]),
-    };
-    let mut seen = Vec::new();
-    p.send(json!({"id": 1, "method": "mining.subscribe", "params": params}))
-        .await;
-    let r = p.recv_response(1, &mut seen).await;
-    let en1 = hex::decode(r["result"][1].as_str().expect("en1")).expect("hex");
-    let id = r["result"][0][0][1]
-        .as_str()
-        .expect("session id")
-        .to_string();
-    p.send(json!({"id": 2, "method": "mining.authorize", "params": [user, "x"]}))
-        .await;
-    assert_eq!(p.recv_response(2, &mut seen).await["result"], true);
-    while !seen.iter().any(|v| v["method"] == "mining.notify") {
-        seen.push(p.recv().await.expect("a job"));
-    }
-    let clean = seen
-        .iter()
-        .rfind(|v| v["method"] == "mining.notify")
-        .and_then(|v| v["params"][8].as_bool())
-        .expect("clean_jobs");
-    let (job, _) = last_job(&seen, &en1);
-    (en1, id, job, clean)
-}
+use hashforge_stratum::{FoundBlock, Job, Server, ServerConfig, ServerEvent, Share, Template};
+use serde_json::json;
 
 /// Whether the server closes `p` within `within` (reading and dropping whatever it sends).
 async fn closed_within(p: &mut RawPeer, within: Duration) -> bool {
@@ -83,6 +18,19 @@ async fn closed_within(p: &mut RawPeer, within: Duration) -> bool {
             Ok(None) => return true,
             Ok(Some(_)) => {}
             Err(_) => return false,
+        }
+    }
+}
+
+/// The next block the server reports (5 s limit).
+async fn block_found(events: &mut tokio::sync::mpsc::Receiver<ServerEvent>) -> FoundBlock {
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .expect("an event")
+            .expect("open");
+        if let ServerEvent::BlockFound(b) = ev {
+            return b;
         }
     }
 }
@@ -98,7 +46,7 @@ async fn a_block_below_the_pool_difficulty_is_a_block() {
     };
     let (h, mut events) = start_server(cfg, localhost0()).await;
     let mut p = RawPeer::connect(h.local_addr()).await;
-    let (_, _, job, _) = session(&mut p, None, "w").await;
+    let job = p.session(None, "w").await.job;
     // Regtest bits: about every second hash is a block; difficulty 1 takes 2^32 hashes.
     let network = Target::from_compact(CompactTarget(job.notify.nbits)).expect("bits");
     let en2 = vec![0u8; 8];
@@ -116,18 +64,10 @@ async fn a_block_below_the_pool_difficulty_is_a_block() {
         nonce,
         version: job.notify.version,
     };
-    p.send(submit(3, "w", &share)).await;
+    p.send(submit_request(3, "w", &share, None)).await;
     let r = p.recv_response(3, &mut Vec::new()).await;
     assert_eq!(r["result"], true, "{r}");
-    let found = loop {
-        let ev = tokio::time::timeout(Duration::from_secs(5), events.recv())
-            .await
-            .expect("an event")
-            .expect("open");
-        if let ServerEvent::BlockFound(b) = ev {
-            break b;
-        }
-    };
+    let found = block_found(&mut events).await;
     assert_eq!(found.hash, hash);
     h.shutdown().await;
 }
@@ -159,7 +99,7 @@ async fn the_share_difficulty_is_capped_at_the_network_difficulty() {
     while !seen.iter().any(|v| v["method"] == "mining.notify") {
         seen.push(p.recv().await.expect("a job"));
     }
-    let (_, difficulty) = last_job(&seen, &en1);
+    let difficulty = last_job(&seen, &en1, None).difficulty();
     assert!(difficulty > 0.0, "no difficulty before the job: {seen:?}");
     assert!(
         difficulty <= 1.0,
@@ -176,7 +116,12 @@ async fn a_stranger_cannot_take_over_a_departed_session() {
     let (h, _ev) = start_server(server_config(), localhost0()).await;
     let addr = h.local_addr();
     let mut alice = RawPeer::connect(addr).await;
-    let (en1, id, job, _) = session(&mut alice, None, "alice").await;
+    let Session {
+        extranonce1: en1,
+        id,
+        job,
+        ..
+    } = alice.session(None, "alice").await;
     assert!(
         id.len() >= 16,
         "session id {id:?} is too short to be unguessable"
@@ -192,19 +137,19 @@ async fn a_stranger_cannot_take_over_a_departed_session() {
 
     // Extranonce1s are handed out in sequence: guessable.
     let mut eve = RawPeer::connect(addr).await;
-    let (eve_en1, _, _, clean) = session(&mut eve, Some(&hex::encode(&en1)), "eve").await;
-    assert!(clean, "a stranger got a resumed session");
-    assert_ne!(eve_en1, en1);
+    let stranger = eve.session(Some(&hex::encode(&en1)), "eve").await;
+    assert!(stranger.clean, "a stranger got a resumed session");
+    assert_ne!(stranger.extranonce1, en1);
     let stolen = Share { ..away.clone() };
-    eve.send(submit(3, "eve", &stolen)).await;
-    assert_eq!(code(&eve.recv_response(3, &mut Vec::new()).await), 21);
+    eve.send(submit_request(3, "eve", &stolen, None)).await;
+    assert_eq!(error_code(&eve.recv_response(3, &mut Vec::new()).await), 21);
 
     // Alice comes back with her session id and keeps her job.
     let mut alice = RawPeer::connect(addr).await;
-    let (back_en1, _, _, clean) = session(&mut alice, Some(&id), "alice").await;
-    assert_eq!(back_en1, en1);
-    assert!(!clean);
-    alice.send(submit(4, "alice", &away)).await;
+    let back = alice.session(Some(&id), "alice").await;
+    assert_eq!(back.extranonce1, en1);
+    assert!(!back.clean);
+    alice.send(submit_request(4, "alice", &away, None)).await;
     assert_eq!(
         alice.recv_response(4, &mut Vec::new()).await["result"],
         true
@@ -243,7 +188,7 @@ async fn the_handshake_has_a_deadline() {
     half.send(json!({"id": 1, "method": "mining.subscribe", "params": []}))
         .await;
     let mut miner = RawPeer::connect(h.local_addr()).await;
-    session(&mut miner, None, "w").await;
+    miner.session(None, "w").await;
     assert!(closed_within(&mut idle, Duration::from_secs(2)).await);
     assert!(closed_within(&mut half, Duration::from_secs(2)).await);
     assert!(!closed_within(&mut miner, Duration::from_millis(500)).await);
@@ -263,7 +208,7 @@ async fn unauthorized_connections_get_only_a_share_of_the_slots() {
     let mut miners = Vec::new();
     for i in 0..4 {
         let mut m = RawPeer::connect(h.local_addr()).await;
-        session(&mut m, None, &format!("w{i}")).await;
+        m.session(None, &format!("w{i}")).await;
         miners.push(m);
     }
     let mut idle = Vec::new();
@@ -279,7 +224,7 @@ async fn unauthorized_connections_get_only_a_share_of_the_slots() {
     drop(idle.pop());
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut m = RawPeer::connect(h.local_addr()).await;
-    session(&mut m, None, "late").await;
+    m.session(None, "late").await;
     assert_eq!(h.connections(), 7);
     h.shutdown().await;
 }
@@ -289,7 +234,7 @@ async fn unauthorized_connections_get_only_a_share_of_the_slots() {
 async fn worker_names_are_bounded() {
     let (h, _ev) = start_server(server_config(), localhost0()).await;
     let mut p = RawPeer::connect(h.local_addr()).await;
-    session(&mut p, None, "w").await;
+    p.session(None, "w").await;
     let long = "x".repeat(8 * 1024);
     p.send(json!({"id": 3, "method": "mining.authorize", "params": [long, "x"]}))
         .await;
@@ -319,9 +264,9 @@ async fn departed_workers_are_forgotten() {
     };
     let (h, _ev) = start_server(cfg, localhost0()).await;
     let mut stay = RawPeer::connect(h.local_addr()).await;
-    session(&mut stay, None, "stay").await;
+    stay.session(None, "stay").await;
     let mut gone = RawPeer::connect(h.local_addr()).await;
-    session(&mut gone, None, "gone").await;
+    gone.session(None, "gone").await;
     assert_eq!(h.stats().len(), 2);
     drop(gone);
     tokio::time::sleep(Duration::from_millis(600)).await;
@@ -345,7 +290,7 @@ async fn malformed_requests_past_a_bound_disconnect() {
     }
     // A well-behaved miner is still served.
     let mut q = RawPeer::connect(h.local_addr()).await;
-    session(&mut q, None, "w").await;
+    q.session(None, "w").await;
     h.shutdown().await;
 }
 
@@ -354,14 +299,9 @@ async fn malformed_requests_past_a_bound_disconnect() {
 /// honoured.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_worker_gets_a_lower_difficulty_soon() {
-    use hashforge_stratum::VardiffConfig;
     let cfg = ServerConfig {
-        vardiff: Some(VardiffConfig {
-            target_interval: Duration::from_millis(100),
-            retarget_interval: Duration::from_secs(60),
-        }),
         min_difficulty: EASY / 8.0,
-        ..server_config()
+        ..vardiff_server_config(Duration::from_millis(100), Duration::from_secs(60))
     };
     let floor = cfg.min_difficulty;
     let (h, _ev) = start_server(cfg, localhost0()).await;
@@ -400,7 +340,11 @@ async fn version_rolling_keeps_the_template_bits() {
         .await;
     let r = p.recv_response(9, &mut Vec::new()).await;
     assert_eq!(r["result"]["version-rolling.mask"], "1fffe000");
-    let (en1, _, job, _) = session(&mut p, None, "w").await;
+    let Session {
+        extranonce1: en1,
+        job,
+        ..
+    } = p.session(None, "w").await;
     let job = Job::new(job.notify.clone(), en1, 8, job.difficulty(), Some(mask));
     let version = job.roll_version(0);
     assert_eq!(version, 0x3000_0000);
@@ -414,22 +358,18 @@ async fn version_rolling_keeps_the_template_bits() {
             network.is_met_by(&hash) && job.share_target().is_met_by(&hash)
         })
         .expect("a block");
-    p.send(json!({"id": 3, "method": "mining.submit", "params": [
-        "w", job.id(), hex::encode(&en2), format!("{:08x}", job.notify.ntime),
-        format!("{nonce:08x}"), format!("{:08x}", version & mask)
-    ]}))
-    .await;
+    let share = Share {
+        job_id: job.id().to_string(),
+        extranonce2: en2,
+        ntime: job.notify.ntime,
+        nonce,
+        version,
+    };
+    p.send(submit_request(3, "w", &share, Some(version & mask)))
+        .await;
     let r = p.recv_response(3, &mut Vec::new()).await;
     assert_eq!(r["result"], true, "{r}");
-    let found = loop {
-        let ev = tokio::time::timeout(Duration::from_secs(5), events.recv())
-            .await
-            .expect("an event")
-            .expect("open");
-        if let ServerEvent::BlockFound(b) = ev {
-            break b;
-        }
-    };
+    let found = block_found(&mut events).await;
     assert_eq!(found.header.version, 0x3000_0000);
     h.shutdown().await;
 }

@@ -7,44 +7,19 @@ use std::time::Duration;
 use common::*;
 use hashforge_stratum::{
     Client, ClientOptions, Event, PoolConfig, PoolManager, RejectKind, Share, ShareOutcome,
-    Template,
 };
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-/// Answers configure/subscribe/authorize like a pool, sends a difficulty and a job; returns
-/// the methods the client sent, in order, once authorize was answered.
+/// Answers the handshake as a pool (rolling granted with `mask`, or refused), sends a
+/// difficulty and a job; returns the methods the client sent, in order, once authorize was
+/// answered.
 async fn handshake(p: &mut RawPeer, mask: Option<&str>) -> Vec<String> {
-    let mut methods = Vec::new();
-    loop {
-        let v = p.recv().await.expect("client line");
-        let m = v["method"].as_str().unwrap_or_default().to_string();
-        let id = v["id"].clone();
-        methods.push(m.clone());
-        match m.as_str() {
-            "mining.configure" => {
-                let r = match mask {
-                    Some(mk) => json!({"version-rolling": true, "version-rolling.mask": mk}),
-                    None => json!({"version-rolling": false}),
-                };
-                p.send(json!({"id": id, "result": r, "error": null})).await;
-            }
-            "mining.subscribe" => {
-                p.send(json!({"id": id, "result": [[["mining.notify", "abcd"]], "deadbeef", 4], "error": null})).await;
-                p.send(json!({"id": null, "method": "mining.set_difficulty", "params": [0.5]}))
-                    .await;
-                let n = Template::synthetic(8).notify("j1".into(), true);
-                p.send(json!({"id": null, "method": "mining.notify", "params": n.to_params()}))
-                    .await;
-            }
-            "mining.authorize" => {
-                p.send(json!({"id": id, "result": true, "error": null}))
-                    .await;
-                return methods;
-            }
-            _ => {}
-        }
-    }
+    let script = PoolScript {
+        mask: mask.map(str::to_string),
+        ..PoolScript::default()
+    };
+    p.serve_handshake(&script).await.methods
 }
 
 /// Collects log output of this test binary (tests in it run in parallel; only the
@@ -106,11 +81,7 @@ async fn malformed_truncated_oversized_lines_cause_reconnect() {
     ];
     let mut peers = Vec::new();
     for (payload, want) in bad.iter().zip(expect_reason) {
-        let (tcp, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
-            .await
-            .expect("client reconnects")
-            .expect("accept");
-        let mut p = RawPeer::new(tcp);
+        let mut p = RawPeer::accept(&listener).await;
         handshake(&mut p, Some("1fffe000")).await;
         wait_for(&mut rx, |e| matches!(e, Event::Connected { .. })).await;
         p.send_raw(payload).await;
@@ -131,11 +102,7 @@ async fn malformed_truncated_oversized_lines_cause_reconnect() {
     // Exactly one warning line per bad line.
     assert_eq!(dropping_lines(), bad.len());
     // And it still comes back to a sane pool.
-    let (tcp, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
-        .await
-        .expect("client reconnects")
-        .expect("accept");
-    let mut p = RawPeer::new(tcp);
+    let mut p = RawPeer::accept(&listener).await;
     let methods = handshake(&mut p, Some("1fffe000")).await;
     assert_eq!(methods[1], "mining.subscribe");
     wait_for(&mut rx, |e| matches!(e, Event::Connected { .. })).await;
@@ -176,9 +143,9 @@ async fn pool_requests_error_shapes_and_timeouts() {
         p.send(json!({"id": 101, "method": "client.get_version", "params": []}))
             .await;
         let version = p.recv().await.expect("version");
-        p.send(json!({"id": null, "method": "client.show_message", "params": ["hello miner"]}))
+        p.notify("client.show_message", json!(["hello miner"]))
             .await;
-        p.send(json!({"id": null, "method": "mining.set_version_mask", "params": ["00006000"]}))
+        p.notify("mining.set_version_mask", json!(["00006000"]))
             .await;
         // Four submits, answered in four different shapes (the last not at all).
         let mut submits = Vec::new();
@@ -210,11 +177,9 @@ async fn pool_requests_error_shapes_and_timeouts() {
     let ev = wait_for(&mut rx, |e| matches!(e, Event::VersionMask(_))).await;
     assert_eq!(ev, Event::VersionMask(Some(0x6000)));
     let share = |nonce: u32| Share {
-        job_id: "j1".into(),
         extranonce2: vec![1, 2, 3, 4],
-        ntime: 0x6470_25b5,
-        nonce,
         version: 0x2000_6000,
+        ..scripted_share("j1", nonce)
     };
     let mut outcomes = Vec::new();
     for nonce in [0x0a02_9ed1, 2, 3, 4] {
@@ -287,8 +252,7 @@ async fn no_version_bits_without_rolling_and_refused_authorize() {
         let mut p = RawPeer::new(tcp);
         handshake(&mut p, None).await; // configure answered "version-rolling": false
         let s = p.recv().await.expect("submit");
-        p.send(json!({"id": s["id"], "result": true, "error": null}))
-            .await;
+        p.reply(s["id"].clone(), json!(true)).await;
         // Second connection: authorization refused.
         let (tcp, _) = listener.accept().await.expect("accept");
         let mut p = RawPeer::new(tcp);
@@ -321,11 +285,9 @@ async fn no_version_bits_without_rolling_and_refused_authorize() {
         }
     ));
     let share = Share {
-        job_id: "j1".into(),
-        extranonce2: vec![0; 4],
         ntime: 1,
-        nonce: 0x0a02_9ed1,
         version: 0x2000_6000,
+        ..scripted_share("j1", 0x0a02_9ed1)
     };
     client.submit(share).await.expect("submit");
     assert_accepted(&mut rx).await;

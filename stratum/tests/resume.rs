@@ -5,50 +5,22 @@
 mod common;
 
 use common::*;
-use hashforge_stratum::{Event, PoolConfig, PoolManager, Share, ShareOutcome, Template};
+use hashforge_stratum::{Event, PoolConfig, PoolManager, ShareOutcome};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-/// Answers subscribe (session id "s1", extranonce1 `en1`) and authorize, sends job `job`;
-/// returns the subscribe request's params.
+/// Answers the handshake as a pool: no version rolling, subscribe with session id "s1" and
+/// extranonce1 `en1`, then job `job`; returns the subscribe request's params.
 async fn handshake(p: &mut RawPeer, en1: &str, job: &str) -> Value {
-    let mut subscribe = Value::Null;
-    loop {
-        let v = p.recv().await.expect("client line");
-        let id = v["id"].clone();
-        match v["method"].as_str().unwrap_or_default() {
-            "mining.configure" => {
-                p.send(json!({"id": id, "result": {"version-rolling": false}, "error": null}))
-                    .await
-            }
-            "mining.subscribe" => {
-                subscribe = v["params"].clone();
-                p.send(
-                    json!({"id": id, "result": [[["mining.notify", "s1"]], en1, 4], "error": null}),
-                )
-                .await;
-                let n = Template::synthetic(8).notify(job.into(), true);
-                p.send(json!({"id": null, "method": "mining.notify", "params": n.to_params()}))
-                    .await;
-            }
-            "mining.authorize" => {
-                p.send(json!({"id": id, "result": true, "error": null}))
-                    .await;
-                return subscribe;
-            }
-            _ => {}
-        }
-    }
-}
-
-fn share(job: &str, nonce: u32) -> Share {
-    Share {
-        job_id: job.into(),
-        extranonce2: vec![0; 4],
-        ntime: 0x6470_25b5,
-        nonce,
-        version: 0x2000_0000,
-    }
+    let script = PoolScript {
+        mask: None,
+        session: "s1".into(),
+        extranonce1: en1.into(),
+        difficulty: None,
+        job: job.into(),
+        template_extranonce_size: 8,
+    };
+    p.serve_handshake(&script).await.subscribe
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,18 +33,17 @@ async fn queued_shares_follow_a_resumed_session_or_are_reported_lost() {
         fast_failover(),
     )
     .unwrap();
-    let accept = || async { RawPeer::new(listener.accept().await.unwrap().0) };
 
     // Connection 1 hands out job j1, then the pool goes away.
-    let mut p = accept().await;
+    let mut p = RawPeer::accept(&listener).await;
     handshake(&mut p, "aabbccdd", "j1").await;
     wait_for(&mut rx, |e| matches!(e, Event::Job(_))).await;
     drop(p);
     wait_for(&mut rx, |e| matches!(e, Event::Disconnected { .. })).await;
 
     // Found while disconnected; the pool comes back and resumes the session.
-    pool.submit(share("j1", 7)).await.unwrap();
-    let mut p = accept().await;
+    pool.submit(scripted_share("j1", 7)).await.unwrap();
+    let mut p = RawPeer::accept(&listener).await;
     let params = handshake(&mut p, "aabbccdd", "j2").await;
     assert_eq!(
         params[1], "s1",
@@ -83,16 +54,15 @@ async fn queued_shares_follow_a_resumed_session_or_are_reported_lost() {
         (submit["params"][1].as_str(), submit["params"][4].as_str()),
         (Some("j1"), Some("00000007"))
     );
-    p.send(json!({"id": submit["id"], "result": true, "error": null}))
-        .await;
+    p.reply(submit["id"].clone(), json!(true)).await;
     assert_accepted(&mut rx).await;
     drop(p);
     wait_for(&mut rx, |e| matches!(e, Event::Disconnected { .. })).await;
 
     // Found while disconnected again; this time the pool starts a new session (other
     // extranonce1): the share is not sent, and the miner is told why.
-    pool.submit(share("j2", 8)).await.unwrap();
-    let mut p = accept().await;
+    pool.submit(scripted_share("j2", 8)).await.unwrap();
+    let mut p = RawPeer::accept(&listener).await;
     handshake(&mut p, "11223344", "j3").await;
     let ev = wait_for(&mut rx, |e| matches!(e, Event::ShareResult { .. })).await;
     match ev {
@@ -127,7 +97,7 @@ async fn try_submit_never_blocks_when_the_pool_is_away() {
     .unwrap();
     let mut queued = 0;
     let result = loop {
-        match pool.try_submit(share("j", queued)) {
+        match pool.try_submit(scripted_share("j", queued)) {
             Ok(()) => queued += 1,
             Err(e) => break e,
         }

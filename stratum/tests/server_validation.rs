@@ -5,41 +5,8 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use hashforge_stratum::messages::{Notify, ServerMessage};
 use hashforge_stratum::{Job, ServerConfig, Share, Template};
 use serde_json::{json, Value};
-
-fn code(v: &Value) -> i64 {
-    v["error"][0].as_i64().unwrap_or(-1)
-}
-
-fn submit(id: u64, user: &str, s: &Share, bits: Option<u32>) -> Value {
-    let mut p = vec![
-        json!(user),
-        json!(s.job_id),
-        json!(hex::encode(&s.extranonce2)),
-        json!(format!("{:08x}", s.ntime)),
-        json!(format!("{:08x}", s.nonce)),
-    ];
-    if let Some(b) = bits {
-        p.push(json!(format!("{b:08x}")));
-    }
-    json!({"id": id, "method": "mining.submit", "params": p})
-}
-
-fn last_job(seen: &[Value], extranonce1: &[u8], mask: Option<u32>) -> Job {
-    let mut difficulty = 0.0;
-    let mut job = None;
-    for v in seen {
-        match ServerMessage::parse_line(&v.to_string()).expect("parse") {
-            ServerMessage::SetDifficulty(d) => difficulty = d,
-            ServerMessage::Notify(n) => job = Some((n, difficulty)),
-            _ => {}
-        }
-    }
-    let (notify, difficulty): (Notify, f64) = job.expect("a job was sent");
-    Job::new(notify, extranonce1.to_vec(), 8, difficulty, mask)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validation_codes() {
@@ -60,8 +27,8 @@ async fn validation_codes() {
     };
 
     // 25: not subscribed.
-    p.send(submit(1, "w", &dummy, None)).await;
-    assert_eq!(code(&p.recv_response(1, &mut seen).await), 25);
+    p.send(submit_request(1, "w", &dummy, None)).await;
+    assert_eq!(error_code(&p.recv_response(1, &mut seen).await), 25);
 
     p.send(json!({"id": 2, "method": "mining.configure", "params": [["version-rolling"], {"version-rolling.mask": "ffffffff", "version-rolling.min-bit-count": 2}]})).await;
     let r = p.recv_response(2, &mut seen).await;
@@ -74,12 +41,15 @@ async fn validation_codes() {
     assert_eq!(r["result"][2], 8);
 
     // 24: not authorized, and a refused password.
-    p.send(submit(4, "w", &dummy, None)).await;
-    assert_eq!(code(&p.recv_response(4, &mut seen).await), 24);
+    p.send(submit_request(4, "w", &dummy, None)).await;
+    assert_eq!(error_code(&p.recv_response(4, &mut seen).await), 24);
     p.send(json!({"id": 5, "method": "mining.authorize", "params": ["w", "wrong"]}))
         .await;
     let r = p.recv_response(5, &mut seen).await;
-    assert_eq!((r["result"].clone(), code(&r)), (Value::Bool(false), 24));
+    assert_eq!(
+        (r["result"].clone(), error_code(&r)),
+        (Value::Bool(false), 24)
+    );
     p.send(json!({"id": 6, "method": "mining.authorize", "params": ["w", "secret"]}))
         .await;
     assert_eq!(p.recv_response(6, &mut seen).await["result"], true);
@@ -89,32 +59,37 @@ async fn validation_codes() {
         job_id: "no-such-job".into(),
         ..dummy.clone()
     };
-    p.send(submit(7, "w", &stale, None)).await;
-    assert_eq!(code(&p.recv_response(7, &mut seen).await), 21);
+    p.send(submit_request(7, "w", &stale, None)).await;
+    assert_eq!(error_code(&p.recv_response(7, &mut seen).await), 21);
 
     // A valid rolled share, then the same again (22).
     let job = last_job(&seen, &en1, Some(0x1fff_e000));
     let good = find_share(&job, 0x0004_0000);
-    p.send(submit(8, "w", &good, Some(0x0004_0000))).await;
+    p.send(submit_request(8, "w", &good, Some(0x0004_0000)))
+        .await;
     assert_eq!(p.recv_response(8, &mut seen).await["result"], true);
-    p.send(submit(9, "w", &good, Some(0x0004_0000))).await;
-    assert_eq!(code(&p.recv_response(9, &mut seen).await), 22);
+    p.send(submit_request(9, "w", &good, Some(0x0004_0000)))
+        .await;
+    assert_eq!(error_code(&p.recv_response(9, &mut seen).await), 22);
 
     // 20: version bits outside the granted mask, wrong extranonce2 size, ntime out of range.
-    p.send(submit(10, "w", &good, Some(0x0000_0001))).await;
-    assert_eq!(code(&p.recv_response(10, &mut seen).await), 20);
+    p.send(submit_request(10, "w", &good, Some(0x0000_0001)))
+        .await;
+    assert_eq!(error_code(&p.recv_response(10, &mut seen).await), 20);
     let short = Share {
         extranonce2: vec![0; 4],
         ..good.clone()
     };
-    p.send(submit(11, "w", &short, Some(0x0004_0000))).await;
-    assert_eq!(code(&p.recv_response(11, &mut seen).await), 20);
+    p.send(submit_request(11, "w", &short, Some(0x0004_0000)))
+        .await;
+    assert_eq!(error_code(&p.recv_response(11, &mut seen).await), 20);
     let early = Share {
         ntime: good.ntime - 1,
         ..good.clone()
     };
-    p.send(submit(12, "w", &early, Some(0x0004_0000))).await;
-    assert_eq!(code(&p.recv_response(12, &mut seen).await), 20);
+    p.send(submit_request(12, "w", &early, Some(0x0004_0000)))
+        .await;
+    assert_eq!(error_code(&p.recv_response(12, &mut seen).await), 20);
 
     // 23: raise the difficulty (suggest_difficulty is clamped to max 1e9); a new job follows.
     seen.clear();
@@ -127,11 +102,11 @@ async fn validation_codes() {
     let hard = last_job(&seen, &en1, Some(0x1fff_e000));
     assert_eq!(hard.difficulty(), 1e9);
     let low = find_bad_share(&hard);
-    p.send(submit(14, "w", &low, None)).await;
-    assert_eq!(code(&p.recv_response(14, &mut seen).await), 23);
+    p.send(submit_request(14, "w", &low, None)).await;
+    assert_eq!(error_code(&p.recv_response(14, &mut seen).await), 23);
     // The earlier job keeps the difficulty it was sent with: a fresh share on it still counts.
     let again = find_share_with(&job, vec![1; 8], 0);
-    p.send(submit(15, "w", &again, None)).await;
+    p.send(submit_request(15, "w", &again, None)).await;
     assert_eq!(p.recv_response(15, &mut seen).await["result"], true);
 
     let stats = h.stats();
@@ -166,7 +141,7 @@ async fn misbehaving_miners_are_disconnected() {
     p.send(json!({"id": 1, "method": "mining.nonsense", "params": []}))
         .await;
     let mut seen = Vec::new();
-    assert_eq!(code(&p.recv_response(1, &mut seen).await), 20);
+    assert_eq!(error_code(&p.recv_response(1, &mut seen).await), 20);
     p.send(json!({"id": 2, "method": "mining.subscribe", "params": []}))
         .await;
     assert!(p.recv_response(2, &mut seen).await["result"].is_array());
@@ -176,14 +151,7 @@ async fn misbehaving_miners_are_disconnected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unique_extranonce1_and_vardiff() {
-    use hashforge_stratum::server::VardiffConfig;
-    let cfg = ServerConfig {
-        vardiff: Some(VardiffConfig {
-            target_interval: Duration::from_secs(10),
-            retarget_interval: Duration::from_millis(300),
-        }),
-        ..server_config()
-    };
+    let cfg = vardiff_server_config(Duration::from_secs(10), Duration::from_millis(300));
     let (h, _ev) = start_server(cfg, localhost0()).await;
     let mut en1s = std::collections::HashSet::new();
     let mut peers = Vec::new();
@@ -207,42 +175,15 @@ async fn unique_extranonce1_and_vardiff() {
     h.shutdown().await;
 }
 
-/// Subscribes (resuming `session` if given) and authorizes "w"; returns the extranonce1, the
-/// session id and the first job with its `clean_jobs` flag.
-async fn session(p: &mut RawPeer, session: Option<&str>) -> (Vec<u8>, String, Job, bool) {
-    let params = match session {
-        Some(s) => json!(["test/1", s]),
-        None => json!(["test/1"]),
-    };
-    p.send(json!({"id": 1, "method": "mining.subscribe", "params": params}))
-        .await;
-    let r = p.recv_response(1, &mut Vec::new()).await;
-    let en1 = hex::decode(r["result"][1].as_str().expect("en1")).expect("hex");
-    let id = r["result"][0][0][1]
-        .as_str()
-        .expect("session id")
-        .to_string();
-    let notify = p.recv_method("mining.notify").await;
-    let clean = notify["params"][8].as_bool().expect("clean_jobs");
-    p.send(json!({"id": 2, "method": "mining.authorize", "params": ["w", "x"]}))
-        .await;
-    assert_eq!(p.recv_response(2, &mut Vec::new()).await["result"], true);
-    let seen = [
-        json!({"id": null, "method": "mining.set_difficulty", "params": [EASY]}),
-        notify,
-    ];
-    (en1.clone(), id, last_job(&seen, &en1, None), clean)
-}
-
 /// Connects and resumes `id`, retrying while the server has not yet seen the old connection
 /// close (until then the extranonce1 is still taken and a new one is handed out).
 async fn resume(addr: std::net::SocketAddr, id: &str, en1: &[u8]) -> (RawPeer, Job, bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
         let mut p = RawPeer::connect(addr).await;
-        let (got, _, job, clean) = session(&mut p, Some(id)).await;
-        if got == en1 {
-            return (p, job, clean);
+        let s = p.session(Some(id), "w").await;
+        if s.extranonce1 == en1 {
+            return (p, s.job, s.clean);
         }
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -258,10 +199,15 @@ async fn resume(addr: std::net::SocketAddr, id: &str, en1: &[u8]) -> (RawPeer, J
 async fn resumed_sessions_keep_their_jobs_until_a_clean_job() {
     let (h, _ev) = start_server(server_config(), localhost0()).await;
     let mut p = RawPeer::connect(h.local_addr()).await;
-    let (en1, id, job, clean) = session(&mut p, None).await;
+    let Session {
+        extranonce1: en1,
+        id,
+        job,
+        clean,
+    } = p.session(None, "w").await;
     assert!(clean);
     let first = find_share(&job, 0);
-    p.send(submit(3, "w", &first, None)).await;
+    p.send(submit_request(3, "w", &first, None)).await;
     assert_eq!(p.recv_response(3, &mut Vec::new()).await["result"], true);
     // The connection drops with a share found but not sent.
     let away = find_share_with(&job, vec![1; 8], 0);
@@ -273,10 +219,10 @@ async fn resumed_sessions_keep_their_jobs_until_a_clean_job() {
         "a resumed session's new job must not clean the old ones"
     );
     assert_ne!(new_job.id(), job.id());
-    p.send(submit(4, "w", &away, None)).await;
+    p.send(submit_request(4, "w", &away, None)).await;
     assert_eq!(p.recv_response(4, &mut Vec::new()).await["result"], true);
-    p.send(submit(5, "w", &first, None)).await;
-    assert_eq!(code(&p.recv_response(5, &mut Vec::new()).await), 22);
+    p.send(submit_request(5, "w", &first, None)).await;
+    assert_eq!(error_code(&p.recv_response(5, &mut Vec::new()).await), 22);
     let later = find_share_with(&job, vec![2; 8], 0);
     drop(p);
 
@@ -285,8 +231,8 @@ async fn resumed_sessions_keep_their_jobs_until_a_clean_job() {
     // the connection closed; the old job is gone either way.)
     h.new_template(Template::synthetic(h.extranonce_size()), true);
     let (mut p, _, _) = resume(h.local_addr(), &id, &en1).await;
-    p.send(submit(6, "w", &later, None)).await;
-    assert_eq!(code(&p.recv_response(6, &mut Vec::new()).await), 21);
+    p.send(submit_request(6, "w", &later, None)).await;
+    assert_eq!(error_code(&p.recv_response(6, &mut Vec::new()).await), 21);
 
     let stats = h.stats();
     assert_eq!((stats[0].accepted, stats[0].stale), (2, 1), "{stats:?}");

@@ -260,11 +260,31 @@ fn public_pool_share_meets_suggested_difficulty() {
     assert!(!job.check_share(&plain).1);
 }
 
+type ServerLines = tokio::io::Lines<tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>>;
+
+/// The next line the server sends (by `deadline`), parsed.
+async fn next_message(lines: &mut ServerLines, deadline: tokio::time::Instant) -> ServerMessage {
+    let line = tokio::time::timeout_at(deadline, lines.next_line())
+        .await
+        .expect("timely")
+        .expect("read")
+        .expect("line");
+    ServerMessage::parse_line(&line).expect("parse")
+}
+
+/// Writes one line to the server.
+async fn send_line(wr: &mut tokio::net::tcp::OwnedWriteHalf, line: &str) {
+    use tokio::io::AsyncWriteExt;
+    wr.write_all(format!("{line}\n").as_bytes())
+        .await
+        .expect("write");
+}
+
 /// Replays public-pool's recorded miner lines against our server, pinning extranonce1 to
 /// 57a6f098 through the subscribe session id: the recorded submit is accepted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_pool_submit_accepted_by_our_server() {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::io::{AsyncBufReadExt, BufReader};
     let n = pp_notify();
     let cfg = hashforge_stratum::ServerConfig {
         extranonce2_size: 4,
@@ -299,20 +319,13 @@ async fn public_pool_submit_accepted_by_our_server() {
         r#"{"id": 3, "method": "mining.authorize", "params": ["tb1qumezefzdeqqwn5zfvgdrhxjzc5ylr39uhuxcz4.bitaxe3", "x"]}"#,
     ];
     for l in send {
-        wr.write_all(format!("{l}\n").as_bytes())
-            .await
-            .expect("write");
+        send_line(&mut wr, l).await;
     }
     let mut job_id = None;
     let mut answers: HashMap<u64, Value> = HashMap::new();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
     while answers.len() < 3 || job_id.is_none() {
-        let line = tokio::time::timeout_at(deadline, lines.next_line())
-            .await
-            .expect("timely")
-            .expect("read")
-            .expect("line");
-        match ServerMessage::parse_line(&line).expect("parse") {
+        match next_message(&mut lines, deadline).await {
             ServerMessage::Response(r) => {
                 answers.insert(r.id_u64().expect("id"), r.result.clone());
             }
@@ -328,15 +341,8 @@ async fn public_pool_submit_accepted_by_our_server() {
         "\"1\", \"c708",
         &format!("\"{}\", \"c708", job_id.expect("job")),
     );
-    wr.write_all(format!("{submit}\n").as_bytes())
-        .await
-        .expect("write");
-    let line = tokio::time::timeout_at(deadline, lines.next_line())
-        .await
-        .expect("timely")
-        .expect("read")
-        .expect("line");
-    match ServerMessage::parse_line(&line).expect("parse") {
+    send_line(&mut wr, &submit).await;
+    match next_message(&mut lines, deadline).await {
         ServerMessage::Response(r) => {
             assert_eq!(r.id_u64(), Some(5));
             assert_eq!(r.outcome(), Ok(&Value::Bool(true)));

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use hashforge_test_support::faulty_proxy::{FaultPlan, FaultyProxy};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 
 async fn echo_server() -> SocketAddr {
@@ -35,6 +36,24 @@ fn quiet() -> FaultPlan {
     }
 }
 
+type Lines = tokio::io::Lines<BufReader<OwnedReadHalf>>;
+
+/// A line-oriented client through `proxy`: its lines in, its write half.
+async fn line_client(proxy: &FaultyProxy) -> (Lines, OwnedWriteHalf) {
+    let s = TcpStream::connect(proxy.addr()).await.expect("connect");
+    let (r, w) = s.into_split();
+    (BufReader::new(r).lines(), w)
+}
+
+/// The next line (5 s limit).
+async fn next_line(lines: &mut Lines) -> String {
+    tokio::time::timeout(Duration::from_secs(5), lines.next_line())
+        .await
+        .expect("in time")
+        .expect("read")
+        .expect("a line")
+}
+
 #[tokio::test]
 async fn forwards_unchanged_without_faults_and_with_split_merge_delay() {
     let echo = echo_server().await;
@@ -49,21 +68,14 @@ async fn forwards_unchanged_without_faults_and_with_split_merge_delay() {
         },
     ] {
         let proxy = FaultyProxy::start(echo, 7, plan).await.expect("proxy");
-        let s = TcpStream::connect(proxy.addr()).await.expect("connect");
-        let (r, mut w) = s.into_split();
-        let mut lines = BufReader::new(r).lines();
+        let (mut lines, mut w) = line_client(&proxy).await;
         for i in 0..50 {
             w.write_all(format!("line {i}\n").as_bytes())
                 .await
                 .expect("write");
         }
         for i in 0..50 {
-            let got = tokio::time::timeout(Duration::from_secs(5), lines.next_line())
-                .await
-                .expect("in time")
-                .expect("read")
-                .expect("a line");
-            assert_eq!(got, format!("line {i}"));
+            assert_eq!(next_line(&mut lines).await, format!("line {i}"));
         }
     }
 }
@@ -76,15 +88,9 @@ async fn corruption_keeps_lines_whole() {
         ..quiet()
     };
     let proxy = FaultyProxy::start(echo, 1, plan).await.expect("proxy");
-    let s = TcpStream::connect(proxy.addr()).await.expect("connect");
-    let (r, mut w) = s.into_split();
-    let mut lines = BufReader::new(r).lines();
+    let (mut lines, mut w) = line_client(&proxy).await;
     w.write_all(b"{\"id\":1}\n").await.expect("write");
-    let got = tokio::time::timeout(Duration::from_secs(5), lines.next_line())
-        .await
-        .expect("in time")
-        .expect("read")
-        .expect("a line");
+    let got = next_line(&mut lines).await;
     assert_eq!(got.len(), "{\"id\":1}".len());
     assert_ne!(got, "{\"id\":1}");
     assert!(

@@ -82,68 +82,64 @@ impl Vardiff {
 mod tests {
     use super::*;
 
+    /// A connection's vardiff at a 10 s share target and a 60 s retarget interval, between
+    /// difficulties 0.001 and 1e6, from its start.
+    struct Connection {
+        cfg: VardiffConfig,
+        t0: Instant,
+        v: Vardiff,
+    }
+
+    impl Connection {
+        fn new() -> Self {
+            let t0 = Instant::now();
+            Connection {
+                cfg: VardiffConfig {
+                    target_interval: Duration::from_secs(10),
+                    retarget_interval: Duration::from_secs(60),
+                },
+                t0,
+                v: Vardiff::new(t0),
+            }
+        }
+
+        fn shares(&mut self, n: usize) {
+            for _ in 0..n {
+                self.v.record_share();
+            }
+        }
+
+        /// The retarget `secs` seconds after the start, at difficulty `current`.
+        fn retarget(&mut self, secs: u64, current: f64) -> Option<f64> {
+            let now = self.t0 + Duration::from_secs(secs);
+            self.v.retarget(&self.cfg, now, current, 0.001, 1e6)
+        }
+    }
+
     #[test]
     fn retargets_up_down_and_holds() {
-        let cfg = VardiffConfig {
-            target_interval: Duration::from_secs(10),
-            retarget_interval: Duration::from_secs(60),
-        };
-        let t0 = Instant::now();
-        let mut v = Vardiff::new(t0);
+        let mut c = Connection::new();
         // Not due yet.
-        assert_eq!(
-            v.retarget(&cfg, t0 + Duration::from_secs(30), 1.0, 0.001, 1e6),
-            None
-        );
+        assert_eq!(c.retarget(30, 1.0), None);
         // 60 shares in 60 s at a 10 s target: ×10, capped at ×4.
-        for _ in 0..60 {
-            v.record_share();
-        }
-        assert_eq!(
-            v.retarget(&cfg, t0 + Duration::from_secs(60), 1.0, 0.001, 1e6),
-            Some(4.0)
-        );
+        c.shares(60);
+        assert_eq!(c.retarget(60, 1.0), Some(4.0));
         // 6 shares in 60 s: on target, no change.
-        for _ in 0..6 {
-            v.record_share();
-        }
-        assert_eq!(
-            v.retarget(&cfg, t0 + Duration::from_secs(120), 4.0, 0.001, 1e6),
-            None
-        );
+        c.shares(6);
+        assert_eq!(c.retarget(120, 4.0), None);
         // Nothing: halve, but never below the minimum.
-        assert_eq!(
-            v.retarget(&cfg, t0 + Duration::from_secs(180), 4.0, 0.001, 1e6),
-            Some(2.0)
-        );
-        assert_eq!(
-            v.retarget(&cfg, t0 + Duration::from_secs(240), 0.0015, 0.001, 1e6),
-            Some(0.001)
-        );
+        assert_eq!(c.retarget(180, 4.0), Some(2.0));
+        assert_eq!(c.retarget(240, 0.0015), Some(0.001));
     }
 
     #[test]
     fn a_silent_connection_is_lowered_before_the_retarget() {
-        let cfg = VardiffConfig {
-            target_interval: Duration::from_secs(10),
-            retarget_interval: Duration::from_secs(60),
-        };
-        let t0 = Instant::now();
-        let mut v = Vardiff::new(t0);
-        assert_eq!(
-            v.retarget(&cfg, t0 + Duration::from_secs(39), 1.0, 0.001, 1e6),
-            None
-        );
+        let mut c = Connection::new();
+        assert_eq!(c.retarget(39, 1.0), None);
         // Four target intervals without a share: halved.
-        assert_eq!(
-            v.retarget(&cfg, t0 + Duration::from_secs(40), 1.0, 0.001, 1e6),
-            Some(0.5)
-        );
+        assert_eq!(c.retarget(40, 1.0), Some(0.5));
         // A share in the window: wait for the retarget as usual.
-        v.record_share();
-        assert_eq!(
-            v.retarget(&cfg, t0 + Duration::from_secs(90), 0.5, 0.001, 1e6),
-            None
-        );
+        c.shares(1);
+        assert_eq!(c.retarget(90, 0.5), None);
     }
 }

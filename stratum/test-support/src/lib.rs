@@ -9,7 +9,7 @@
 mod raw_peer;
 pub mod tls;
 
-pub use raw_peer::RawPeer;
+pub use raw_peer::{error_code, last_job, submit_request, Handshake, PoolScript, RawPeer, Session};
 pub use tls::{self_signed, self_signed_pem, self_signed_server_tls, PemFiles};
 
 use std::net::SocketAddr;
@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use hashforge_stratum::{
     ClientOptions, Event, FailoverOptions, Job, Server, ServerConfig, ServerEvent, ServerHandle,
-    Share, ShareOutcome, Template,
+    Share, ShareOutcome, Template, VardiffConfig,
 };
 use tokio::sync::mpsc;
 
@@ -37,6 +37,21 @@ pub fn server_config() -> ServerConfig {
         min_difficulty: 1e-9,
         vardiff: None,
         ..ServerConfig::default()
+    }
+}
+
+/// [`server_config`] with vardiff: aiming at a share per `target_interval`, retargeting every
+/// `retarget_interval`.
+pub fn vardiff_server_config(
+    target_interval: Duration,
+    retarget_interval: Duration,
+) -> ServerConfig {
+    ServerConfig {
+        vardiff: Some(VardiffConfig {
+            target_interval,
+            retarget_interval,
+        }),
+        ..server_config()
     }
 }
 
@@ -134,6 +149,18 @@ pub async fn wait_job_within(rx: &mut mpsc::Receiver<Event>, within: Duration) -
     match wait_for_within(rx, within, |e| matches!(e, Event::Job(_))).await {
         Event::Job(j) => j,
         _ => unreachable!(),
+    }
+}
+
+/// A share for a scripted pool, which does not check it: job `job_id`, `nonce`, an extranonce2
+/// of four zero bytes, version `20000000`, ntime `647025b5`.
+pub fn scripted_share(job_id: &str, nonce: u32) -> Share {
+    Share {
+        job_id: job_id.into(),
+        extranonce2: vec![0; 4],
+        ntime: 0x6470_25b5,
+        nonce,
+        version: 0x2000_0000,
     }
 }
 
