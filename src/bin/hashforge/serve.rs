@@ -97,8 +97,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
         }
     }
     info!("stopping");
-    let last = pool.stats();
-    pool.shutdown().await;
+    // The final counters include the block submissions the shutdown waited for.
+    let last = pool.shutdown().await;
     print_status(
         &server.stats(),
         server.connections(),
