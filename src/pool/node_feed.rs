@@ -528,7 +528,7 @@ impl Feed {
         let hash = BlockHash::from_byte_array(found.hash.0);
         if *lock(&self.won_on) == Some(found.template.prev_hash) {
             // Found before the miners switched to the new tip: it would only be an orphan.
-            debug!(
+            info!(
                 "block {hash} found by {}: not submitted, we already have a block at this height",
                 Escaped(&found.worker)
             );

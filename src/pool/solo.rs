@@ -90,9 +90,13 @@ impl SoloPool {
         self.feed.subscribe()
     }
 
-    /// Stops the feed, then the server.
-    pub async fn shutdown(self) {
+    /// Stops the feed (block submissions under way complete), then the server; returns the
+    /// feed's final counters, with those submissions.
+    pub async fn shutdown(self) -> FeedStats {
+        let stats = self.feed.subscribe();
         self.feed.stop().await;
         self.server.shutdown().await;
+        let last = stats.borrow().clone();
+        last
     }
 }

@@ -61,11 +61,12 @@ pub fn status_text(
     row(&mut s, &total);
     let _ = writeln!(
         s,
-        "blocks: {} found, {} accepted, {} rejected, {} not submitted; node errors: {}",
+        "blocks: {} found, {} accepted, {} rejected, {} not submitted, {} superseded; node errors: {}",
         feed.blocks_found,
         feed.blocks_accepted,
         feed.blocks_rejected,
         feed.blocks_failed,
+        feed.blocks_superseded,
         feed.node_errors
     );
     if let Some(b) = feed.recent_blocks.last() {

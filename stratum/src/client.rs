@@ -77,7 +77,11 @@ pub struct ClientOptions {
     pub handshake_timeout: Duration,
     /// A submit not answered within this time is counted as timed out.
     pub submit_timeout: Duration,
-    /// No line from the pool for this long: the connection is treated as dead.
+    /// No line from the pool for this long: the connection is treated as dead, and the
+    /// manager reconnects (resuming the session). This is the bound on noticing a pool that
+    /// went silent with the connection open (half-open); a share sent meanwhile finds it
+    /// sooner, after `submit_timeout`. A pool host that vanished is also found by TCP
+    /// keepalive (within 110 s, see [`crate::transport::connect`]).
     pub idle_timeout: Duration,
     /// Longest accepted line from the pool.
     pub max_line_len: usize,

@@ -65,8 +65,8 @@ pub use job::Job;
 pub use manager::{FailoverOptions, PoolManager};
 pub use messages::{Notify, ServerMessage};
 pub use server::{
-    FoundBlock, Server, ServerConfig, ServerEvent, ServerHandle, Template, VardiffConfig,
-    WorkerStats,
+    FoundBlock, Keepalive, Server, ServerConfig, ServerEvent, ServerHandle, Template,
+    VardiffConfig, WorkerStats, MAX_SHARES_PER_CONNECTION,
 };
 pub use url::PoolUrl;
 

@@ -15,7 +15,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> AsyncStream for T {}
 /// A boxed stream (TCP or TLS over TCP).
 pub type BoxStream = Box<dyn AsyncStream>;
 
-/// Connects (and for TLS URLs handshakes) within `timeout`.
+/// Connects (and for TLS URLs handshakes) within `timeout`. The socket gets TCP keepalive
+/// with [`Keepalive::default`](crate::server::Keepalive) (a pool host that vanished is found
+/// within 110 s even with nothing to send); a pool that is up but silent is found by the
+/// client's own timeouts ([`ClientOptions::idle_timeout`](crate::ClientOptions)).
 pub async fn connect(
     url: &PoolUrl,
     insecure: bool,
@@ -29,6 +32,7 @@ pub async fn connect(
                 reason: e.to_string(),
             })?;
         let _ = tcp.set_nodelay(true);
+        let _ = crate::server::Keepalive::default().apply(&tcp);
         if url.tls {
             let tls = crate::tls::connect(tcp, &url.host, insecure).await?;
             Ok(Box::new(tls) as BoxStream)

@@ -373,3 +373,269 @@ async fn version_rolling_keeps_the_template_bits() {
     assert_eq!(found.header.version, 0x3000_0000);
     h.shutdown().await;
 }
+
+/// The timer the kernel runs on the TCP socket from `local` to `remote`, from
+/// `/proc/net/tcp`: its kind (0 none, 1 retransmit, 2 keepalive, …) and the seconds until it
+/// fires; an error when the socket is not listed.
+fn socket_timer(
+    local: std::net::SocketAddr,
+    remote: std::net::SocketAddr,
+) -> Result<(u8, f64), String> {
+    let hex = |a: std::net::SocketAddr| {
+        let std::net::IpAddr::V4(ip) = a.ip() else {
+            panic!("IPv4 only")
+        };
+        format!("{:08X}:{:04X}", u32::from_le_bytes(ip.octets()), a.port())
+    };
+    let (l, r) = (hex(local), hex(remote));
+    let table = std::fs::read_to_string("/proc/net/tcp").map_err(|e| e.to_string())?;
+    for line in table.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() > 5 && f[1] == l && f[2] == r {
+            // "tr:tm->when", the time in clock ticks (1/100 s).
+            let (kind, when) = f[5].split_once(':').ok_or("bad timer field")?;
+            let kind = u8::from_str_radix(kind, 16).map_err(|e| e.to_string())?;
+            let when = u64::from_str_radix(when, 16).map_err(|e| e.to_string())?;
+            return Ok((kind, when as f64 / 100.0));
+        }
+    }
+    Err(format!("{l} -> {r} not in /proc/net/tcp"))
+}
+
+/// Polls [`socket_timer`] until the socket has no data in flight (no retransmit timer, kind 1)
+/// or 20 s pass; returns the last reading.
+async fn settled_timer(local: std::net::SocketAddr, remote: std::net::SocketAddr) -> (u8, f64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let t = socket_timer(local, remote).expect("the server's socket");
+        if t.0 != 1 || tokio::time::Instant::now() > deadline {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Issue 10, build 4: the server turns TCP keepalive on for every accepted socket with its
+/// configured times (a miner whose host vanished is found within `idle + interval × retries`),
+/// and leaves it off when told to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepted_sockets_have_tcp_keepalive_with_the_configured_times() {
+    use hashforge_stratum::Keepalive;
+    let keepalive = Keepalive {
+        idle: Duration::from_secs(7),
+        interval: Duration::from_secs(3),
+        retries: 2,
+    };
+    assert_eq!(keepalive.detection_bound(), Duration::from_secs(13));
+    assert_eq!(
+        Keepalive::default().detection_bound(),
+        Duration::from_secs(110)
+    );
+    for setting in [Some(keepalive), None] {
+        let cfg = ServerConfig {
+            tcp_keepalive: setting,
+            ..server_config()
+        };
+        let (h, _ev) = start_server(cfg, localhost0()).await;
+        let tcp = tokio::net::TcpStream::connect(h.local_addr())
+            .await
+            .expect("connect");
+        let mine = tcp.local_addr().expect("local address");
+        let mut p = RawPeer::new(tcp);
+        // Once the server answers, its side of the connection is accepted and set up.
+        p.session(None, "ka").await;
+        let (kind, left) = settled_timer(h.local_addr(), mine).await;
+        match setting {
+            Some(_) => {
+                assert_eq!(kind, 2, "a keepalive timer on the server's socket");
+                assert!(
+                    left > 0.0 && left <= 7.0,
+                    "next keepalive probe in {left} s, configured 7 s"
+                );
+            }
+            None => assert_eq!(kind, 0, "keepalive is off: no timer"),
+        }
+        h.shutdown().await;
+    }
+}
+
+/// Issue 10, build 4: a miner that gave up on a connection the server still holds open
+/// (half-open: silent on the miner's side) and resumes its session on a new one takes the
+/// session over: the server closes the old connection and hands its jobs (and duplicate set)
+/// to the new one, so a share found before the cut is accepted, once. A stranger with a
+/// guessed session id takes nothing over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resuming_over_a_half_open_connection_takes_the_session_over() {
+    let (h, _ev) = start_server(server_config(), localhost0()).await;
+    let addr = h.local_addr();
+    let mut old = RawPeer::connect(addr).await;
+    let Session {
+        extranonce1: en1,
+        id,
+        job,
+        ..
+    } = old.session(None, "alice").await;
+    let before_cut = find_share(&job, 0);
+    let sent_before = find_share_with(&job, vec![1; 8], 0);
+    old.send(submit_request(3, "alice", &sent_before, None))
+        .await;
+    assert_eq!(old.recv_response(3, &mut Vec::new()).await["result"], true);
+
+    // A stranger who guesses with the extranonce1 neither gets the session nor closes it.
+    let mut eve = RawPeer::connect(addr).await;
+    let Session {
+        extranonce1: eve_en1,
+        clean,
+        ..
+    } = eve.session(Some(&hex::encode(&en1)), "eve").await;
+    assert!(clean);
+    assert_ne!(eve_en1, en1);
+
+    // The miner's side of `old` is dead; the server's is open. The miner resumes.
+    let mut new = RawPeer::connect(addr).await;
+    let Session {
+        extranonce1: back_en1,
+        id: back_id,
+        clean,
+        ..
+    } = new.session(Some(&id), "alice").await;
+    assert_eq!(back_en1, en1, "the session's extranonce1");
+    assert_eq!(back_id, id, "the same session");
+    assert!(!clean, "the resumed session's jobs stay valid");
+    assert!(
+        closed_within(&mut old, Duration::from_secs(30)).await,
+        "the server closed the half-open connection"
+    );
+    new.send(submit_request(4, "alice", &before_cut, None))
+        .await;
+    assert_eq!(
+        new.recv_response(4, &mut Vec::new()).await["result"],
+        true,
+        "a share found before the cut, on the old connection's job"
+    );
+    // The duplicate set came along: neither share counts twice.
+    for (i, s) in [(5, &before_cut), (6, &sent_before)] {
+        new.send(submit_request(i, "alice", s, None)).await;
+        assert_eq!(error_code(&new.recv_response(i, &mut Vec::new()).await), 22);
+    }
+    // Eve's connection was never touched.
+    eve.send(json!({"id": 7, "method": "mining.suggest_difficulty", "params": [0.5]}))
+        .await;
+    assert_eq!(eve.recv_response(7, &mut Vec::new()).await["result"], true);
+    // The resumed session can be taken over again (it registered itself).
+    let mut third = RawPeer::connect(addr).await;
+    let Session {
+        extranonce1: third_en1,
+        clean,
+        ..
+    } = third.session(Some(&id), "alice").await;
+    assert_eq!(third_en1, en1);
+    assert!(!clean);
+    assert!(closed_within(&mut new, Duration::from_secs(30)).await);
+    h.shutdown().await;
+}
+
+/// Sends `shares` (pipelined in batches) and returns the answers in order; stops early when
+/// the server hangs up.
+async fn submit_all(
+    p: &mut RawPeer,
+    user: &str,
+    shares: &[Share],
+    first_id: u64,
+) -> Vec<serde_json::Value> {
+    let mut answers = Vec::new();
+    for (b, batch) in shares.chunks(512).enumerate() {
+        let mut text = String::new();
+        for (i, s) in batch.iter().enumerate() {
+            let id = first_id + (b * 512 + i) as u64;
+            text.push_str(&submit_request(id, user, s, None).to_string());
+            text.push('\n');
+        }
+        p.send_raw(text.as_bytes()).await;
+        let mut got = 0;
+        while got < batch.len() {
+            match p.recv().await {
+                None => return answers,
+                Some(v) if v.get("method").is_none() => {
+                    answers.push(v);
+                    got += 1;
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    answers
+}
+
+/// Issue 10, build 3: the duplicate check remembers at most
+/// [`MAX_SHARES_PER_CONNECTION`](hashforge_stratum::MAX_SHARES_PER_CONNECTION) shares per
+/// connection, over all its jobs: entries of replaced work are forgotten, and one share past
+/// the bound gets a clear error and the connection is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_duplicate_set_of_a_connection_is_bounded() {
+    use hashforge_stratum::MAX_SHARES_PER_CONNECTION as MAX;
+    // Every hash is a share (the share target is the maximum); main-network bits: no block.
+    let cfg = ServerConfig {
+        start_difficulty: 1e-12,
+        min_difficulty: 1e-12,
+        ..server_config()
+    };
+    assert_eq!(cfg.max_shares_per_connection, MAX);
+    let (h, _ev) = Server::bind(localhost0(), cfg).await.expect("bind");
+    let template = || {
+        let mut t = Template::synthetic(h.extranonce_size());
+        t.nbits = 0x1d00_ffff;
+        t.network_target = Target::from_compact(CompactTarget(t.nbits)).expect("bits");
+        t
+    };
+    h.new_template(template(), true);
+    let mut p = RawPeer::connect(h.local_addr()).await;
+    let Session { job, .. } = p.session(None, "flood").await;
+    let shares = |job_id: &str, n: usize, en2: u8| -> Vec<Share> {
+        (0..n as u32)
+            .map(|nonce| Share {
+                job_id: job_id.to_string(),
+                extranonce2: vec![en2; 8],
+                ntime: job.notify.ntime,
+                nonce,
+                version: job.notify.version,
+            })
+            .collect()
+    };
+    let accepted =
+        |answers: &[serde_json::Value]| answers.iter().filter(|a| a["result"] == true).count();
+
+    // Nearly full on the first job; then a clean job: those entries are forgotten.
+    let first = submit_all(&mut p, "flood", &shares(job.id(), MAX - 100, 0), 100).await;
+    assert_eq!(accepted(&first), MAX - 100);
+    h.new_template(template(), true);
+    let notify = p.recv_method("mining.notify").await;
+    let second_job = notify["params"][0].as_str().expect("job id").to_string();
+
+    // Two jobs (the second from a non-clean update) fill one bound between them.
+    let half = MAX / 2;
+    let answers = submit_all(&mut p, "flood", &shares(&second_job, half, 1), 1_000_000).await;
+    assert_eq!(accepted(&answers), half);
+    h.new_template(template(), false);
+    let notify = p.recv_method("mining.notify").await;
+    let third_job = notify["params"][0].as_str().expect("job id").to_string();
+    let answers = submit_all(
+        &mut p,
+        "flood",
+        &shares(&third_job, MAX - half + 1, 2),
+        2_000_000,
+    )
+    .await;
+    assert_eq!(accepted(&answers), MAX - half, "exactly {MAX} remembered");
+    let last = answers
+        .last()
+        .expect("an answer to the share past the bound");
+    assert_eq!(error_code(last), 20, "{last}");
+    let msg = last["error"][1].as_str().unwrap_or_default();
+    assert!(msg.contains("Too many shares on this connection"), "{msg}");
+    assert!(
+        closed_within(&mut p, Duration::from_secs(10)).await,
+        "the connection is closed at the bound"
+    );
+    h.shutdown().await;
+}

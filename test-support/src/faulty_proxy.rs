@@ -42,6 +42,24 @@ pub struct FaultPlan {
     pub silence: Duration,
 }
 
+impl FaultPlan {
+    /// No faults: every connection forwarded faithfully for a day, unless
+    /// [`FaultyProxy::silence_open_connections`] silences it (for `silence`).
+    pub fn none(silence: Duration) -> Self {
+        let day = Duration::from_secs(86_400);
+        FaultPlan {
+            delay: 0.0,
+            max_delay: Duration::ZERO,
+            split: 0.0,
+            merge: 0.0,
+            corrupt: 0.0,
+            lifetime: (day, day),
+            half_open: 0.0,
+            silence,
+        }
+    }
+}
+
 impl Default for FaultPlan {
     fn default() -> Self {
         FaultPlan {
@@ -98,6 +116,7 @@ pub struct FaultyProxy {
     addr: SocketAddr,
     stats: Arc<ProxyStats>,
     stop: watch::Sender<bool>,
+    silence: watch::Sender<u64>,
 }
 
 impl FaultyProxy {
@@ -112,6 +131,8 @@ impl FaultyProxy {
         let addr = listener.local_addr()?;
         let stats = Arc::new(ProxyStats::default());
         let (stop, stop_rx) = watch::channel(false);
+        let (silence, _) = watch::channel(0u64);
+        let silence_tx = silence.clone();
         let rng = Arc::new(Mutex::new(StdRng::seed_from_u64(seed)));
         let plan = Arc::new(plan);
         let st = stats.clone();
@@ -134,15 +155,28 @@ impl FaultyProxy {
                     plan.clone(),
                     st.clone(),
                     stop_rx.clone(),
+                    silence_tx.subscribe(),
                 ));
             }
         });
-        Ok(FaultyProxy { addr, stats, stop })
+        Ok(FaultyProxy {
+            addr,
+            stats,
+            stop,
+            silence,
+        })
     }
 
     /// The address miners connect to.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Makes every connection open now go silent (half-open: nothing forwarded either way, both
+    /// sockets left open) for the plan's `silence`, then close; later connections are not
+    /// affected.
+    pub fn silence_open_connections(&self) {
+        self.silence.send_modify(|g| *g += 1);
     }
 
     /// What has been injected so far.
@@ -164,6 +198,7 @@ async fn proxy_conn(
     plan: Arc<FaultPlan>,
     stats: Arc<ProxyStats>,
     mut stop: watch::Receiver<bool>,
+    mut silence: watch::Receiver<u64>,
 ) {
     let Ok(up) = TcpStream::connect(upstream).await else {
         return;
@@ -190,12 +225,13 @@ async fn proxy_conn(
         tokio::join!(to_server, to_miner);
     };
     tokio::pin!(both);
-    tokio::select! {
+    let silenced = tokio::select! {
         _ = &mut both => return,
         _ = stop.changed() => return,
-        _ = tokio::time::sleep(life) => {}
-    }
-    if silent_end {
+        _ = tokio::time::sleep(life) => false,
+        _ = silence.changed() => true,
+    };
+    if silent_end || silenced {
         stats.half_open.fetch_add(1, Ordering::Relaxed);
         let _ = phase_tx.send(Phase::Silent);
     } else {

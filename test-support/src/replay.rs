@@ -4,16 +4,19 @@
 //! `127.0.0.1` on a port the OS picks, checks basic auth like Bitcoin Core (HTTP 401 with an
 //! empty body), answers `getblocktemplate` (holding long polls until a new template is pushed
 //! or [`ReplayConfig::longpoll_hold`] passes), `getblockchaininfo` and `submitblock` (recording
-//! each submitted block), and can be told to misbehave on the next request ([`Fault`]).
+//! each submitted block), and can be told to misbehave on the next request ([`Fault`]) or on a
+//! seeded random schedule ([`Chaos`]: a flaky node for soak tests).
 //!
 //! The server stops when the [`ReplayNode`] is dropped; connections idle for
 //! [`ReplayConfig::idle_timeout`] are closed, so nothing outlives a test.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -51,6 +54,62 @@ pub struct ReplayConfig {
     /// How long `submitblock` takes to answer (a busy node validating a block); zero for at
     /// once.
     pub submit_delay: Duration,
+    /// A seeded random schedule of faults on every request; `None` for a well-behaved node.
+    pub chaos: Option<Chaos>,
+}
+
+/// A flaky node: each request (any method, after the credentials check) misbehaves with
+/// chance `rate`, in one of [`Chaos::FAULTS`] kinds drawn uniformly: HTTP 500, the connection
+/// dropped without an answer, a slow answer (up to `max_delay`, then the normal one), bytes
+/// that are not HTTP, a body that is not JSON, a truncated body, a JSON-RPC error. Except for
+/// the slow answer, a faulty request is not carried out (a `submitblock` is not recorded).
+/// The draws come from one generator seeded with `seed`, in request order.
+#[derive(Debug, Clone)]
+pub struct Chaos {
+    /// Seeds the schedule.
+    pub seed: u64,
+    /// Chance that a request misbehaves.
+    pub rate: f64,
+    /// Chance for a `submitblock` request, when it differs from `rate` (higher, so that a
+    /// soak sees blocks whose every retry fails).
+    pub submit_rate: Option<f64>,
+    /// Longest delay of a slow answer.
+    pub max_delay: Duration,
+}
+
+impl Chaos {
+    /// The kinds of misbehaviour, as counted in [`ReplayNode::chaos_counts`].
+    pub const FAULTS: [&'static str; 7] = [
+        "http-500",
+        "dropped",
+        "slow",
+        "garbage-http",
+        "malformed-json",
+        "truncated-body",
+        "rpc-error",
+    ];
+
+    fn draw(&self, method: &str, rng: &mut StdRng) -> Option<Fault> {
+        let rate = match (method, self.submit_rate) {
+            ("submitblock", Some(r)) => r,
+            _ => self.rate,
+        };
+        if !rng.gen_bool(rate.clamp(0.0, 1.0)) {
+            return None;
+        }
+        Some(match rng.gen_range(0..Self::FAULTS.len()) {
+            0 => Fault::HttpStatus(500),
+            1 => Fault::Close,
+            2 => Fault::Slow(rng.gen_range(Duration::ZERO..=self.max_delay)),
+            3 => Fault::GarbageHttp,
+            4 => Fault::MalformedJson,
+            5 => Fault::TruncatedBody,
+            _ => Fault::RpcError {
+                code: -32603,
+                message: "Internal error (chaos)".into(),
+            },
+        })
+    }
 }
 
 impl ReplayConfig {
@@ -66,6 +125,7 @@ impl ReplayConfig {
             validate_blocks: true,
             idle_timeout: Duration::from_secs(30),
             submit_delay: Duration::ZERO,
+            chaos: None,
         }
     }
 
@@ -98,6 +158,24 @@ pub enum Fault {
     HttpStatus(u16),
     /// Close the connection without answering.
     Close,
+    /// Wait this long, then answer normally.
+    Slow(Duration),
+}
+
+impl Fault {
+    /// The name of its kind (see [`Chaos::FAULTS`]).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fault::HttpStatus(_) => "http-500",
+            Fault::Close => "dropped",
+            Fault::Slow(_) => "slow",
+            Fault::GarbageHttp => "garbage-http",
+            Fault::MalformedJson => "malformed-json",
+            Fault::TruncatedBody => "truncated-body",
+            Fault::RpcError { .. } => "rpc-error",
+            Fault::Result(_) => "result",
+        }
+    }
 }
 
 /// One request the node received.
@@ -119,6 +197,11 @@ struct State {
     submitted: Vec<String>,
     accepted: Vec<bitcoin::BlockHash>,
     requests: Vec<RecordedRequest>,
+    /// The chaos schedule and its generator.
+    chaos: Option<Chaos>,
+    rng: StdRng,
+    /// Faults the chaos schedule injected, by "method kind".
+    chaos_counts: BTreeMap<String, u64>,
 }
 
 #[derive(Debug)]
@@ -168,6 +251,9 @@ impl ReplayNode {
             submitted: Vec::new(),
             accepted: Vec::new(),
             requests: Vec::new(),
+            chaos: config.chaos.clone(),
+            rng: StdRng::seed_from_u64(config.chaos.as_ref().map_or(0, |c| c.seed)),
+            chaos_counts: BTreeMap::new(),
         };
         let shared = Arc::new(Shared {
             config,
@@ -243,6 +329,20 @@ impl ReplayNode {
     /// Hashes of the blocks `submitblock` accepted, in order.
     pub fn accepted_blocks(&self) -> Vec<bitcoin::BlockHash> {
         self.shared.lock().accepted.clone()
+    }
+
+    /// Starts (or with `None` stops) a chaos schedule from now on, seeded afresh (e.g. once
+    /// the program under test has started: a node that fails its first call stops a start).
+    pub fn set_chaos(&self, chaos: Option<Chaos>) {
+        let mut s = self.shared.lock();
+        s.rng = StdRng::seed_from_u64(chaos.as_ref().map_or(0, |c| c.seed));
+        s.chaos = chaos;
+    }
+
+    /// Faults the chaos schedule ([`ReplayConfig::chaos`]) injected so far, by method and kind
+    /// (`"submitblock dropped"` → count).
+    pub fn chaos_counts(&self) -> BTreeMap<String, u64> {
+        self.shared.lock().chaos_counts.clone()
     }
 
     /// Every well-formed, authenticated request received, in order.
@@ -376,7 +476,17 @@ async fn handle_request(
             method: method.clone(),
             params: params.clone(),
         });
-        s.faults.pop_front()
+        let queued = s.faults.pop_front();
+        let drawn = match (&queued, s.chaos.clone()) {
+            (None, Some(chaos)) => chaos.draw(&method, &mut s.rng),
+            _ => None,
+        };
+        if let Some(f) = &drawn {
+            *s.chaos_counts
+                .entry(format!("{method} {}", f.kind()))
+                .or_default() += 1;
+        }
+        queued.or(drawn)
     };
     let outcome: Result<Value, (i64, String)> = match fault {
         Some(Fault::RpcError { code, message }) => Err((code, message)),
@@ -406,6 +516,10 @@ async fn handle_request(
             return respond(stream, status, "Error", b"", close).await;
         }
         Some(Fault::Close) => return false,
+        Some(Fault::Slow(delay)) => {
+            tokio::time::sleep(delay).await;
+            dispatch(shared, &method, &params).await
+        }
         None => dispatch(shared, &method, &params).await,
     };
 

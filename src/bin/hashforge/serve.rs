@@ -115,8 +115,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if let Some(api) = api {
         api.shutdown().await;
     }
-    let last = pool.stats();
-    pool.shutdown().await;
+    // The final counters include the block submissions the shutdown waited for.
+    let last = pool.shutdown().await;
     print_status(
         &server.stats(),
         server.connections(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::io::WriteHalf;
 use tokio::net::TcpStream;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, oneshot, watch};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
@@ -25,7 +25,6 @@ use crate::messages::{
 use crate::transport::BoxStream;
 use hashforge_bitcoin::{hash_difficulty, merkle, sha256d, CompactTarget, Header, Target};
 
-const MAX_SHARES_PER_JOB: usize = 100_000;
 /// Worker names one connection may authorize.
 pub const MAX_WORKERS_PER_CONNECTION: usize = 16;
 /// Longest worker name accepted, in bytes.
@@ -45,7 +44,29 @@ struct ConnJob {
     /// The share target of `difficulty`, computed once.
     target: Target,
     extranonce1: [u8; 4],
-    seen: HashSet<(Vec<u8>, u32, u32, u32)>,
+}
+
+/// What makes a share the same share: the header fields the miner chooses, on one template
+/// (jobs of the same template, e.g. after a difficulty change, share one key space, so a share
+/// cannot count twice under two job ids). 32 bytes, no allocation: the duplicate set of a
+/// connection holds at most [`ServerConfig::max_shares_per_connection`] of them.
+///
+/// [`ServerConfig::max_shares_per_connection`]: super::ServerConfig::max_shares_per_connection
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct ShareKey {
+    template: u64,
+    /// Extranonce2 (4 or 8 bytes, checked before) as a number.
+    extranonce2: u64,
+    ntime: u32,
+    nonce: u32,
+    version: u32,
+}
+
+/// An open session, registered under its session id: the way for a connection that resumes
+/// the session to take it over (`kick`: the old connection parks its jobs, answers, and closes).
+pub(crate) struct Live {
+    conn: u64,
+    kick: oneshot::Sender<oneshot::Sender<()>>,
 }
 
 /// A closed session's jobs, kept for [`ServerConfig::resume_window`] so that a miner which
@@ -56,6 +77,7 @@ pub(crate) struct Parked {
     /// The session's extranonce1, kept taken while parked.
     pub(super) extranonce1: [u8; 4],
     jobs: VecDeque<ConnJob>,
+    seen: HashSet<ShareKey>,
     difficulty: f64,
     pub(super) since: Instant,
 }
@@ -72,6 +94,13 @@ struct Conn {
     version_mask: Option<u32>,
     difficulty: f64,
     jobs: VecDeque<ConnJob>,
+    /// Shares accepted on the jobs in `jobs` (the duplicate check), at most
+    /// `max_shares_per_connection` (plus blocks).
+    seen: HashSet<ShareKey>,
+    /// This connection's number (its [`Live`] entry).
+    number: u64,
+    /// Set when the session is registered as live: taken by `run`, which listens on it.
+    new_kick: Option<oneshot::Receiver<oneshot::Sender<()>>>,
     extranonce_subscribed: bool,
     vardiff: Vardiff,
     /// Subscribed and authorized: no longer counted as pending.
@@ -120,6 +149,9 @@ pub(super) async fn run(
         version_mask: None,
         difficulty: cfg.start_difficulty,
         jobs: VecDeque::new(),
+        seen: HashSet::new(),
+        number: shared.next_conn.fetch_add(1, Ordering::Relaxed),
+        new_kick: None,
         extranonce_subscribed: false,
         vardiff: Vardiff::new(Instant::now()),
         established: false,
@@ -129,9 +161,26 @@ pub(super) async fn run(
     let mut last_rx = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Another connection resuming this session asks here; answered once the jobs are parked.
+    let mut kick: Option<oneshot::Receiver<oneshot::Sender<()>>> = None;
+    let mut taken_over: Option<oneshot::Sender<()>> = None;
     let close: Close = loop {
+        if let Some(k) = c.new_kick.take() {
+            kick = Some(k);
+        }
         let step = tokio::select! {
             _ = sd.changed() => Err("server shutting down".to_string()),
+            k = async { kick.as_mut().expect("guarded").await }, if kick.is_some() => match k {
+                Ok(ack) => {
+                    info!(%peer, "session resumed on another connection: closing this one");
+                    taken_over = Some(ack);
+                    Err("session resumed on another connection".to_string())
+                }
+                Err(_) => {
+                    kick = None;
+                    Ok(())
+                }
+            },
             line = reader.read_line() => match line {
                 Ok(Some(l)) => { last_rx = Instant::now(); c.handle_line(&l).await }
                 Ok(None) => Err("closed by miner".to_string()),
@@ -162,10 +211,19 @@ pub(super) async fn run(
         }
     };
     debug!(%peer, "connection closed: {close}");
+    if let Some(session) = &c.session_id {
+        let mut live = lock(&shared.live);
+        if live.get(session).is_some_and(|l| l.conn == c.number) {
+            live.remove(session);
+        }
+    }
     if let Some(en1) = c.extranonce1 {
         if !c.park(en1) {
             shared.free_extranonce1(en1);
         }
+    }
+    if let Some(ack) = taken_over {
+        let _ = ack.send(());
     }
     for user in &c.users {
         shared.worker_left(user);
@@ -307,6 +365,9 @@ impl Conn {
     async fn subscribe(&mut self, id: &Value, session: Option<String>) -> Result<(), Close> {
         let mut resumed = false;
         if self.extranonce1.is_none() {
+            if let Some(s) = session.as_deref() {
+                self.take_over(s).await;
+            }
             match session.as_deref().and_then(|s| self.unpark(s)) {
                 Some((en1, with_jobs)) => {
                     self.extranonce1 = Some(en1);
@@ -327,6 +388,15 @@ impl Conn {
                     self.session_id = Some(format!("{}{}", hex::encode(en1), hex::encode(token)));
                 }
             }
+            if let Some(session) = &self.session_id {
+                let (tx, rx) = oneshot::channel();
+                let live = Live {
+                    conn: self.number,
+                    kick: tx,
+                };
+                lock(&self.shared.live).insert(session.clone(), live);
+                self.new_kick = Some(rx);
+            }
         }
         self.establish();
         let en1 = self.extranonce1.unwrap_or_default();
@@ -345,6 +415,26 @@ impl Conn {
             .await?;
         // A resumed session's jobs stay valid: the new job does not clean them.
         self.resend_current(!resumed).await
+    }
+
+    /// When the session `session` is still open on another connection (half-open: the miner
+    /// has given up on it, the server has not noticed yet), has that connection park its jobs
+    /// and close, waiting at most its write timeout (and a second) for it.
+    async fn take_over(&mut self, session: &str) {
+        let Some(live) = lock(&self.shared.live).remove(session) else {
+            return;
+        };
+        let (ack, done) = oneshot::channel();
+        if live.kick.send(ack).is_err() {
+            return;
+        }
+        let wait = self.shared.config.write_timeout + Duration::from_secs(1);
+        match tokio::time::timeout(wait, done).await {
+            Ok(_) => debug!(peer = %self.peer, "took over a session from its old connection"),
+            Err(_) => {
+                warn!(peer = %self.peer, "the old connection of a resumed session did not let go within {wait:?}")
+            }
+        }
     }
 
     /// Keeps this closed session's jobs, and its extranonce1 taken, for the miner that
@@ -373,6 +463,7 @@ impl Conn {
             Parked {
                 extranonce1: en1,
                 jobs: std::mem::take(&mut self.jobs),
+                seen: std::mem::take(&mut self.seen),
                 difficulty: self.difficulty,
                 since: Instant::now(),
             },
@@ -395,6 +486,8 @@ impl Conn {
         let with_jobs = !jobs.is_empty();
         if with_jobs {
             self.jobs = jobs;
+            self.seen = p.seen;
+            self.forget_dropped_templates();
             self.difficulty = p.difficulty;
         }
         Some((p.extranonce1, with_jobs))
@@ -413,7 +506,9 @@ impl Conn {
         let Some(en1) = self.extranonce1 else {
             return Ok(()); // not subscribed yet
         };
+        let mut dropped = false;
         if clean {
+            dropped = !self.jobs.is_empty();
             self.jobs.clear();
         }
         let cap = self.difficulty_cap(&entry.template);
@@ -431,13 +526,29 @@ impl Conn {
             difficulty: self.difficulty,
             target: Target::from_difficulty(self.difficulty).unwrap_or(Target::MAX),
             extranonce1: en1,
-            seen: HashSet::new(),
         });
         while self.jobs.len() > self.shared.config.max_jobs_per_connection.max(1) {
             self.jobs.pop_front();
+            dropped = true;
+        }
+        if dropped {
+            self.forget_dropped_templates();
         }
         self.write(&notification(method::NOTIFY, notify.to_params()))
             .await
+    }
+
+    /// Drops the duplicate-set entries of templates no job of this connection has any more
+    /// (their shares are stale now), and gives back the memory of a set that shrank.
+    fn forget_dropped_templates(&mut self) {
+        if self.seen.is_empty() {
+            return;
+        }
+        let live: Vec<u64> = self.jobs.iter().map(|j| j.entry.id).collect();
+        self.seen.retain(|k| live.contains(&k.template));
+        if self.seen.capacity() > 2 * self.seen.len() + 64 {
+            self.seen.shrink_to_fit();
+        }
     }
 
     /// The highest share difficulty for work from `template`: its network difficulty (never
@@ -554,7 +665,7 @@ impl Conn {
         }
         let en2_size = self.shared.config.extranonce2_size;
         let mask = self.version_mask;
-        let Some(job) = self.jobs.iter_mut().find(|j| j.id == s.job_id) else {
+        let Some(job) = self.jobs.iter().find(|j| j.id == s.job_id) else {
             return self
                 .reject(id, &s.user, codes::STALE, "Job not found")
                 .await;
@@ -577,15 +688,18 @@ impl Conn {
             Ok(v) => v,
             Err(msg) => return self.reject(id, &s.user, codes::OTHER, msg).await,
         };
-        let key = (s.extranonce2.clone(), s.ntime, s.nonce, version);
-        if job.seen.contains(&key) {
+        let mut en2 = [0u8; 8];
+        en2[..s.extranonce2.len()].copy_from_slice(&s.extranonce2);
+        let key = ShareKey {
+            template: job.entry.id,
+            extranonce2: u64::from_le_bytes(en2),
+            ntime: s.ntime,
+            nonce: s.nonce,
+            version,
+        };
+        if self.seen.contains(&key) {
             return self
                 .reject(id, &s.user, codes::DUPLICATE, "Duplicate share")
-                .await;
-        }
-        if job.seen.len() >= MAX_SHARES_PER_JOB {
-            return self
-                .reject(id, &s.user, codes::OTHER, "Too many shares for job")
                 .await;
         }
         let coinbase = job::coinbase(&t.coinb1, &job.extranonce1, &s.extranonce2, &t.coinb2);
@@ -606,7 +720,23 @@ impl Conn {
                 .reject(id, &s.user, codes::LOW_DIFFICULTY, "Low difficulty share")
                 .await;
         }
-        job.seen.insert(key);
+        let max = self.shared.config.max_shares_per_connection;
+        if self.seen.len() >= max && !is_block {
+            // The duplicate set is full: cut the connection (a block still counts, above).
+            if let Some(held) = self.shared.flood_log.allow() {
+                warn!(
+                    peer = %self.peer,
+                    "disconnecting miner: {max} shares remembered on one connection, the duplicate-check bound ({held} similar lines held back)"
+                );
+            }
+            let msg = format!("Too many shares on this connection ({max}); reconnect");
+            self.reject(id, &s.user, codes::OTHER, &msg).await?;
+            // Not parked: a new session has a new extranonce1, so no old share can repeat.
+            self.jobs.clear();
+            self.seen = HashSet::new();
+            return Err("share limit of the connection reached".into());
+        }
+        self.seen.insert(key);
         let found = is_block.then(|| FoundBlock {
             template_id: job.entry.id,
             template: job.entry.template.clone(),

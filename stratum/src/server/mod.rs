@@ -79,8 +79,62 @@ pub struct ServerConfig {
     /// only to that miner): shares it found while away still count, unless a clean job came
     /// meanwhile. Zero turns resuming off.
     pub resume_window: Duration,
+    /// TCP keepalive on every accepted socket (default [`Keepalive::default`]: a peer whose
+    /// host vanished is detected within 110 s); `None` leaves the system's setting (off).
+    pub tcp_keepalive: Option<Keepalive>,
+    /// Shares remembered for the duplicate check per connection, over all its jobs (default
+    /// [`MAX_SHARES_PER_CONNECTION`]). A connection that reaches it with a share that is not a
+    /// block is told so and disconnected (its session is not kept for resuming: a new session
+    /// has a new extranonce1, so nothing it sends can repeat an earlier share).
+    pub max_shares_per_connection: usize,
     /// TLS (`stratum+ssl`) when set.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+/// Default of [`ServerConfig::max_shares_per_connection`]: 16,384 remembered shares, 32 bytes
+/// each in the duplicate set (about 1 MB at most per connection with the table's slack). At
+/// vardiff's default of a share every 10 s that is 45 hours of shares; a set empties as its
+/// jobs are cleaned or replaced.
+pub const MAX_SHARES_PER_CONNECTION: usize = 16_384;
+
+/// TCP keepalive settings: after `idle` without traffic the kernel sends a probe every
+/// `interval`, and closes the connection after `retries` unanswered ones. A peer whose host
+/// went away (power, network) is so detected within [`Keepalive::detection_bound`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Silence before the first probe.
+    pub idle: Duration,
+    /// Time between probes.
+    pub interval: Duration,
+    /// Unanswered probes before the connection is dropped.
+    pub retries: u32,
+}
+
+impl Default for Keepalive {
+    /// 60 s idle, then a probe every 10 s, 5 probes: 110 s at most.
+    fn default() -> Self {
+        Keepalive {
+            idle: Duration::from_secs(60),
+            interval: Duration::from_secs(10),
+            retries: 5,
+        }
+    }
+}
+
+impl Keepalive {
+    /// The longest a dead peer goes unnoticed: `idle + interval × retries`.
+    pub fn detection_bound(&self) -> Duration {
+        self.idle + self.interval * self.retries
+    }
+
+    /// Turns keepalive on for `tcp` with these times.
+    pub fn apply(&self, tcp: &tokio::net::TcpStream) -> std::io::Result<()> {
+        let ka = socket2::TcpKeepalive::new()
+            .with_time(self.idle)
+            .with_interval(self.interval)
+            .with_retries(self.retries);
+        socket2::SockRef::from(tcp).set_tcp_keepalive(&ka)
+    }
 }
 
 impl Default for ServerConfig {
@@ -104,6 +158,8 @@ impl Default for ServerConfig {
             max_jobs_per_connection: 16,
             worker_stats_retention: Duration::from_secs(3600),
             resume_window: Duration::from_secs(120),
+            tcp_keepalive: Some(Keepalive::default()),
+            max_shares_per_connection: MAX_SHARES_PER_CONNECTION,
             tls: None,
         }
     }
@@ -208,6 +264,11 @@ pub(crate) struct Shared {
     /// Jobs of closed sessions, by session id, for miners that resume. Their extranonce1s
     /// stay taken until they are resumed or expire.
     pub parked: Mutex<HashMap<String, conn::Parked>>,
+    /// Sessions with an open connection, by session id: a miner that resumes one of them (its
+    /// old connection is half-open: dead on its side, still open here) takes it over.
+    pub live: Mutex<HashMap<String, conn::Live>>,
+    /// Numbers the connections (for [`conn::Live`]).
+    pub next_conn: AtomicU64,
     pub workers: Mutex<Workers>,
     pub events: mpsc::Sender<ServerEvent>,
     /// Found blocks, on their own path: never behind share events, never dropped.
@@ -224,6 +285,9 @@ pub(crate) struct Shared {
     pub refusals: LogLimiter,
     /// Malformed requests (of any connection) are logged at most once a second.
     pub malformed_log: LogLimiter,
+    /// Connections cut at [`ServerConfig::max_shares_per_connection`], logged at most once a
+    /// second.
+    pub flood_log: LogLimiter,
 }
 
 /// Lets a repeated log line through at most once per interval, counting the ones held back.
@@ -462,6 +526,8 @@ impl Server {
             en1_counter: AtomicU32::new(rand::random()),
             en1_in_use: Mutex::new(HashSet::new()),
             parked: Mutex::new(HashMap::new()),
+            live: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(0),
             workers: Mutex::new(Workers::default()),
             events: ev_tx,
             blocks: blocks_tx,
@@ -471,6 +537,7 @@ impl Server {
             per_ip: Mutex::new(HashMap::new()),
             refusals: LogLimiter::new(Duration::from_secs(1)),
             malformed_log: LogLimiter::new(Duration::from_secs(1)),
+            flood_log: LogLimiter::new(Duration::from_secs(1)),
         });
         let (bcast, _) = broadcast::channel(64);
         let (sd_tx, sd_rx) = watch::channel(false);
@@ -515,6 +582,11 @@ async fn accept_loop(
             continue;
         }
         let _ = tcp.set_nodelay(true);
+        if let Some(keepalive) = &shared.config.tcp_keepalive {
+            if let Err(e) = keepalive.apply(&tcp) {
+                debug!(%peer, "cannot set TCP keepalive: {e}");
+            }
+        }
         let (shared, rx, sd) = (shared.clone(), bcast.subscribe(), sd.clone());
         tokio::spawn(async move {
             let established = conn::run(shared.clone(), tcp, peer, rx, sd).await;
