@@ -8,6 +8,8 @@
 //! - [`auth`]: who may call what (the bearer token), checked before binding and per request
 //! - [`json`]: the answers' shapes
 //! - [`metrics`]: the Prometheus text (`prometheus-client`)
+//! - [`history`]: the last hour of the hash rate (`GET /api/v1/history`)
+//! - [`dashboard`]: the page at `GET /` (`dashboard.html`, embedded)
 //!
 //! Access: without a token the API serves its read-only (GET) endpoints on a loopback address
 //! only, and answers every control (POST) endpoint with 401. With `token`, POSTs need
@@ -20,6 +22,8 @@
 //! limit): the API is meant for loopback or a trusted network, behind the token.
 
 pub mod auth;
+pub mod dashboard;
+pub mod history;
 pub mod json;
 pub mod metrics;
 pub mod server;

@@ -13,7 +13,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::auth::{self, Access};
-use super::{json, metrics, ApiConfig, ApiError, MinerSource, ServerSource, MAX_BODY_BYTES};
+use super::history::{self, History, Sampler};
+use super::{
+    dashboard, json, metrics, ApiConfig, ApiError, MinerSource, ServerSource, MAX_BODY_BYTES,
+};
 
 /// A running API; [`ApiHandle::shutdown`] stops it (dropping it stops it too).
 #[derive(Debug)]
@@ -45,12 +48,18 @@ impl Drop for ApiHandle {
 }
 
 /// Starts `mine`'s API: `GET /api/v1/summary`, `/api/v1/backends`, `/api/v1/pools`,
-/// `/metrics`; `POST /api/v1/pause`, `/api/v1/resume`.
+/// `/metrics`; `POST /api/v1/pause`, `/api/v1/resume`; and those of both commands (see
+/// [`start`]).
 pub async fn start_miner_api(
     config: &ApiConfig,
     source: MinerSource,
 ) -> Result<ApiHandle, ApiError> {
     let source = Arc::new(source);
+    let monitor = source.monitor.clone();
+    let sample: Sampler = Box::new(move || {
+        let status = monitor.snapshot().state.status;
+        (status.total.rate_10s, status.counters.accepted)
+    });
     let router = Router::new()
         .route("/api/v1/summary", get(miner_summary))
         .route("/api/v1/backends", get(miner_backends))
@@ -59,30 +68,46 @@ pub async fn start_miner_api(
         .route("/api/v1/resume", post(resume))
         .route("/metrics", get(miner_metrics))
         .with_state(source);
-    start(config, router).await
+    start(config, router, sample).await
 }
 
 /// Starts `serve`'s API: `GET /api/v1/summary`, `/api/v1/workers`, `/api/v1/blocks`,
-/// `/metrics`.
+/// `/metrics`; and those of both commands (see [`start`]).
 pub async fn start_server_api(
     config: &ApiConfig,
     source: ServerSource,
 ) -> Result<ApiHandle, ApiError> {
     let source = Arc::new(source);
+    let server = source.server.clone();
+    let sample: Sampler = Box::new(move || {
+        let rate = server.stats().iter().map(|w| w.hashrate).sum();
+        (rate, server.totals().accepted)
+    });
     let router = Router::new()
         .route("/api/v1/summary", get(server_summary))
         .route("/api/v1/workers", get(server_workers))
         .route("/api/v1/blocks", get(server_blocks))
         .route("/metrics", get(server_metrics))
         .with_state(source);
-    start(config, router).await
+    start(config, router, sample).await
 }
 
-async fn start(config: &ApiConfig, router: Router) -> Result<ApiHandle, ApiError> {
+/// Adds the routes of both commands to `router`: `GET /api/v1/history` (the chart's points,
+/// sampled by a task that stops with the API) and the dashboard at `GET /`. The dashboard
+/// holds no data, so it is served without the token (its script sends one given in the URL's
+/// `#token=`); everything else passes [`auth::check`].
+async fn start(config: &ApiConfig, router: Router, sample: Sampler) -> Result<ApiHandle, ApiError> {
     let access = Access::new(config)?;
+    let history = Arc::new(History::new());
     let router = router
+        .merge(
+            Router::new()
+                .route("/api/v1/history", get(history_points))
+                .with_state(history.clone()),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(access, auth::check))
+        .route("/", get(dashboard::page))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -95,6 +120,7 @@ async fn start(config: &ApiConfig, router: Router) -> Result<ApiHandle, ApiError
         source,
     })?;
     let (stop, mut stopped) = watch::channel(false);
+    history::spawn_sampler(history, sample, stopped.clone());
     let task = tokio::spawn(async move {
         let shutdown = async move {
             let _ = stopped.wait_for(|s| *s).await;
@@ -111,6 +137,10 @@ async fn start(config: &ApiConfig, router: Router) -> Result<ApiHandle, ApiError
         stop,
         task: Some(task),
     })
+}
+
+async fn history_points(State(h): State<Arc<History>>) -> Json<history::HistoryJson> {
+    Json(h.json())
 }
 
 async fn not_found() -> Response {
