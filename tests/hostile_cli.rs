@@ -439,3 +439,33 @@ fn rpc_cookie_that_is_not_a_small_regular_file_is_refused() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A reader that goes away (`mine | head -1`, a closed pipe) loses status lines but stops
+/// nothing: `mine` runs to its end and exits 0 (before, `println!` panicked on the broken pipe
+/// and the miner aborted).
+#[test]
+fn mine_survives_a_closed_stdout() {
+    for json in [false, true] {
+        let mut args = vec![
+            "mine",
+            "--backend",
+            "cpu",
+            "--kernel",
+            "scalar",
+            "-t",
+            "1",
+            "--status-interval",
+            "0.2",
+            "--duration",
+            "2",
+        ];
+        if json {
+            args.push("--json-status");
+        }
+        let mut miner = common::hashforge().spawn(&args);
+        drop(miner.child().stdout.take());
+        let exit = miner.wait_within(Duration::from_secs(60));
+        assert_eq!(exit.code, Some(0), "{args:?}: {exit:#?}");
+        assert!(!exit.stderr.contains("panicked"), "{}", exit.stderr);
+    }
+}

@@ -20,7 +20,13 @@ pub fn line(kind: &str, value: &impl Serialize) {
             object.insert("error".into(), e.to_string().into());
         }
     }
-    let text = serde_json::Value::Object(object).to_string();
+    text_line(serde_json::Value::Object(object));
+}
+
+/// Prints one line of text on stdout (a status report). A closed stdout (`| head`, a reader
+/// gone) loses the line but stops nothing: `println!` would panic there, and mining, shares in
+/// flight and the final status matter more than the report.
+pub fn text_line(text: impl std::fmt::Display) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{text}");
     let _ = out.flush();

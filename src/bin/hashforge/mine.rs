@@ -159,7 +159,7 @@ async fn mine(
         if json {
             super::json::line("status", s);
         } else {
-            println!("{s}");
+            super::json::text_line(s);
         }
     };
     // At a terminal: h, p and r (the terminal's mode comes back when `_keys` drops).
@@ -196,7 +196,7 @@ async fn mine(
     if json {
         super::json::line("summary", &status);
     } else {
-        println!("{}", status.summary());
+        super::json::text_line(status.summary());
     }
     match local {
         Some(LocalPool::Embedded(pool)) => pool.shutdown().await,
