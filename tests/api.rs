@@ -10,11 +10,9 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Exit, Running};
-use hashforge_test_support::replay::{ReplayConfig, ReplayNode};
+use common::{api_base, call, Exit, Running};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -22,44 +20,6 @@ const TOKEN: &str = "test-token-0123";
 
 /// A regtest address (P2WPKH).
 const ADDRESS: &str = "bcrt1q92v6550wrjqhldxwc2cvqlqm77wmzufv4dq433";
-
-/// The HTTP client: no status is an error, every call bounded.
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(20)))
-        .build()
-        .into()
-}
-
-/// Status and body of a GET or POST (with `token` as a bearer token), off the runtime.
-async fn call(method: &'static str, url: String, token: Option<&'static str>) -> (u16, String) {
-    tokio::task::spawn_blocking(move || {
-        let agent = agent();
-        let response = match method {
-            "GET" => {
-                let mut r = agent.get(&url);
-                if let Some(t) = token {
-                    r = r.header("Authorization", &format!("Bearer {t}"));
-                }
-                r.call()
-            }
-            _ => {
-                let mut r = agent.post(&url);
-                if let Some(t) = token {
-                    r = r.header("Authorization", &format!("Bearer {t}"));
-                }
-                r.send_empty()
-            }
-        };
-        let mut response = response.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-        let status = response.status().as_u16();
-        let body = response.body_mut().read_to_string().unwrap_or_default();
-        (status, body)
-    })
-    .await
-    .unwrap()
-}
 
 async fn get_json(base: &str, path: &str) -> Value {
     let (status, body) = call("GET", format!("{base}{path}"), None).await;
@@ -80,22 +40,6 @@ async fn poll_json(base: &str, path: &str, secs: u64, ok: impl Fn(&Value) -> boo
             "GET {path} never satisfied: {v:#}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// The base URL the binary printed on stderr ("api listening on http://…").
-async fn api_base(stderr: &Arc<Mutex<String>>) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let text = stderr.lock().unwrap().clone();
-        if let Some(rest) = text.split("api listening on ").nth(1) {
-            return rest.split_whitespace().next().unwrap().to_string();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no API address on stderr:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -408,84 +352,15 @@ async fn api_off_loopback_with_a_token_guards_reads() {
     );
 }
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// A replay node (credentials u/p) with `n` templates on distinct previous blocks, moving to
-/// the next when a block is accepted, like a chain tip.
-async fn advancing_node(n: usize) -> ReplayNode {
-    let base = fixture("gbt-regtest-empty.json");
-    let templates = (0..n)
-        .map(|i| {
-            let mut t = base.clone();
-            if i > 0 {
-                let prev = hex::encode(hashforge_bitcoin::sha256d(&(i as u64).to_le_bytes()));
-                t["longpollid"] = json!(format!("{prev}{i}"));
-                t["previousblockhash"] = json!(prev);
-            }
-            t
-        })
-        .collect();
-    let mut config = ReplayConfig::new(templates).with_credentials("u", "p");
-    config.advance_on_submit = true;
-    ReplayNode::start(config).await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_api_workers_blocks_and_metrics() {
-    let node = advancing_node(400).await;
-    let url = node.url();
-    let mut serve = common::hashforge().spawn(&[
-        "serve",
-        "--node",
-        &url,
-        "--rpc-user",
-        "u",
-        "--rpc-pass",
-        "p",
-        "--address",
-        ADDRESS,
-        "--listen",
-        "127.0.0.1:0",
-        "--start-difficulty",
-        "0.0001",
-        "--api",
-        "127.0.0.1:0",
-    ]);
-    let mut lines = serve.stdout_lines();
-    let stderr = serve.stderr_text();
-    let first = tokio::time::timeout(Duration::from_secs(30), lines.recv())
-        .await
-        .expect("a first line")
-        .expect("stdout open");
-    let pool = first
-        .split_whitespace()
-        .find(|w| w.starts_with("stratum+"))
-        .map(|w| w.trim_end_matches(',').to_string())
-        .unwrap_or_else(|| panic!("no pool URL in {first:?}"));
-    let base = api_base(&stderr).await;
+    let node = common::advancing_empty_node(400).await;
+    let (mut serve, base) =
+        common::start_serve_with_api(&node.url(), ADDRESS, Duration::from_secs(30)).await;
+    let pool = serve.pool.clone();
 
     let (_, before) = metrics(&base).await;
-    let workers: Vec<Running> = ["w1", "w2"]
-        .iter()
-        .map(|w| {
-            common::hashforge().spawn(&[
-                "mine",
-                "-o",
-                &pool,
-                "-u",
-                w,
-                "-p",
-                "x",
-                "-t",
-                "1",
-                "--duration",
-                "300",
-            ])
-        })
-        .collect();
+    let workers = common::spawn_workers(&pool, &["w1", "w2"], "300");
 
     // Both workers listed with shares, and a block accepted by the node.
     let listed = poll_json(&base, "/api/v1/workers", 120, |v| {
@@ -584,9 +459,13 @@ async fn serve_api_workers_blocks_and_metrics() {
         let Exit { code, stderr, .. } = w.finish(Duration::from_secs(30)).await;
         assert_eq!(code, Some(0), "{stderr}");
     }
-    serve.interrupt();
+    serve.process.interrupt();
     assert_eq!(
-        serve.exit_within(Duration::from_secs(30)).await.code(),
+        serve
+            .process
+            .exit_within(Duration::from_secs(30))
+            .await
+            .code(),
         Some(0)
     );
 }

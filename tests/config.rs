@@ -155,38 +155,21 @@ fn pools_are_tried_in_priority_order_and_the_command_line_replaces_them() {
                 [[mine.pools]]\nurl = \"stratum+tcp://127.0.0.2:1\"\nuser = \"w\"\npriority = 1\n";
     let (_dir, p) = file("pools.toml", text);
     common::hashforge().success(&["config", "check", path(&p)]);
-    let out = common::hashforge().run_within(
-        &[
-            "mine",
-            "--config",
-            path(&p),
-            "-t",
-            "1",
-            "--kernel",
-            "scalar",
-        ],
-        Duration::from_secs(120),
-    );
+    // `mine --config FILE EXTRA… -t 1 --kernel scalar`, bounded.
+    let mine = |extra: &[&str]| {
+        let mut args = vec!["mine", "--config", path(&p)];
+        args.extend_from_slice(extra);
+        args.extend(["-t", "1", "--kernel", "scalar"]);
+        common::hashforge().run_within(&args, Duration::from_secs(120))
+    };
+    let out = mine(&[]);
     assert_eq!(out.code, Some(3), "never mined: {out:#?}");
     let first = out.stderr.find("127.0.0.2:1");
     let second = out.stderr.find("127.0.0.1:1");
     assert!(first.is_some(), "{}", out.stderr);
     assert!(second.is_none() || first < second, "{}", out.stderr);
     // -o replaces the file's pools.
-    let out = common::hashforge().run_within(
-        &[
-            "mine",
-            "--config",
-            path(&p),
-            "-o",
-            "stratum+tcp://127.0.0.3:1",
-            "-t",
-            "1",
-            "--kernel",
-            "scalar",
-        ],
-        Duration::from_secs(120),
-    );
+    let out = mine(&["-o", "stratum+tcp://127.0.0.3:1"]);
     assert_eq!(out.code, Some(3), "{out:#?}");
     assert!(out.stderr.contains("127.0.0.3:1"), "{}", out.stderr);
     assert!(!out.stderr.contains("127.0.0.2:1"), "{}", out.stderr);

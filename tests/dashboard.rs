@@ -20,10 +20,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::Running;
+use common::{api_base, Running, Serve};
 use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder};
-use hashforge_test_support::replay::{ReplayConfig, ReplayNode};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -235,40 +234,15 @@ fn chromium() -> &'static str {
     "/usr/bin/chromium"
 }
 
-/// The base URL the binary printed on stderr ("api listening on http://…").
-async fn api_base(stderr: &Arc<Mutex<String>>) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let text = stderr.lock().unwrap().clone();
-        if let Some(rest) = text.split("api listening on ").nth(1) {
-            return rest.split_whitespace().next().unwrap().to_string();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no API address on stderr:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// `method url` (with the token as a bearer token) → the JSON answer, off the runtime.
+/// `method url` (with the token as a bearer token on a POST) → the JSON answer.
 async fn call(method: &'static str, url: String) -> Value {
-    tokio::task::spawn_blocking(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(20)))
-            .build()
-            .into();
-        let auth = format!("Bearer {TOKEN}");
-        let response = match method {
-            "GET" => agent.get(&url).call(),
-            _ => agent.post(&url).header("Authorization", &auth).send_empty(),
-        };
-        let mut response = response.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-        let body = response.body_mut().read_to_string().unwrap();
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{url}: {e}: {body}"))
-    })
-    .await
-    .unwrap()
+    let token = (method != "GET").then_some(TOKEN);
+    let (status, body) = common::call(method, url.clone(), token).await;
+    assert!(
+        (200..300).contains(&status),
+        "{method} {url}: {status} {body}"
+    );
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{url}: {e}: {body}"))
 }
 
 /// The number at the start of a rate like "12.34 MH/s", in H/s.
@@ -284,6 +258,22 @@ fn rate(text: &Option<String>) -> f64 {
         _ => 1.0,
     };
     value * scale
+}
+
+/// Waits until the chart has two points or more.
+async fn two_chart_points(browser: &Browser) {
+    browser
+        .until(
+            "two chart points",
+            90,
+            async |b| b.text("chart-note").await,
+            |n| {
+                n.as_deref().is_some_and(|n| {
+                    !n.contains("(0 so far)") && !n.contains("(1 so far)") && n.contains("so far")
+                })
+            },
+        )
+        .await;
 }
 
 /// Stops a run with Ctrl-C; it must exit 0 (else its stderr is shown).
@@ -371,18 +361,7 @@ async fn mine_dashboard_in_chromium() {
             .contains("stratum+tcp://127.0.0.1:"),
         "{pool}"
     );
-    browser
-        .until(
-            "two chart points",
-            90,
-            async |b| b.text("chart-note").await,
-            |n| {
-                n.as_deref().is_some_and(|n| {
-                    !n.contains("(0 so far)") && !n.contains("(1 so far)") && n.contains("so far")
-                })
-            },
-        )
-        .await;
+    two_chart_points(&browser).await;
     assert!(browser.text("backends").await.unwrap().contains("cpu"));
     browser.screenshot("dashboard-mine.png").await;
     browser.client().set_window_size(390, 1400).await.unwrap();
@@ -426,83 +405,24 @@ async fn mine_dashboard_in_chromium() {
     stop(miner, stderr).await;
 }
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// A replay node (credentials u/p) with `n` templates on distinct previous blocks, moving to
-/// the next when a block is accepted, like a chain tip (regtest: every share is a block).
-async fn advancing_node(n: usize) -> ReplayNode {
-    let base = fixture("gbt-regtest-empty.json");
-    let templates = (0..n)
-        .map(|i| {
-            let mut t = base.clone();
-            if i > 0 {
-                let prev = hex::encode(hashforge_bitcoin::sha256d(&(i as u64).to_le_bytes()));
-                t["longpollid"] = json!(format!("{prev}{i}"));
-                t["previousblockhash"] = json!(prev);
-            }
-            t
-        })
-        .collect();
-    let mut config = ReplayConfig::new(templates).with_credentials("u", "p");
-    config.advance_on_submit = true;
-    ReplayNode::start(config).await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_dashboard_in_chromium() {
-    let node = advancing_node(400).await;
-    let url = node.url();
-    let mut serve = common::hashforge().spawn(&[
-        "serve",
-        "--node",
-        &url,
-        "--rpc-user",
-        "u",
-        "--rpc-pass",
-        "p",
-        "--address",
-        ADDRESS,
-        "--listen",
-        "127.0.0.1:0",
-        "--start-difficulty",
-        "0.0001",
-        "--api",
-        "127.0.0.1:0",
-    ]);
-    let mut lines = serve.stdout_lines();
-    let stderr = serve.stderr_text();
-    let first = tokio::time::timeout(Duration::from_secs(60), lines.recv())
-        .await
-        .expect("a first line")
-        .expect("stdout open");
-    let pool = first
-        .split_whitespace()
-        .find(|w| w.starts_with("stratum+"))
-        .map(|w| w.trim_end_matches(',').to_string())
-        .unwrap_or_else(|| panic!("no pool URL in {first:?}"));
-    let base = api_base(&stderr).await;
+    let node = common::advancing_empty_node(400).await;
+    let (
+        Serve {
+            process: serve,
+            lines: _lines,
+            stderr,
+            pool,
+        },
+        base,
+    ) = common::start_serve_with_api(&node.url(), ADDRESS, Duration::from_secs(60)).await;
     // Each with its stdout read (kept open: a closed pipe would fail its status lines).
     #[allow(clippy::type_complexity)]
     let workers: Vec<(Running, Arc<Mutex<String>>, mpsc::UnboundedReceiver<String>)> =
-        ["w1", HTML_WORKER]
-            .iter()
-            .map(|w| {
-                let mut worker = common::hashforge().spawn(&[
-                    "mine",
-                    "-o",
-                    &pool,
-                    "-u",
-                    w,
-                    "-p",
-                    "x",
-                    "-t",
-                    "1",
-                    "--duration",
-                    "900",
-                ]);
+        common::spawn_workers(&pool, &["w1", HTML_WORKER], "900")
+            .into_iter()
+            .map(|mut worker| {
                 let stdout = worker.stdout_lines();
                 let stderr = worker.stderr_text();
                 (worker, stderr, stdout)
@@ -565,18 +485,7 @@ async fn serve_dashboard_in_chromium() {
             .await,
         true
     );
-    browser
-        .until(
-            "two chart points",
-            90,
-            async |b| b.text("chart-note").await,
-            |n| {
-                n.as_deref().is_some_and(|n| {
-                    !n.contains("(0 so far)") && !n.contains("(1 so far)") && n.contains("so far")
-                })
-            },
-        )
-        .await;
+    two_chart_points(&browser).await;
     browser.screenshot("dashboard-serve.png").await;
 
     let errors = browser.errors().await;

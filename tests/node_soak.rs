@@ -14,13 +14,12 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::Running;
+use common::Serve;
 use hashforge_test_support::load;
-use hashforge_test_support::replay::{Chaos, ReplayConfig, ReplayNode};
-use serde_json::{json, Value};
+use hashforge_test_support::replay::{Chaos, ReplayNode};
+use serde_json::Value;
 
 /// A regtest address (P2WPKH).
 const ADDRESS: &str = "bcrt1q92v6550wrjqhldxwc2cvqlqm77wmzufv4dq433";
@@ -39,23 +38,10 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 /// `n` templates with distinct previous blocks (the node moves to the next on each accepted
 /// block, like a chain tip).
 fn distinct_templates(n: usize) -> Vec<Value> {
-    (0..n)
-        .map(|i| {
-            let mut t = fixture(FIXTURES[i % FIXTURES.len()]);
-            let prev = hex::encode(hashforge_bitcoin::sha256d(&(i as u64).to_le_bytes()));
-            t["longpollid"] = json!(format!("{prev}{i}"));
-            t["previousblockhash"] = json!(prev);
-            t
-        })
-        .collect()
+    common::distinct_templates(&FIXTURES, n, 0)
 }
 
 /// The first 64-digit hex word of a log line: the block hash in every block line.
@@ -83,23 +69,15 @@ async fn every_block_is_submitted_or_loudly_reported_on_a_flaky_node() {
     eprintln!("node soak: {secs} s, seed {seed} (HASHFORGE_SOAK_SEED={seed} replays it)");
 
     // More templates than blocks can be accepted in the run (about 2 a second).
-    let mut config =
-        ReplayConfig::new(distinct_templates(secs as usize * 10 + 100)).with_credentials("u", "p");
-    config.advance_on_submit = true;
+    let mut config = common::advancing_config(distinct_templates(secs as usize * 10 + 100));
     config.longpoll_hold = Duration::from_secs(2);
     let node = ReplayNode::start(config).await.expect("replay node");
     let url = node.url();
 
     // serve at difficulty 0.001 (4.3 M hashes a share): on regtest every share is a block,
     // and vardiff aims at one a second per worker.
-    let mut serve = common::hashforge().spawn(&[
-        "serve",
-        "--node",
-        &url,
-        "--rpc-user",
-        "u",
-        "--rpc-pass",
-        "p",
+    let mut args = common::on_node("serve", &url);
+    args.extend([
         "--address",
         ADDRESS,
         "--listen",
@@ -113,26 +91,13 @@ async fn every_block_is_submitted_or_loudly_reported_on_a_flaky_node() {
         "--log-level",
         "info",
     ]);
+    let Serve {
+        process: mut serve,
+        lines: mut stdout,
+        stderr,
+        pool: pool_url,
+    } = common::start_serve(&args, Duration::from_secs(60)).await;
     let serve_pid = serve.child().id();
-    let mut stdout = serve.stdout_lines();
-    let stderr = serve.stderr_text();
-    let first = tokio::time::timeout(Duration::from_secs(60), stdout.recv())
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| {
-            panic!(
-                "serve did not start on the flaky node:\n{}",
-                stderr.lock().unwrap()
-            )
-        });
-    let pool: SocketAddr = first
-        .split("stratum+tcp://")
-        .nth(1)
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {first:?}"));
-    let pool_url = format!("stratum+tcp://{pool}");
     // Flaky from now on (a first getblocktemplate that fails stops serve's start, by design).
     node.set_chaos(Some(Chaos {
         seed,
@@ -151,34 +116,10 @@ async fn every_block_is_submitted_or_loudly_reported_on_a_flaky_node() {
         all
     });
     // Resident memory of serve, once a second.
-    let rss = std::thread::spawn(move || {
-        let mut samples = Vec::new();
-        while let Some(r) = load::rss_bytes(serve_pid) {
-            samples.push(r);
-            std::thread::sleep(Duration::from_secs(1));
-        }
-        samples
-    });
+    let rss = load::sample_rss(serve_pid);
 
     let duration = secs.to_string();
-    let miners: Vec<Running> = ["w1", "w2"]
-        .iter()
-        .map(|w| {
-            common::hashforge().spawn(&[
-                "mine",
-                "-o",
-                &pool_url,
-                "-u",
-                w,
-                "-p",
-                "x",
-                "-t",
-                "1",
-                "--duration",
-                &duration,
-            ])
-        })
-        .collect();
+    let miners = common::spawn_workers(&pool_url, &["w1", "w2"], &duration);
     for m in miners {
         let exit = m.finish(Duration::from_secs(secs + 120)).await;
         assert_eq!(exit.code, Some(0), "{}\n{}", exit.stdout, exit.stderr);

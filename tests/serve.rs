@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use bitcoin::blockdata::script::Instruction;
 use bitcoin::Network;
-use common::{self_signed_pem, wait_job_within, watch_jobs, Exit, Running, TestMiner};
+use common::{fixture, self_signed_pem, wait_job_within, watch_jobs, Exit, Running, TestMiner};
 use hashforge::node::{BlockError, RpcError};
 use hashforge::node::{PayoutScript, RpcAuth, RpcClient, RpcConfig};
 use hashforge::pool::{
@@ -57,25 +57,10 @@ const FIXTURES: [&str; 6] = [
     "gbt-regtest-h204-60tx.json",
 ];
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 /// `n` templates with distinct previous blocks: the real fixtures, then copies of them on
 /// made-up previous blocks.
 fn distinct_templates(n: usize) -> Vec<Value> {
-    (0..n)
-        .map(|i| {
-            let mut t = fixture(FIXTURES[i % FIXTURES.len()]);
-            if i >= FIXTURES.len() {
-                let prev = hex::encode(hashforge_bitcoin::sha256d(&(i as u64).to_le_bytes()));
-                t["longpollid"] = json!(format!("{prev}{i}"));
-                t["previousblockhash"] = json!(prev);
-            }
-            t
-        })
-        .collect()
+    common::distinct_templates(&FIXTURES, n, FIXTURES.len())
 }
 
 /// The same work as `t` minus its last transaction (same previous block): "new transactions".
@@ -500,15 +485,7 @@ async fn wait_for_long_poll(node: &ReplayNode) {
 
 /// `hashforge serve` on the node at `node_url` with the user u/p.
 fn serve_with_user(node_url: &str) -> Vec<&str> {
-    vec![
-        "serve",
-        "--node",
-        node_url,
-        "--rpc-user",
-        "u",
-        "--rpc-pass",
-        "p",
-    ]
+    common::on_node("serve", node_url)
 }
 
 async fn serve_error(node_url: &str, address: &str) -> String {
@@ -683,9 +660,7 @@ fn check_accepted_block(hex_block: &str, tag: &str) {
 /// A replay node with `templates` distinct templates and credentials u/p that moves to its next
 /// template when a block is accepted, like a real chain tip.
 async fn advancing_node(templates: usize) -> ReplayNode {
-    let mut config = ReplayConfig::new(distinct_templates(templates)).with_credentials("u", "p");
-    config.advance_on_submit = true;
-    ReplayNode::start(config).await.unwrap()
+    hashforge_test_support::serve::advancing_node(distinct_templates(templates)).await
 }
 
 /// `hashforge mine --node`: solo mining on the replayed node; every block it finds is submitted
@@ -757,24 +732,7 @@ async fn serve_with_two_mine_workers_end_to_end() {
     // blocks lasts the whole run and a worker that starts late still gets its turns.
     let node = advancing_node(400).await;
     let (serve, mut lines, pool) = start_serve(&node.url(), &[]).await;
-    let workers: Vec<Running> = ["w1", "w2"]
-        .iter()
-        .map(|w| {
-            common::hashforge().spawn(&[
-                "mine",
-                "-o",
-                &pool,
-                "-u",
-                w,
-                "-p",
-                "x",
-                "-t",
-                "1",
-                "--duration",
-                "6",
-            ])
-        })
-        .collect();
+    let workers = common::spawn_workers(&pool, &["w1", "w2"], "6");
     let mut outputs = Vec::new();
     for w in workers {
         outputs.push(w.finish(Duration::from_secs(60)).await);
@@ -813,19 +771,8 @@ async fn start_serve(
     args.extend(SERVE_FLAGS);
     args.extend(["--status-interval", "1"]);
     args.extend_from_slice(extra);
-    let mut serve = common::hashforge().spawn(&args);
-    let mut lines = serve.stdout_lines();
-    let first = tokio::time::timeout(Duration::from_secs(30), lines.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    // "hashforge serve: listening on stratum+tcp://127.0.0.1:PORT, blocks pay …"
-    let pool = first
-        .split_whitespace()
-        .find(|w| w.starts_with("stratum+"))
-        .map(|w| w.trim_end_matches(',').to_string())
-        .unwrap_or_else(|| panic!("no pool URL in {first:?}"));
-    (serve, lines, pool)
+    let serve = common::start_serve(&args, Duration::from_secs(30)).await;
+    (serve.process, serve.lines, serve.pool)
 }
 
 /// Reads serve's status blocks (each worker with its block count in the last column) until

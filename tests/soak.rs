@@ -121,14 +121,7 @@ async fn every_share_is_accounted_for_through_a_faulty_link() {
         panics
     });
     // Resident memory, sampled once a second.
-    let rss = std::thread::spawn(move || {
-        let mut samples = Vec::new();
-        while let Some(r) = load::rss_bytes(pid) {
-            samples.push(r);
-            std::thread::sleep(Duration::from_secs(1));
-        }
-        samples
-    });
+    let rss = load::sample_rss(pid);
     let started = Instant::now();
     let out = tokio::task::spawn_blocking(move || child.wait_with_output())
         .await

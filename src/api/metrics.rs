@@ -48,6 +48,21 @@ fn gauge(registry: &mut Registry, name: &str, help: &str, value: f64) {
     registry.register(name, help, g);
 }
 
+/// A counter family `name` with one `label`: a series per (label value, count).
+fn counters_by<'a>(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+    label: &str,
+    values: impl IntoIterator<Item = (&'a str, u64)>,
+) {
+    let family: Family<Labels, Counter<u64>> = Family::default();
+    for (value, n) in values {
+        family.get_or_create(&labels(&[(label, value)])).inc_by(n);
+    }
+    registry.register(name, help, family);
+}
+
 fn build_info(registry: &mut Registry, kernel: &str) {
     let info = Info::new(labels(&[("version", VERSION), ("kernel", kernel)]));
     registry.register("build", "The build: version and the kernel hashing", info);
@@ -93,34 +108,28 @@ pub fn miner(source: &MinerSource, s: &MinerSnapshot) -> String {
         rate,
     );
     r.register("hashes", "Hashes done, per backend", hashes);
-    let shares: Family<Labels, Counter<u64>> = Family::default();
-    for (result, n) in [
-        ("accepted", c.accepted),
-        ("rejected", c.rejected),
-        ("stale", c.stale),
-        ("timed_out", c.timed_out),
-        ("lost", c.lost),
-        ("duplicate", c.duplicates),
-    ] {
-        shares
-            .get_or_create(&labels(&[("result", result)]))
-            .inc_by(n);
-    }
-    r.register(
+    counters_by(
+        &mut r,
         "shares",
         "Shares by result (stale: found for a cleaned job, or rejected by the pool as stale)",
-        shares,
+        "result",
+        [
+            ("accepted", c.accepted),
+            ("rejected", c.rejected),
+            ("stale", c.stale),
+            ("timed_out", c.timed_out),
+            ("lost", c.lost),
+            ("duplicate", c.duplicates),
+        ],
     );
-    let reasons: Family<Labels, Counter<u64>> = Family::default();
-    for (reason, n) in &c.reject_reasons {
-        reasons
-            .get_or_create(&labels(&[("reason", reason)]))
-            .inc_by(*n);
-    }
-    r.register(
+    counters_by(
+        &mut r,
         "share_rejects",
         "Shares the pool rejected, by its reason (at most 16 reasons, then `other`)",
-        reasons,
+        "reason",
+        c.reject_reasons
+            .iter()
+            .map(|(reason, n)| (reason.as_str(), *n)),
     );
     counter(
         &mut r,
@@ -188,20 +197,16 @@ pub fn server(
         "The workers' hash rate estimated from their shares, summed",
         workers.iter().map(|w| w.hashrate).sum(),
     );
-    let shares: Family<Labels, Counter<u64>> = Family::default();
-    for (result, n) in [
-        ("accepted", totals.accepted),
-        ("rejected", totals.rejected),
-        ("stale", totals.stale),
-    ] {
-        shares
-            .get_or_create(&labels(&[("result", result)]))
-            .inc_by(n);
-    }
-    r.register(
+    counters_by(
+        &mut r,
         "shares",
         "Shares of every worker by result (stale ones are also rejected)",
-        shares,
+        "result",
+        [
+            ("accepted", totals.accepted),
+            ("rejected", totals.rejected),
+            ("stale", totals.stale),
+        ],
     );
     gauge(
         &mut r,
@@ -255,20 +260,16 @@ pub fn server(
         "Blocks found by workers",
         feed.blocks_found,
     );
-    let blocks: Family<Labels, Counter<u64>> = Family::default();
-    for (result, n) in [
-        ("accepted", feed.blocks_accepted),
-        ("rejected", feed.blocks_rejected),
-        ("failed", feed.blocks_failed),
-    ] {
-        blocks
-            .get_or_create(&labels(&[("result", result)]))
-            .inc_by(n);
-    }
-    r.register(
+    counters_by(
+        &mut r,
         "blocks_submitted",
         "Blocks by the node's answer (failed: could not be assembled or submitted)",
-        blocks,
+        "result",
+        [
+            ("accepted", feed.blocks_accepted),
+            ("rejected", feed.blocks_rejected),
+            ("failed", feed.blocks_failed),
+        ],
     );
     counter(
         &mut r,

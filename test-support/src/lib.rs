@@ -10,6 +10,7 @@
 //!   a scripted raw peer, self-signed certificates.
 //! - [`faulty_proxy`]: a TCP proxy that delays, splits, merges and corrupts traffic, drops
 //!   connections and leaves them half-open, on a seeded schedule, for soak tests.
+//! - [`serve`]: `hashforge serve` on an advancing replay node, its workers, its HTTP API.
 //! - [`load`]: a Stratum v1 load generator (many sessions submitting valid shares), used by the
 //!   `stratum-load` binary and the load test.
 
@@ -18,5 +19,6 @@ pub mod faulty_proxy;
 pub mod load;
 pub mod miner;
 pub mod replay;
+pub mod serve;
 
 pub use hashforge_stratum_test_support as stratum;

@@ -352,6 +352,19 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// Samples the resident memory of process `pid` once a second on a thread of its own, until
+/// the process is gone; the thread returns the samples.
+pub fn sample_rss(pid: u32) -> std::thread::JoinHandle<Vec<u64>> {
+    std::thread::spawn(move || {
+        let mut samples = Vec::new();
+        while let Some(r) = rss_bytes(pid) {
+            samples.push(r);
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        samples
+    })
+}
+
 /// The server settings of a load test: a difficulty so low that every hash is a share (the
 /// share target is the maximum), fixed (no vardiff), room for `sessions` connections.
 pub fn server_config(sessions: usize) -> hashforge_stratum::ServerConfig {
