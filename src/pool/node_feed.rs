@@ -217,7 +217,6 @@ impl NodeFeed {
             last_push: Instant::now(),
             pending: None,
             won_on: Arc::new(Mutex::new(None)),
-            gates: Arc::default(),
             stats: stats.clone(),
             fresh_work: template_tx.clone(),
         };
@@ -392,22 +391,10 @@ struct Feed {
     pending: Option<BlockTemplate>,
     /// The previous-block hash (header order) of the last block of ours the node accepted.
     won_on: Arc<Mutex<Option<[u8; 32]>>>,
-    /// One gate per previous-block hash: blocks on the same tip are submitted one at a time,
-    /// so a second one waits for the first's answer (and is not sent if it was accepted).
-    gates: Arc<Mutex<Gates>>,
     stats: Arc<watch::Sender<FeedStats>>,
     /// Where a submission task puts the template it fetched after its block.
     fresh_work: mpsc::Sender<BlockTemplate>,
 }
-
-/// Held while a block is submitted; one per tip.
-type Gate = Arc<tokio::sync::Mutex<()>>;
-
-/// The gates of the last [`MAX_GATES`] tips, by previous-block hash.
-type Gates = VecDeque<([u8; 32], Gate)>;
-
-/// The most tips whose submission gates are kept (older ones have long been answered).
-const MAX_GATES: usize = 16;
 
 impl Feed {
     async fn run(
@@ -563,27 +550,11 @@ impl Feed {
                 assemble(&builder, &found).map_err(|e| format!("cannot assemble: {e}"))
             }
         };
-        let gate = {
-            let mut gates = lock(&self.gates);
-            let prev = found.template.prev_hash;
-            match gates.iter().find(|(p, _)| *p == prev) {
-                Some((_, gate)) => gate.clone(),
-                None => {
-                    let gate = Arc::new(tokio::sync::Mutex::new(()));
-                    gates.push_back((prev, gate.clone()));
-                    if gates.len() > MAX_GATES {
-                        gates.pop_front();
-                    }
-                    gate
-                }
-            }
-        };
         let task = Submission {
             rpc: self.rpc.clone(),
             options: self.options.clone(),
             stats: self.stats.clone(),
             won_on: self.won_on.clone(),
-            gate,
             fresh_work: self.fresh_work.clone(),
         };
         submissions.spawn(task.run(found, hash, height, block));
@@ -596,8 +567,6 @@ struct Submission {
     options: NodeFeedOptions,
     stats: Arc<watch::Sender<FeedStats>>,
     won_on: Arc<Mutex<Option<[u8; 32]>>>,
-    /// Held while this block is submitted (see [`Feed`]'s `gates`).
-    gate: Gate,
     fresh_work: mpsc::Sender<BlockTemplate>,
 }
 
@@ -620,19 +589,6 @@ impl Submission {
                 BlockOutcome::Failed(why)
             }
             Ok(block) => {
-                // A block on the same tip may be in flight: wait for its answer.
-                let _turn = self.gate.clone().lock_owned().await;
-                if *lock(&self.won_on) == Some(found.template.prev_hash) {
-                    info!(
-                        "block {hash} found by {}: not submitted, we already have a block at this height",
-                        Escaped(&found.worker)
-                    );
-                    self.stats.send_modify(|s| {
-                        s.blocks_found += 1;
-                        s.blocks_superseded += 1;
-                    });
-                    return;
-                }
                 info!(
                     "block {hash} at height {height} found by {}: submitting",
                     Escaped(&found.worker)
