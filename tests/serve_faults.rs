@@ -144,8 +144,9 @@ fn block_submit(id: u64, worker: &str, job: &Job, extranonce2: [u8; 8]) -> Value
 }
 
 /// Issue 10, 1: the node takes seconds to answer `submitblock` while another connection floods
-/// the server with shares. Every block still reaches the node, submitted concurrently, and the
-/// worker that found one gets its answer at once.
+/// the server with shares. Every block still reaches the node (a second one on the same tip
+/// after waiting at most 2 s for the first's answer), and the worker that found one gets its
+/// answer at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_node_and_a_share_flood_lose_no_block() {
     let mut config = ReplayConfig::new(vec![fixture("gbt-regtest-empty.json")]);
@@ -188,6 +189,43 @@ async fn a_slow_node_and_a_share_flood_lose_no_block() {
     let blocks = node.wait_for_submissions(2, Duration::from_secs(12)).await;
     assert_eq!(blocks.len(), 2, "both blocks reach the node: {blocks:?}");
     assert_ne!(blocks[0], blocks[1]);
+    feed.stop().await;
+    server.shutdown().await;
+}
+
+/// Two blocks found on one tip, the second before the node answered the first: the node
+/// accepts the first, and the second (which could only be an orphan) is counted as superseded
+/// and not sent, so the node never rejects a block of ours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_block_on_a_won_tip_is_not_sent() {
+    let node = ReplayNode::start(ReplayConfig::new(vec![fixture("gbt-regtest-empty.json")]))
+        .await
+        .unwrap();
+    let (server, feed) = start_pool(&node).await;
+    let mut worker = Peer::connect(server.local_addr()).await;
+    let job = handshake(&mut worker, "alice").await;
+    let (first, second) = (
+        block_submit(10, "alice", &job, [0; 8]),
+        block_submit(11, "alice", &job, [1; 8]),
+    );
+    worker.send(first).await;
+    worker.send(second).await;
+    assert_eq!(worker.response(10, &mut Vec::new()).await["result"], true);
+    assert_eq!(worker.response(11, &mut Vec::new()).await["result"], true);
+
+    let mut stats = feed.subscribe();
+    let counted = tokio::time::timeout(
+        Duration::from_secs(10),
+        stats.wait_for(|s| s.blocks_found == 2),
+    )
+    .await
+    .expect("both blocks counted")
+    .unwrap()
+    .clone();
+    assert_eq!(counted.blocks_accepted, 1, "{counted:?}");
+    assert_eq!(counted.blocks_superseded, 1, "{counted:?}");
+    assert_eq!(counted.blocks_rejected, 0, "{counted:?}");
+    assert_eq!(node.submitted_blocks().len(), 1);
     feed.stop().await;
     server.shutdown().await;
 }

@@ -217,6 +217,7 @@ impl NodeFeed {
             last_push: Instant::now(),
             pending: None,
             won_on: Arc::new(Mutex::new(None)),
+            gates: Arc::default(),
             stats: stats.clone(),
             fresh_work: template_tx.clone(),
         };
@@ -391,9 +392,47 @@ struct Feed {
     pending: Option<BlockTemplate>,
     /// The previous-block hash (header order) of the last block of ours the node accepted.
     won_on: Arc<Mutex<Option<[u8; 32]>>>,
+    /// One gate per previous-block hash: a block waits (up to [`SIBLING_WAIT`]) for the
+    /// answer to another one on the same tip, and is not sent if that one was accepted.
+    gates: Arc<Mutex<Gates>>,
     stats: Arc<watch::Sender<FeedStats>>,
     /// Where a submission task puts the template it fetched after its block.
     fresh_work: mpsc::Sender<BlockTemplate>,
+}
+
+/// Held while a block is submitted; one per tip.
+type Gate = Arc<tokio::sync::Mutex<()>>;
+
+/// The gates of the last [`MAX_GATES`] tips, by previous-block hash.
+type Gates = VecDeque<([u8; 32], Gate)>;
+
+/// The most tips whose submission gates are kept (older ones have long been answered).
+const MAX_GATES: usize = 16;
+
+/// How long a block waits for the node's answer to another block of ours on the same tip
+/// before it is submitted anyway.
+const SIBLING_WAIT: Duration = Duration::from_secs(2);
+
+/// True (logged and counted) when the node already accepted a block of ours on the tip that
+/// `found` extends: a second block at that height can only be an orphan, so it is not sent.
+fn superseded(
+    won_on: &Mutex<Option<[u8; 32]>>,
+    stats: &watch::Sender<FeedStats>,
+    found: &FoundBlock,
+    hash: BlockHash,
+) -> bool {
+    if *lock(won_on) != Some(found.template.prev_hash) {
+        return false;
+    }
+    info!(
+        "block {hash} found by {}: not submitted, we already have a block at this height",
+        Escaped(&found.worker)
+    );
+    stats.send_modify(|s| {
+        s.blocks_found += 1;
+        s.blocks_superseded += 1;
+    });
+    true
 }
 
 impl Feed {
@@ -526,16 +565,8 @@ impl Feed {
     /// own, so that a slow node delays neither other blocks nor templates.
     fn on_block(&mut self, found: FoundBlock, submissions: &mut JoinSet<()>) {
         let hash = BlockHash::from_byte_array(found.hash.0);
-        if *lock(&self.won_on) == Some(found.template.prev_hash) {
-            // Found before the miners switched to the new tip: it would only be an orphan.
-            info!(
-                "block {hash} found by {}: not submitted, we already have a block at this height",
-                Escaped(&found.worker)
-            );
-            self.stats.send_modify(|s| {
-                s.blocks_found += 1;
-                s.blocks_superseded += 1;
-            });
+        // Found before the miners switched to the new tip: it would only be an orphan.
+        if superseded(&self.won_on, &self.stats, &found, hash) {
             return;
         }
         let builder = self
@@ -550,11 +581,27 @@ impl Feed {
                 assemble(&builder, &found).map_err(|e| format!("cannot assemble: {e}"))
             }
         };
+        let gate = {
+            let mut gates = lock(&self.gates);
+            let prev = found.template.prev_hash;
+            match gates.iter().find(|(p, _)| *p == prev) {
+                Some((_, gate)) => gate.clone(),
+                None => {
+                    let gate = Arc::new(tokio::sync::Mutex::new(()));
+                    gates.push_back((prev, gate.clone()));
+                    if gates.len() > MAX_GATES {
+                        gates.pop_front();
+                    }
+                    gate
+                }
+            }
+        };
         let task = Submission {
             rpc: self.rpc.clone(),
             options: self.options.clone(),
             stats: self.stats.clone(),
             won_on: self.won_on.clone(),
+            gate,
             fresh_work: self.fresh_work.clone(),
         };
         submissions.spawn(task.run(found, hash, height, block));
@@ -567,6 +614,8 @@ struct Submission {
     options: NodeFeedOptions,
     stats: Arc<watch::Sender<FeedStats>>,
     won_on: Arc<Mutex<Option<[u8; 32]>>>,
+    /// Held while this block is submitted (see [`Feed`]'s `gates`).
+    gate: Gate,
     fresh_work: mpsc::Sender<BlockTemplate>,
 }
 
@@ -589,6 +638,15 @@ impl Submission {
                 BlockOutcome::Failed(why)
             }
             Ok(block) => {
+                // A block on the same tip may be in flight: wait a little for its answer, as
+                // a second block at a height the node has accepted can only be an orphan. A
+                // node slower than SIBLING_WAIT holds nothing back: the block goes anyway.
+                let _turn = tokio::time::timeout(SIBLING_WAIT, self.gate.clone().lock_owned())
+                    .await
+                    .ok();
+                if superseded(&self.won_on, &self.stats, &found, hash) {
+                    return;
+                }
                 info!(
                     "block {hash} at height {height} found by {}: submitting",
                     Escaped(&found.worker)
