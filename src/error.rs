@@ -18,8 +18,11 @@ pub enum Error {
     },
     #[error("threads must be at least 1")]
     Threads,
+    #[cfg(feature = "gpu")]
     #[error(transparent)]
     Gpu(#[from] crate::gpu::GpuError),
+    #[error("this hashforge was built without GPU support (the `gpu` feature): use --backend cpu, or rebuild with the default features")]
+    NoGpuSupport,
     #[error("bad nonce range: {0}")]
     Range(String),
 }

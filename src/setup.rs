@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use crate::backend::Backend;
 use crate::cpu::{Calibration, CpuBackend, Kernel};
-use crate::gpu::{AdapterChoice, Batch, Gpu, GpuBackend, GpuError};
+use crate::gpu::{AdapterChoice, Batch};
+#[cfg(feature = "gpu")]
+use crate::gpu::{Gpu, GpuBackend, GpuError};
 use crate::scheduler::Tag;
 use crate::Error;
 
@@ -70,6 +72,7 @@ pub struct Backends {
     /// The CPU workers, unless only the GPU runs.
     pub cpu: Option<Arc<CpuBackend>>,
     /// The GPU feeder, unless only the CPU runs.
+    #[cfg(feature = "gpu")]
     pub gpu: Option<Arc<GpuBackend>>,
     /// With [`KernelChoice::Auto`], the measurement that chose the kernel.
     pub calibration: Option<Calibration>,
@@ -83,7 +86,10 @@ impl Backends {
     /// joined by `+` (e.g. `sha-ni-x4+wgsl`).
     pub fn kernel_name(&self) -> String {
         let cpu = self.cpu.as_ref().map(|c| c.kernel.name());
+        #[cfg(feature = "gpu")]
         let gpu = self.gpu.as_ref().map(|_| "wgsl");
+        #[cfg(not(feature = "gpu"))]
+        let gpu = None;
         cpu.into_iter().chain(gpu).collect::<Vec<_>>().join("+")
     }
 
@@ -98,6 +104,9 @@ impl Backends {
         if options.kind == BackendKind::Auto {
             return Self::build_auto(options);
         }
+        if !cfg!(feature = "gpu") && options.kind != BackendKind::Cpu {
+            return Err(Error::NoGpuSupport);
+        }
         let (cpu, calibration) = match options.kind {
             BackendKind::Gpu => (None, None),
             kind => {
@@ -109,13 +118,13 @@ impl Backends {
                 )
             }
         };
-        let gpu = match options.kind {
-            BackendKind::Cpu => None,
-            _ => Some(Arc::new(gpu(&options.gpu, options.gpu_batch)?)),
-        };
         Ok(Backends {
             cpu,
-            gpu,
+            #[cfg(feature = "gpu")]
+            gpu: match options.kind {
+                BackendKind::Cpu => None,
+                _ => Some(Arc::new(gpu(&options.gpu, options.gpu_batch)?)),
+            },
             calibration,
             auto: None,
         })
@@ -123,17 +132,23 @@ impl Backends {
 
     /// [`BackendKind::Auto`]: CPU and GPU when a real GPU opens, else the CPU alone, saying why.
     fn build_auto(options: &BackendOptions) -> Result<Self, Error> {
+        #[cfg(feature = "gpu")]
         let gpu = auto_gpu(&options.gpu, options.gpu_batch);
+        #[cfg(not(feature = "gpu"))]
+        let gpu: Result<std::convert::Infallible, String> = Err(Error::NoGpuSupport.to_string());
         let mut built = Self::build(&BackendOptions {
             kind: BackendKind::Cpu,
             threads: Some(threads(options.threads, gpu.is_ok())?),
             ..options.clone()
         })?;
         match gpu {
+            #[cfg(feature = "gpu")]
             Ok(gpu) => {
                 built.auto = Some(format!("the CPU and the GPU {}", gpu.device_name));
                 built.gpu = Some(Arc::new(gpu));
             }
+            #[cfg(not(feature = "gpu"))]
+            Ok(never) => match never {},
             Err(why) => built.auto = Some(format!("the CPU alone: {why}")),
         }
         Ok(built)
@@ -145,6 +160,7 @@ impl Backends {
         if let Some(cpu) = &self.cpu {
             v.push(cpu.clone());
         }
+        #[cfg(feature = "gpu")]
         if let Some(gpu) = &self.gpu {
             v.push(gpu.clone());
         }
@@ -152,6 +168,7 @@ impl Backends {
     }
 }
 
+#[cfg(feature = "gpu")]
 /// The GPU [`BackendKind::Auto`] adds to the CPU: the one `--gpu` names, whatever its kind, or
 /// else the preferred adapter if it is a real GPU. `Err` says why there is none.
 pub fn auto_gpu(choice: &AdapterChoice, batch: Batch) -> Result<GpuBackend, String> {
@@ -176,6 +193,7 @@ pub fn auto_gpu(choice: &AdapterChoice, batch: Batch) -> Result<GpuBackend, Stri
     gpu(choice, batch).map_err(|e| format!("the GPU did not open ({e})"))
 }
 
+#[cfg(feature = "gpu")]
 /// A GPU of its own (discrete, integrated or virtual), not a CPU rasteriser (lavapipe, llvmpipe)
 /// or an unknown kind.
 fn is_real_gpu(device_type: wgpu::DeviceType) -> bool {
@@ -210,6 +228,7 @@ pub fn threads(threads: Option<usize>, beside_gpu: bool) -> Result<usize, Error>
     }
 }
 
+#[cfg(feature = "gpu")]
 /// Opens the chosen adapter and builds the GPU backend (tuning the batch unless given).
 pub fn gpu(choice: &AdapterChoice, batch: Batch) -> Result<GpuBackend, GpuError> {
     GpuBackend::new(&Gpu::open(choice)?, batch)

@@ -1,9 +1,8 @@
 //! Adapter discovery and device setup, apart from the kernel (as in wgpu's examples).
 
 use std::fmt;
-use std::str::FromStr;
 
-use super::GpuError;
+use super::{AdapterChoice, GpuError};
 
 /// One adapter, as `hashforge devices` lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,40 +41,6 @@ impl fmt::Display for AdapterSummary {
             "{}: {} ({}, {:?})",
             self.index, self.name, self.backend, self.device_type
         )
-    }
-}
-
-/// Which adapter to use (`--gpu`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum AdapterChoice {
-    /// The first discrete GPU, else the first integrated one, else the first adapter of any kind
-    /// (virtual GPUs, then CPU adapters such as lavapipe).
-    #[default]
-    Preferred,
-    /// By enumeration index, as listed by `hashforge devices`.
-    Index(usize),
-    /// The first adapter whose name contains this text (case-insensitive).
-    Name(String),
-}
-
-impl FromStr for AdapterChoice {
-    type Err = std::convert::Infallible;
-    /// A number is an index; anything else is part of a name.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s.trim().parse::<usize>() {
-            Ok(i) => AdapterChoice::Index(i),
-            Err(_) => AdapterChoice::Name(s.trim().to_string()),
-        })
-    }
-}
-
-impl fmt::Display for AdapterChoice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AdapterChoice::Preferred => f.write_str("(preferred)"),
-            AdapterChoice::Index(i) => write!(f, "{i}"),
-            AdapterChoice::Name(n) => f.write_str(n),
-        }
     }
 }
 

@@ -27,6 +27,6 @@ pub enum GpuError {
     #[error("reading GPU results back")]
     Map(#[from] wgpu::BufferAsyncError),
     /// A bad `--gpu-batch`.
-    #[error("bad GPU batch size {0}: it must be between 1 and {max}", max = crate::gpu::kernel::MAX_BATCH)]
+    #[error("bad GPU batch size {0}: it must be between 1 and {max}", max = crate::gpu::MAX_BATCH)]
     Batch(u64),
 }

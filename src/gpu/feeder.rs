@@ -6,34 +6,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::kernel::{
-    Candidates, Sha256dKernel, Ticket, FOUND_CAPACITY, MAX_BATCH, SLOTS, WORKGROUP_SIZE,
-};
-use super::{Gpu, GpuError};
+use super::kernel::{Candidates, Sha256dKernel, Ticket, FOUND_CAPACITY, SLOTS, WORKGROUP_SIZE};
+use super::{Batch, Gpu, GpuError, MAX_BATCH};
 use crate::backend::{Backend, BackendError, Feed, FoundSink, Part};
 use crate::cpu::Kernel;
 use crate::scheduler::{Chunk, Tag};
 use crate::work::WorkUnit;
 use crate::{Header, Target};
-
-/// The dispatch time the batch size is tuned to: short enough that with two dispatches queued a
-/// new job preempts the GPU within ~50 ms, long enough to hide the per-dispatch overhead.
-pub const DEFAULT_DISPATCH_TIME: Duration = Duration::from_millis(20);
-
-/// How many nonces each dispatch gets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Batch {
-    /// Measured at start: doubled until one dispatch takes about this long.
-    Auto(Duration),
-    /// Exactly this many (at most [`MAX_BATCH`]).
-    Fixed(u32),
-}
-
-impl Default for Batch {
-    fn default() -> Self {
-        Batch::Auto(DEFAULT_DISPATCH_TIME)
-    }
-}
 
 /// The GPU backend: one feeder thread driving one device.
 pub struct GpuBackend {

@@ -6,18 +6,33 @@
 //!   [`Scheduler`](crate::scheduler::Scheduler), keeps two dispatches in flight and verifies
 //!   every candidate on the CPU (the one thing it needs `cpu/` for).
 //!
+//! - [`options`]: `--gpu` and `--gpu-batch` as values.
+//!
 //! Any Vulkan, Metal or DX12 adapter works, including Mesa's lavapipe (Vulkan on the CPU),
 //! which is what the tests use where there is no GPU.
+//!
+//! All but [`options`] needs the `gpu` feature (on by default); a build without it leaves out
+//! wgpu, and asking it for a GPU is a one-line error ([`Error::NoGpuSupport`](crate::Error)).
 
+#[cfg(feature = "gpu")]
 pub mod device;
+#[cfg(feature = "gpu")]
 mod error;
+#[cfg(feature = "gpu")]
 pub mod feeder;
+#[cfg(feature = "gpu")]
 pub mod kernel;
+mod options;
 
-pub use device::{AdapterChoice, AdapterSummary, Gpu};
+#[cfg(feature = "gpu")]
+pub use device::{AdapterSummary, Gpu};
+#[cfg(feature = "gpu")]
 pub use error::GpuError;
-pub use feeder::{Batch, GpuBackend, DEFAULT_DISPATCH_TIME};
+#[cfg(feature = "gpu")]
+pub use feeder::GpuBackend;
+#[cfg(feature = "gpu")]
 pub use kernel::{Candidates, Sha256dKernel};
+pub use options::{AdapterChoice, Batch, DEFAULT_DISPATCH_TIME, MAX_BATCH};
 
 /// An error and its sources on one line: `waiting for the GPU: device lost`.
 pub fn error_chain(e: &dyn std::error::Error) -> String {

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::cli::{BackendChoice, BenchArgs};
 use hashforge::backend::{Backend, WhenIdle};
 use hashforge::cpu::{CpuBackend, Kernel};
+#[cfg(feature = "gpu")]
 use hashforge::gpu::GpuBackend;
 use hashforge::runner::Runner;
 use hashforge::scheduler::{Chunk, Scheduler};
@@ -55,6 +56,20 @@ pub fn run(args: BenchArgs) -> Result<()> {
         }
     };
     // `auto` is `all` when a real GPU opens, else `cpu` (and always `cpu` for a sweep).
+    #[cfg(not(feature = "gpu"))]
+    let choice = match requested {
+        BackendChoice::Auto if args.sweep => BackendChoice::Cpu,
+        BackendChoice::Auto => {
+            eprintln!(
+                "backend auto: the CPU alone: {}",
+                hashforge::Error::NoGpuSupport
+            );
+            BackendChoice::Cpu
+        }
+        BackendChoice::Cpu => BackendChoice::Cpu,
+        BackendChoice::Gpu | BackendChoice::All => bail!(hashforge::Error::NoGpuSupport),
+    };
+    #[cfg(feature = "gpu")]
     let (choice, auto_gpu) = match requested {
         BackendChoice::Auto if args.sweep => (BackendChoice::Cpu, None),
         BackendChoice::Auto => match setup::auto_gpu(
@@ -80,6 +95,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         vec![threads]
     };
     // Set the GPU up (adapter, shader, batch tuning) before measuring anything.
+    #[cfg(feature = "gpu")]
     let gpu = match choice {
         BackendChoice::Cpu | BackendChoice::Auto => None,
         _ if auto_gpu.is_some() => auto_gpu,
@@ -104,11 +120,15 @@ pub fn run(args: BenchArgs) -> Result<()> {
             }
             v
         }
+        #[cfg(feature = "gpu")]
         BackendChoice::Gpu => vec![measure_gpu(gpu.as_ref().expect("set up above"), seconds)?],
+        #[cfg(feature = "gpu")]
         BackendChoice::All => {
             let cpu = Arc::new(CpuBackend::new(kernels[0], threads));
             measure_all(&cpu, gpu.as_ref().expect("set up above"), seconds)?
         }
+        #[cfg(not(feature = "gpu"))]
+        BackendChoice::Gpu | BackendChoice::All => unreachable!("refused above"),
     };
     let reference = match reference_before {
         Some(before) => {
@@ -226,6 +246,7 @@ fn measure_cpu(backend: &Arc<CpuBackend>, duration: Duration) -> Result<Measurem
 }
 
 /// Runs the GPU backend on the benchmark work for `duration`.
+#[cfg(feature = "gpu")]
 fn measure_gpu(backend: &Arc<GpuBackend>, duration: Duration) -> Result<Measurement> {
     let before = backend.hashes.load(Ordering::Relaxed);
     let seconds = timed(vec![backend.clone()], duration)?;
@@ -235,6 +256,7 @@ fn measure_gpu(backend: &Arc<GpuBackend>, duration: Duration) -> Result<Measurem
 
 /// Runs the CPU workers and the GPU together on the benchmark work (one scheduler) for
 /// `duration`: one measurement per backend, then the total as backend `all`.
+#[cfg(feature = "gpu")]
 fn measure_all(
     cpu: &Arc<CpuBackend>,
     gpu: &Arc<GpuBackend>,
@@ -280,6 +302,7 @@ fn cpu_measurement(backend: &CpuBackend, hashes: u64, seconds: f64) -> Measureme
 }
 
 /// A GPU measurement: kernel `wgsl`, one (feeder) thread, the adapter's name.
+#[cfg(feature = "gpu")]
 fn gpu_measurement(backend: &GpuBackend, hashes: u64, seconds: f64) -> Measurement {
     Measurement {
         backend: "gpu",

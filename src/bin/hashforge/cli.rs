@@ -93,7 +93,7 @@ pub struct GpuArgs {
     #[arg(long)]
     pub gpu: Option<String>,
     /// Nonces per GPU dispatch (default: tuned at start so a dispatch takes about 20 ms)
-    #[arg(long, value_parser = integer(1, hashforge::gpu::kernel::MAX_BATCH as u64).map(|n| n as u32), allow_negative_numbers = true)]
+    #[arg(long, value_parser = integer(1, hashforge::gpu::MAX_BATCH as u64).map(|n| n as u32), allow_negative_numbers = true)]
     pub gpu_batch: Option<u32>,
 }
 

@@ -2,9 +2,15 @@
 
 use anyhow::Result;
 
-use hashforge::gpu::{device, GpuError};
-
+#[cfg(not(feature = "gpu"))]
 pub fn run() -> Result<()> {
+    Err(hashforge::Error::NoGpuSupport.into())
+}
+
+#[cfg(feature = "gpu")]
+pub fn run() -> Result<()> {
+    use hashforge::gpu::{device, GpuError};
+
     let adapters = device::list();
     if adapters.is_empty() {
         return Err(GpuError::NoAdapters.into());

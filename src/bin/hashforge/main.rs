@@ -1,7 +1,8 @@
 //! The `hashforge` command: a thin binary over the `hashforge` library. It parses the command
 //! line (clap) and the config file, runs one command, and prints a runtime error as one line
-//! (anyhow). Exit status: 0 done, 1 runtime failure, 2 usage error (clap's whole message, or
-//! one line for a config file), 3 `mine` never got work ([`NeverMined`]).
+//! (anyhow). Exit status: 0 done, 1 runtime failure, 2 usage error (clap's whole message, one
+//! line for a config file, or a GPU asked of a build without one), 3 `mine` never got work
+//! ([`NeverMined`]).
 
 mod api;
 mod bench;
@@ -74,7 +75,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            if e.downcast_ref::<config::ConfigError>().is_some() {
+            if e.downcast_ref::<config::ConfigError>().is_some() || asks_for_no_gpu(&e) {
                 ExitCode::from(EXIT_USAGE)
             } else if e.downcast_ref::<NeverMined>().is_some() {
                 ExitCode::from(EXIT_NEVER_MINED)
@@ -83,6 +84,16 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// A GPU asked of a build without one: the command line asks for what this binary lacks.
+fn asks_for_no_gpu(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<hashforge::Error>(),
+            Some(hashforge::Error::NoGpuSupport)
+        )
+    })
 }
 
 /// The command line, with the `--config` file of `mine` or `serve` merged in under it.
@@ -138,10 +149,19 @@ fn long_version() -> &'static str {
         .map(|k| k.name())
         .collect();
     let text = format!(
-        "{}\nCPU kernels on this machine: {}\nGPU: WGSL through wgpu (Vulkan, Metal, DX12)\nbuild: {}, {}-{}",
+        "{}\nCPU kernels on this machine: {}\nGPU: {}\nbuild: {}, {}-{}",
         env!("CARGO_PKG_VERSION"),
         kernels.join(", "),
-        if cfg!(debug_assertions) { "debug" } else { "release" },
+        if cfg!(feature = "gpu") {
+            "WGSL through wgpu (Vulkan, Metal, DX12)"
+        } else {
+            "not built in (the gpu feature is off)"
+        },
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
         std::env::consts::ARCH,
         std::env::consts::OS,
     );
