@@ -29,16 +29,20 @@ pub fn run(args: MineArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let status = runtime.block_on(mine(args, api, backends, kernel, threads))?;
+    let (status, gave_up) = runtime.block_on(mine(args, api, backends, kernel, threads))?;
     if status.total.hashes == 0 {
         // Nothing was hashed: no pool ever sent a job (none answered, or each refused the
         // worker's authorization). Distinct from a run that mined (exit 3, see main.rs).
-        return Err(super::NeverMined(
-            "never mined: no pool gave work (none answered, or authorization was refused)".into(),
-        )
+        return Err(super::NeverMined(gave_up.unwrap_or_else(|| {
+            "never mined: no pool gave work (none answered, or authorization was refused)".into()
+        }))
         .into());
     }
-    Ok(())
+    match gave_up {
+        // It mined, then lost every pool for good: a runtime failure (exit 1).
+        Some(reason) => Err(anyhow::anyhow!(reason)),
+        None => Ok(()),
+    }
 }
 
 type BackendList = Vec<Arc<dyn Backend<ShareTag>>>;
@@ -90,7 +94,7 @@ async fn mine(
     backends: BackendList,
     kernel: String,
     threads: usize,
-) -> Result<Status> {
+) -> Result<(Status, Option<String>)> {
     let local = if args.node.node.is_some() {
         let node = super::node::connect(&args.node).await?;
         let tag = args.node.coinbase_tag.clone().into_bytes();
@@ -132,10 +136,13 @@ async fn mine(
         failover: FailoverOptions {
             failures_before_failover: args.failover_after,
             primary_check_interval: args.failback_interval,
+            retries: u32::try_from(args.retries).ok(),
+            retry_pause: args.retry_pause,
             ..FailoverOptions::default()
         },
         status_interval: args.status_interval,
         drain_timeout: Duration::from_secs(5),
+        reload: None,
     };
     for b in &backends {
         eprintln!("backend {}: {}", b.name(), b.describe());
@@ -192,7 +199,14 @@ async fn mine(
     if let Some(api) = api {
         api.shutdown().await;
     }
-    let status = status?;
+    // Given up on the pools: the final status as usual, then the reason as the error.
+    let (status, gave_up) = match status {
+        Ok(status) => (status, None),
+        Err(e) => match e.downcast::<mining::PoolsGaveUp>() {
+            Ok(g) => (*g.status, Some(g.reason)),
+            Err(e) => return Err(e),
+        },
+    };
     if json {
         super::json::line("summary", &status);
     } else {
@@ -236,5 +250,5 @@ async fn mine(
         }
         None => {}
     }
-    Ok(status)
+    Ok((status, gave_up))
 }
