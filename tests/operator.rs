@@ -205,3 +205,107 @@ async fn a_refused_worker_fails_over_to_the_next_pool_at_once() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+/// Waits until `text` (stderr so far) has a line with every needle; returns that line.
+async fn log_line(text: &std::sync::Arc<std::sync::Mutex<String>>, needles: &[&str]) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let found = text
+            .lock()
+            .unwrap()
+            .lines()
+            .find(|l| needles.iter().all(|n| l.contains(n)))
+            .map(str::to_string);
+        if let Some(line) = found {
+            return line;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no line with {needles:?} in: {}",
+            text.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Sends SIGHUP to `pid`.
+fn hangup(pid: u32) {
+    let status = std::process::Command::new("kill")
+        .arg("-HUP")
+        .arg(pid.to_string())
+        .status()
+        .expect("running kill");
+    assert!(status.success(), "kill -HUP {pid}");
+}
+
+/// Empties the events received so far.
+fn drain(events: &mut mpsc::Receiver<ServerEvent>) {
+    while events.try_recv().is_ok() {}
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_rereads_the_config_file() {
+    let (a, mut a_events) =
+        common::start_server(common::server_config(), common::localhost0()).await;
+    let (b, mut b_events) =
+        common::start_server(common::server_config(), common::localhost0()).await;
+    let (url_a, url_b) = (common::url(a.local_addr()), common::url(b.local_addr()));
+    let dir = std::env::temp_dir().join(format!("hashforge-sighup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("f.toml");
+    let pool = |url: &str, threads: u32| {
+        format!(
+            "[mine]\nthreads = {threads}\nkernel = \"scalar\"\n\n[[mine.pools]]\nurl = \"{url}\"\nuser = \"rig1\"\n"
+        )
+    };
+    std::fs::write(&file, pool(&url_a, 1)).unwrap();
+    let mut running = common::hashforge().spawn(&[
+        "mine",
+        "--config",
+        file.to_str().unwrap(),
+        "--duration",
+        "300",
+    ]);
+    let pid = running.child().id();
+    let stderr = running.stderr_text();
+    accepted(&mut a_events, Duration::from_secs(60)).await;
+
+    // A file that cannot be used: one error line, and the miner stays on A.
+    std::fs::write(&file, "[mine]\nthredas = 1\n").unwrap();
+    hangup(pid);
+    let line = log_line(&stderr, &["not reloaded", "unknown key 'mine.thredas'"]).await;
+    assert!(line.contains("ERROR"), "{line}");
+    assert!(line.contains("the settings in use stay"), "{line}");
+    drain(&mut a_events);
+    accepted(&mut a_events, Duration::from_secs(60)).await;
+
+    // Pool B (and a thread count, which needs a restart): the miner moves to B, hashing on.
+    std::fs::write(&file, pool(&url_b, 2)).unwrap();
+    hangup(pid);
+    let line = log_line(&stderr, &["reloaded: pools now"]).await;
+    assert!(line.contains(&url_b), "{line}");
+    assert!(
+        line.contains("needs a restart, left as it is: --threads"),
+        "{line}"
+    );
+    let worker = accepted(&mut b_events, Duration::from_secs(60)).await;
+    assert_eq!(worker, "rig1");
+
+    // The same file again: nothing to do.
+    hangup(pid);
+    log_line(
+        &stderr,
+        &["reloaded: nothing applied; needs a restart, left as it is: --threads"],
+    )
+    .await;
+
+    running.interrupt();
+    let out = running.finish(BOUND).await;
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let log = stderr.lock().unwrap().clone();
+    assert_eq!(log.matches("not reloaded").count(), 1, "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
+    a.shutdown().await;
+    b.shutdown().await;
+}

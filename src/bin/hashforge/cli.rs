@@ -53,7 +53,8 @@ pub enum Command {
 /// The exit codes, listed under `--help`.
 pub const EXIT_CODES: &str =
     "Exit status: 0 done; 1 runtime failure; 2 usage error (command line or config file); \
-3 never mined (mine never got work: no pool answered, or every pool refused authorization)";
+3 never mined (mine never got work: no pool answered, -r/--retries used up, or every pool refused \
+authorization; a mine that gave up on its pools after mining exits 1)";
 
 /// `hashforge config …`
 #[derive(Subcommand, Debug)]

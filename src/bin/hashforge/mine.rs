@@ -123,7 +123,10 @@ async fn mine(
         Some(LocalPool::Solo(p)) => vec![p.url()],
         None => args.urls.clone(),
     };
-    let config = MinerConfig {
+    // SIGHUP re-reads --config: the pools (not those of an embedded or solo pool) and
+    // --suggest-difficulty change while the workers hash on.
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut config = MinerConfig {
         pools: pools(&urls, &args.users, &args.passwords)?,
         client: ClientOptions {
             suggest_difficulty: args.suggest_difficulty,
@@ -144,6 +147,50 @@ async fn mine(
         drain_timeout: Duration::from_secs(5),
         reload: None,
     };
+    if args.config.is_some() {
+        config.reload = Some(reload_rx);
+        let live: &'static [&'static str] = if local.is_some() {
+            &["suggest-difficulty"]
+        } else {
+            &["url", "user", "pass", "suggest-difficulty"]
+        };
+        let (first_pools, local_pool) = (config.pools.clone(), local.is_some());
+        let apply: super::reload::Apply = Box::new(move |cli, changed| {
+            let super::cli::Command::Mine(new) = &cli.command else {
+                return Err("not a mine command".into());
+            };
+            let pools = if local_pool {
+                first_pools.clone()
+            } else if new.urls.is_empty() {
+                return Err("no pool left: mining on the embedded pool needs a restart".into());
+            } else {
+                pools(&new.urls, &new.users, &new.passwords).map_err(|e| format!("{e:#}"))?
+            };
+            let mut applied = Vec::new();
+            if changed
+                .iter()
+                .any(|k| ["url", "user", "pass"].contains(&k.as_str()))
+            {
+                let urls: Vec<&str> = pools.iter().map(|p| p.url.as_str()).collect();
+                applied.push(format!("pools now {}", urls.join(", ")));
+            }
+            if changed.iter().any(|k| k == "suggest-difficulty") {
+                applied.push(match new.suggest_difficulty {
+                    Some(d) => format!("suggest-difficulty {d}"),
+                    None => "suggest-difficulty off (from the next connection)".into(),
+                });
+            }
+            let reload = mining::Reload {
+                pools,
+                suggest_difficulty: new.suggest_difficulty,
+            };
+            reload_tx
+                .send(reload)
+                .map_err(|_| "the miner has stopped".to_string())?;
+            Ok(applied)
+        });
+        super::reload::spawn(args.config.clone(), live, apply)?;
+    }
     for b in &backends {
         eprintln!("backend {}: {}", b.name(), b.describe());
     }
