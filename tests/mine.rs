@@ -74,6 +74,7 @@ fn config(urls: &[String]) -> MinerConfig {
         },
         status_interval: Duration::from_millis(500),
         drain_timeout: Duration::from_secs(3),
+        reload: None,
     }
 }
 

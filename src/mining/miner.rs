@@ -33,6 +33,45 @@ pub struct MinerConfig {
     pub status_interval: Duration,
     /// How long to wait for the pool's answers to in-flight shares when stopping.
     pub drain_timeout: Duration,
+    /// New pool lists while mining (`mine` on SIGHUP): each goes to
+    /// [`PoolManager::reload`]; the hashing goes on.
+    pub reload: Option<mpsc::UnboundedReceiver<Reload>>,
+}
+
+/// A pool list (priority order) and suggested difficulty for a running miner.
+#[derive(Clone, Debug)]
+pub struct Reload {
+    pub pools: Vec<PoolConfig>,
+    pub suggest_difficulty: Option<f64>,
+}
+
+/// The pools were given up on (every one refused authorization, or used up its retries):
+/// the error [`run`] returns then, with the final status.
+#[derive(Debug)]
+pub struct PoolsGaveUp {
+    /// Why, one line.
+    pub reason: String,
+    /// The final status (already given to the status sink).
+    pub status: Box<Status>,
+}
+
+impl std::fmt::Display for PoolsGaveUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for PoolsGaveUp {}
+
+/// The next reload, or never (none configured, or its sender gone).
+async fn next_reload(rx: &mut Option<mpsc::UnboundedReceiver<Reload>>) -> Reload {
+    if let Some(r) = rx.as_mut() {
+        if let Some(reload) = r.recv().await {
+            return reload;
+        }
+        *rx = None;
+    }
+    std::future::pending().await
 }
 
 /// Called with every status report (and once more with the final one).
@@ -181,6 +220,8 @@ struct Loop {
     /// The difficulty of the share `on_found` returned last.
     found_difficulty: f64,
     last_share: Option<Instant>,
+    /// Why the pools were given up on ([`Event::GaveUp`]).
+    gave_up: Option<String>,
 }
 
 /// How often the loop publishes its state for the HTTP API at most (and at least once a
@@ -204,7 +245,8 @@ fn share_key(s: &hashforge_stratum::Share) -> ShareKey {
 /// [`MAX_SUBMITS_PER_SECOND`] go out a second and each is answered or timed out).
 const MAX_TIMED_SHARES: usize = 4096;
 
-/// Mines until `shutdown` completes (or the pools are gone for good); returns the final status.
+/// Mines until `shutdown` completes (or the pools are gone for good); returns the final status,
+/// or [`PoolsGaveUp`] when the pool manager gave up.
 pub async fn run(
     config: MinerConfig,
     engine: Engine,
@@ -230,6 +272,7 @@ pub async fn run_with_shares(
         .map(|p| PoolState::new(&p.url))
         .collect();
     let (pool, mut events) = PoolManager::start(config.pools, config.client, config.failover)?;
+    let mut reload = config.reload;
     let now = Instant::now();
     let monitor = engine.monitor();
     let part_meters = monitor
@@ -275,6 +318,7 @@ pub async fn run_with_shares(
         got_job: false,
         found_difficulty: 0.0,
         last_share: None,
+        gave_up: None,
     };
     st.publish();
     let mut sample = tokio::time::interval(Duration::from_secs(1));
@@ -287,12 +331,22 @@ pub async fn run_with_shares(
         tokio::select! {
             _ = &mut shutdown => break,
             ev = events.recv() => match ev {
-                Some(ev) => st.on_event(ev),
+                Some(ev) => {
+                    st.on_event(ev);
+                    if st.gave_up.is_some() {
+                        break;
+                    }
+                }
                 None => {
                     warn!("every pool connection has ended; stopping");
                     break;
                 }
             },
+            r = next_reload(&mut reload) => {
+                if let Err(e) = pool.reload(r.pools, r.suggest_difficulty) {
+                    warn!("new pool list not used: {e}");
+                }
+            }
             Some(f) = found.recv() => {
                 if let Some(share) = st.on_found(f) {
                     if !st.submits.allow() {
@@ -369,6 +423,13 @@ pub async fn run_with_shares(
     on_status(&status);
     if nothing_hashing {
         anyhow::bail!("every backend has stopped (the reason is logged above): nothing is hashing");
+    }
+    if let Some(reason) = st.gave_up.take() {
+        return Err(PoolsGaveUp {
+            reason,
+            status: Box::new(status),
+        }
+        .into());
     }
     Ok(status)
 }
@@ -496,6 +557,28 @@ impl Loop {
                 )
             }
             Event::Message(m) => info!("pool says: {}", Escaped(&m)),
+            Event::GaveUp(reason) => self.gave_up = Some(reason),
+            Event::PoolList(urls) => {
+                // Same URL, same state (connections, latency, last error).
+                let mut old = std::mem::take(&mut self.pools);
+                let url_of = |i: Option<usize>, old: &[PoolState]| {
+                    i.and_then(|i| old.get(i)).map(|p| p.url.clone())
+                };
+                let (current, last) = (
+                    url_of(self.current_pool, &old),
+                    url_of(self.last_pool, &old),
+                );
+                self.pools = urls
+                    .iter()
+                    .map(|u| match old.iter().position(|p| &p.url == u) {
+                        Some(i) => old.remove(i),
+                        None => PoolState::new(u),
+                    })
+                    .collect();
+                let index = |u: Option<String>| u.and_then(|u| urls.iter().position(|x| *x == u));
+                self.current_pool = index(current);
+                self.last_pool = index(last);
+            }
             Event::Disconnected { pool, reason } => {
                 if self.got_job {
                     warn!(

@@ -20,6 +20,8 @@ pub mod source;
 pub mod status;
 
 pub use engine::{Engine, Found};
-pub use miner::{run, run_with_shares, MinerConfig, ShareEvent, ShareSink, StatusSink};
+pub use miner::{
+    run, run_with_shares, MinerConfig, PoolsGaveUp, Reload, ShareEvent, ShareSink, StatusSink,
+};
 pub use monitor::MinerMonitor;
 pub use status::Status;

@@ -210,12 +210,21 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// The pool list was replaced ([`crate::PoolManager::reload`]): the URLs in priority order;
+    /// pool indexes in later events are into this list.
+    PoolList(Vec<String>),
+    /// The [`crate::PoolManager`] stopped trying, with why (one line): every pool refused
+    /// authorization or used up its retries ([`crate::FailoverOptions::retries`]). No event
+    /// follows.
+    GaveUp(String),
 }
 
 /// Commands from the miner to the session task.
 #[derive(Debug)]
 pub(crate) enum Command {
     Submit(Share),
+    /// Send `mining.suggest_difficulty` now (a reloaded setting).
+    SuggestDifficulty(f64),
     Shutdown,
 }
 
@@ -370,6 +379,7 @@ pub(crate) async fn run_session(mut ctx: SessionCtx<'_>, mut stop: StopFuture<'_
             // Shares wait for the handshake: only then is it known which jobs are valid here.
             cmd = s.ctx.cmds.recv(), if s.authorized => match cmd {
                 Some(Command::Submit(share)) => s.submit(share).await,
+                Some(Command::SuggestDifficulty(d)) => s.suggest_difficulty(d).await,
                 Some(Command::Shutdown) | None => Err(SessionEnd::Shutdown),
             },
             _ = tick.tick() => {
@@ -795,6 +805,14 @@ impl Session<'_, '_> {
         Ok(())
     }
 
+    /// `mining.suggest_difficulty` on this connection.
+    async fn suggest_difficulty(&mut self, d: f64) -> Step {
+        let deadline = Instant::now() + self.ctx.opts.submit_timeout;
+        let req = ClientRequest::SuggestDifficulty(d);
+        self.send(req, Pending::Other("mining.suggest_difficulty", deadline))
+            .await
+    }
+
     async fn after_authorize(&mut self) -> Step {
         let opts = self.ctx.opts;
         let deadline = Instant::now() + opts.submit_timeout;
@@ -859,6 +877,7 @@ pub(crate) async fn drain_lost(
                     return false;
                 }
             }
+            Command::SuggestDifficulty(_) => {}
             Command::Shutdown => return false,
         }
     }

@@ -65,7 +65,7 @@ pub use job::Job;
 pub use manager::{FailoverOptions, PoolManager};
 pub use messages::{Notify, ServerMessage};
 pub use server::{
-    FoundBlock, Keepalive, Server, ServerConfig, ServerEvent, ServerHandle, Template,
+    FoundBlock, Keepalive, Server, ServerConfig, ServerEvent, ServerHandle, Template, Tuning,
     VardiffConfig, WorkerStats, MAX_SHARES_PER_CONNECTION,
 };
 pub use url::PoolUrl;

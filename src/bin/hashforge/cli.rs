@@ -53,7 +53,8 @@ pub enum Command {
 /// The exit codes, listed under `--help`.
 pub const EXIT_CODES: &str =
     "Exit status: 0 done; 1 runtime failure; 2 usage error (command line or config file); \
-3 never mined (mine never got work: no pool answered, or every pool refused authorization)";
+3 never mined (mine never got work: no pool answered, -r/--retries used up, or every pool refused \
+authorization; a mine that gave up on its pools after mining exits 1)";
 
 /// `hashforge config …`
 #[derive(Subcommand, Debug)]
@@ -230,6 +231,15 @@ pub struct MineArgs {
     /// Failed connection attempts in a row before failing over to the next pool (1 to 1000)
     #[arg(long, default_value_t = 3, value_parser = integer(1, 1000).map(|n| n as u32), allow_negative_numbers = true)]
     pub failover_after: u32,
+    /// Retries per pool before giving up, like cpuminer's -r: -1 retries forever (the default);
+    /// N (0 to 1000000) tries each pool N + 1 times in all since the last connection that got
+    /// through, then `mine` exits (status 3 if it never mined, else 1)
+    #[arg(short = 'r', long, value_name = "N", default_value_t = -1, value_parser = retries, allow_negative_numbers = true)]
+    pub retries: i64,
+    /// Seconds between connection attempts, like cpuminer's -R (0.1 to 3600; default: a
+    /// backoff from 1 s doubling to 60 s, with jitter)
+    #[arg(short = 'R', long, value_name = "SECONDS", value_parser = seconds(Min::AtLeast(0.1), 3600.0), allow_negative_numbers = true)]
+    pub retry_pause: Option<Duration>,
     /// While mining on a backup pool, seconds between checks whether the first pool is back
     /// (a TCP/TLS connect); when it is, mining returns to it (1 to 86400)
     #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = seconds(Min::AtLeast(1.0), DAY), allow_negative_numbers = true)]
@@ -420,6 +430,19 @@ pub fn integer(min: u64, max: u64) -> impl Fn(&str) -> Result<u64, String> + Clo
             _ => Err(format!("must be {range}")),
         }
     }
+}
+
+/// The most `--retries`.
+pub const MAX_RETRIES: u64 = 1_000_000;
+
+/// A value parser for `--retries`: -1 (forever) or 0 to [`MAX_RETRIES`].
+pub fn retries(text: &str) -> Result<i64, String> {
+    if text.trim() == "-1" {
+        return Ok(-1);
+    }
+    integer(0, MAX_RETRIES)(text)
+        .map(|n| n as i64)
+        .map_err(|_| format!("must be -1 (retry forever) or at least 0 and at most {MAX_RETRIES}"))
 }
 
 /// A value parser for a pool difficulty: a positive number, fractions allowed, at most

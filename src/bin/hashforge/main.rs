@@ -17,10 +17,12 @@ mod logging;
 mod mine;
 mod node;
 mod priority;
+mod reload;
 mod scan;
 mod serve;
 mod signal;
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
@@ -97,7 +99,50 @@ fn asks_for_no_gpu(e: &anyhow::Error) -> bool {
 }
 
 /// The command line, with the `--config` file of `mine` or `serve` merged in under it.
-fn parse(mut args: Vec<OsString>) -> Result<Cli, Usage> {
+fn parse(args: Vec<OsString>) -> Result<Cli, Usage> {
+    let matches = parse_matches(args)?;
+    Cli::from_arg_matches(&matches).map_err(Usage::Clap)
+}
+
+/// This process's command line parsed again, with its `--config` file as the file is now (for
+/// SIGHUP): the commands and every option's values by long name (defaults included), or why
+/// not, as one line.
+pub(crate) fn reread() -> Result<(Cli, BTreeMap<String, Vec<OsString>>), String> {
+    let matches = parse_matches(std::env::args_os().collect()).map_err(|e| match e {
+        Usage::Clap(e) => clap_line(&e),
+        Usage::Config(e) => e.to_string(),
+    })?;
+    let mut values = BTreeMap::new();
+    if let Some((name, sub)) = matches.subcommand() {
+        let command = Cli::command();
+        let definition = command
+            .find_subcommand(name)
+            .expect("the subcommand just parsed");
+        for arg in definition.get_arguments() {
+            let id = arg.get_id().as_str();
+            if let Ok(Some(raw)) = sub.try_get_raw(id) {
+                let name = arg.get_long().unwrap_or(id).to_string();
+                values.insert(name, raw.map(|v| v.to_os_string()).collect());
+            }
+        }
+    }
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| clap_line(&e))?;
+    Ok((cli, values))
+}
+
+/// clap's message up to its usage, as one line.
+fn clap_line(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let message: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    message.join(" ").trim_start_matches("error: ").to_string()
+}
+
+/// [`parse`], up to clap's matches.
+fn parse_matches(mut args: Vec<OsString>) -> Result<clap::ArgMatches, Usage> {
     let command = Cli::command().long_version(long_version());
     let matches = match command.clone().try_get_matches_from(&args) {
         Ok(matches) => matches,
@@ -128,17 +173,14 @@ fn parse(mut args: Vec<OsString>) -> Result<Cli, Usage> {
             Some((name, sub, path))
         });
     let Some((name, sub, path)) = with_file else {
-        return Cli::from_arg_matches(&matches).map_err(Usage::Clap);
+        return Ok(matches);
     };
     let definition = command
         .find_subcommand(name)
         .expect("the subcommand just parsed");
     let extra = config::args_from_file(path, name, definition, sub).map_err(Usage::Config)?;
     args.extend(extra);
-    command
-        .try_get_matches_from(&args)
-        .and_then(|m| Cli::from_arg_matches(&m))
-        .map_err(Usage::Clap)
+    command.try_get_matches_from(&args).map_err(Usage::Clap)
 }
 
 /// `--version`: the version, the CPU kernels this machine can run (the fastest is measured at
@@ -192,17 +234,10 @@ fn config_command(command: ConfigCommand) -> Result<()> {
                     Ok(_) => {}
                     Err(Usage::Config(e)) => return Err(e.into()),
                     Err(Usage::Clap(e)) => {
-                        // clap's message up to its usage, as one line.
-                        let text = e.to_string();
-                        let message: Vec<&str> = text
-                            .lines()
-                            .map(str::trim)
-                            .take_while(|l| !l.is_empty())
-                            .collect();
                         return Err(config::ConfigError::new(format!(
                             "{}: [{name}]: {}",
                             file.display(),
-                            message.join(" ").trim_start_matches("error: ")
+                            clap_line(&e)
                         ))
                         .into());
                     }

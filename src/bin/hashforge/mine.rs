@@ -29,16 +29,20 @@ pub fn run(args: MineArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let status = runtime.block_on(mine(args, api, backends, kernel, threads))?;
+    let (status, gave_up) = runtime.block_on(mine(args, api, backends, kernel, threads))?;
     if status.total.hashes == 0 {
         // Nothing was hashed: no pool ever sent a job (none answered, or each refused the
         // worker's authorization). Distinct from a run that mined (exit 3, see main.rs).
-        return Err(super::NeverMined(
-            "never mined: no pool gave work (none answered, or authorization was refused)".into(),
-        )
+        return Err(super::NeverMined(gave_up.unwrap_or_else(|| {
+            "never mined: no pool gave work (none answered, or authorization was refused)".into()
+        }))
         .into());
     }
-    Ok(())
+    match gave_up {
+        // It mined, then lost every pool for good: a runtime failure (exit 1).
+        Some(reason) => Err(anyhow::anyhow!(reason)),
+        None => Ok(()),
+    }
 }
 
 type BackendList = Vec<Arc<dyn Backend<ShareTag>>>;
@@ -90,7 +94,7 @@ async fn mine(
     backends: BackendList,
     kernel: String,
     threads: usize,
-) -> Result<Status> {
+) -> Result<(Status, Option<String>)> {
     let local = if args.node.node.is_some() {
         let node = super::node::connect(&args.node).await?;
         let tag = args.node.coinbase_tag.clone().into_bytes();
@@ -119,7 +123,10 @@ async fn mine(
         Some(LocalPool::Solo(p)) => vec![p.url()],
         None => args.urls.clone(),
     };
-    let config = MinerConfig {
+    // SIGHUP re-reads --config: the pools (not those of an embedded or solo pool) and
+    // --suggest-difficulty change while the workers hash on.
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut config = MinerConfig {
         pools: pools(&urls, &args.users, &args.passwords)?,
         client: ClientOptions {
             suggest_difficulty: args.suggest_difficulty,
@@ -132,11 +139,58 @@ async fn mine(
         failover: FailoverOptions {
             failures_before_failover: args.failover_after,
             primary_check_interval: args.failback_interval,
+            retries: u32::try_from(args.retries).ok(),
+            retry_pause: args.retry_pause,
             ..FailoverOptions::default()
         },
         status_interval: args.status_interval,
         drain_timeout: Duration::from_secs(5),
+        reload: None,
     };
+    if args.config.is_some() {
+        config.reload = Some(reload_rx);
+        let live: &'static [&'static str] = if local.is_some() {
+            &["suggest-difficulty"]
+        } else {
+            &["url", "user", "pass", "suggest-difficulty"]
+        };
+        let (first_pools, local_pool) = (config.pools.clone(), local.is_some());
+        let apply: super::reload::Apply = Box::new(move |cli, changed| {
+            let super::cli::Command::Mine(new) = &cli.command else {
+                return Err("not a mine command".into());
+            };
+            let pools = if local_pool {
+                first_pools.clone()
+            } else if new.urls.is_empty() {
+                return Err("no pool left: mining on the embedded pool needs a restart".into());
+            } else {
+                pools(&new.urls, &new.users, &new.passwords).map_err(|e| format!("{e:#}"))?
+            };
+            let mut applied = Vec::new();
+            if changed
+                .iter()
+                .any(|k| ["url", "user", "pass"].contains(&k.as_str()))
+            {
+                let urls: Vec<&str> = pools.iter().map(|p| p.url.as_str()).collect();
+                applied.push(format!("pools now {}", urls.join(", ")));
+            }
+            if changed.iter().any(|k| k == "suggest-difficulty") {
+                applied.push(match new.suggest_difficulty {
+                    Some(d) => format!("suggest-difficulty {d}"),
+                    None => "suggest-difficulty off (from the next connection)".into(),
+                });
+            }
+            let reload = mining::Reload {
+                pools,
+                suggest_difficulty: new.suggest_difficulty,
+            };
+            reload_tx
+                .send(reload)
+                .map_err(|_| "the miner has stopped".to_string())?;
+            Ok(applied)
+        });
+        super::reload::spawn(args.config.clone(), live, apply)?;
+    }
     for b in &backends {
         eprintln!("backend {}: {}", b.name(), b.describe());
     }
@@ -192,7 +246,14 @@ async fn mine(
     if let Some(api) = api {
         api.shutdown().await;
     }
-    let status = status?;
+    // Given up on the pools: the final status as usual, then the reason as the error.
+    let (status, gave_up) = match status {
+        Ok(status) => (status, None),
+        Err(e) => match e.downcast::<mining::PoolsGaveUp>() {
+            Ok(g) => (*g.status, Some(g.reason)),
+            Err(e) => return Err(e),
+        },
+    };
     if json {
         super::json::line("summary", &status);
     } else {
@@ -236,5 +297,5 @@ async fn mine(
         }
         None => {}
     }
-    Ok(status)
+    Ok((status, gave_up))
 }

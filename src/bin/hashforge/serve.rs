@@ -8,12 +8,25 @@ use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use hashforge_stratum::{ServerConfig, VardiffConfig};
+use hashforge_stratum::{ServerConfig, Tuning, VardiffConfig};
 use tracing::info;
 
 use super::cli::ServeArgs;
 use hashforge::pool::status::print_status;
 use hashforge::pool::{NodeFeedOptions, SoloPool};
+
+/// The difficulty settings of new connections: `--start-difficulty` (and the minimum below
+/// it) and vardiff aiming at a share every `--share-interval`.
+fn tuning(start_difficulty: f64, share_interval: Duration) -> Tuning {
+    Tuning {
+        start_difficulty,
+        min_difficulty: ServerConfig::default().min_difficulty.min(start_difficulty),
+        vardiff: Some(VardiffConfig {
+            target_interval: share_interval,
+            retarget_interval: (share_interval * 6).max(Duration::from_secs(30)),
+        }),
+    }
+}
 
 pub fn run(args: ServeArgs) -> Result<()> {
     super::logging::init(&args.log)?;
@@ -43,16 +56,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let node = super::node::connect(&args.node).await?;
     let (rpc, chain, payout, address) = (node.rpc, node.chain, node.payout, node.address);
 
+    let first = tuning(args.start_difficulty, args.share_interval);
     let config = ServerConfig {
-        start_difficulty: args.start_difficulty,
-        min_difficulty: ServerConfig::default()
-            .min_difficulty
-            .min(args.start_difficulty),
+        start_difficulty: first.start_difficulty,
+        min_difficulty: first.min_difficulty,
         cap_at_network_difficulty: true,
-        vardiff: Some(VardiffConfig {
-            target_interval: args.share_interval,
-            retarget_interval: (args.share_interval * 6).max(Duration::from_secs(30)),
-        }),
+        vardiff: first.vardiff,
         password: args.password.clone(),
         handshake_timeout: args.handshake_timeout,
         max_connections_per_ip: args.max_connections_per_ip,
@@ -81,6 +90,30 @@ async fn serve(args: ServeArgs) -> Result<()> {
         "listening on {scheme}://{}; miners may use any worker name",
         server.local_addr()
     );
+
+    // SIGHUP re-reads --config: the difficulty settings of new connections change.
+    let retune = server.clone();
+    let apply: super::reload::Apply = Box::new(move |cli, changed| {
+        let super::cli::Command::Serve(new) = &cli.command else {
+            return Err("not a serve command".into());
+        };
+        retune
+            .retune(tuning(new.start_difficulty, new.share_interval))
+            .map_err(|e| e.to_string())?;
+        let parts: Vec<String> = changed
+            .iter()
+            .map(|k| match k.as_str() {
+                "start-difficulty" => format!("start-difficulty {}", new.start_difficulty),
+                _ => format!("share-interval {} s", new.share_interval.as_secs_f64()),
+            })
+            .collect();
+        Ok(vec![format!("{} for new connections", parts.join(", "))])
+    });
+    super::reload::spawn(
+        args.config.clone(),
+        &["start-difficulty", "share-interval"],
+        apply,
+    )?;
 
     let started = Instant::now();
     let api = match api {

@@ -93,6 +93,8 @@ struct Conn {
     users: HashSet<String>,
     version_mask: Option<u32>,
     difficulty: f64,
+    /// The difficulty settings when the connection was made.
+    tuning: super::Tuning,
     jobs: VecDeque<ConnJob>,
     /// Shares accepted on the jobs in `jobs` (the duplicate check), at most
     /// `max_shares_per_connection` (plus blocks).
@@ -139,6 +141,7 @@ pub(super) async fn run(
     };
     let (rd, wr) = tokio::io::split(stream);
     let mut reader = LineReader::new(rd, cfg.max_line_len);
+    let tuning = lock(&shared.tuning).clone();
     let mut c = Conn {
         shared: shared.clone(),
         peer,
@@ -147,7 +150,8 @@ pub(super) async fn run(
         session_id: None,
         users: HashSet::new(),
         version_mask: None,
-        difficulty: cfg.start_difficulty,
+        difficulty: tuning.start_difficulty,
+        tuning,
         jobs: VecDeque::new(),
         seen: HashSet::new(),
         number: shared.next_conn.fetch_add(1, Ordering::Relaxed),
@@ -323,8 +327,10 @@ impl Conn {
             }
             ClientRequest::SuggestDifficulty(d) => {
                 self.write(&response_ok(&id, json!(true))).await?;
-                let cfg = &self.shared.config;
-                let d = d.clamp(cfg.min_difficulty, cfg.max_difficulty);
+                let d = d.clamp(
+                    self.tuning.min_difficulty,
+                    self.shared.config.max_difficulty,
+                );
                 self.change_difficulty(d).await
             }
             ClientRequest::ExtranonceSubscribe => {
@@ -558,7 +564,10 @@ impl Conn {
     fn difficulty_cap(&self, template: &super::Template) -> f64 {
         let cfg = &self.shared.config;
         if cfg.cap_at_network_difficulty {
-            template.network_target.difficulty().max(cfg.min_difficulty)
+            template
+                .network_target
+                .difficulty()
+                .max(self.tuning.min_difficulty)
         } else {
             f64::INFINITY
         }
@@ -583,14 +592,16 @@ impl Conn {
     }
 
     async fn vardiff_tick(&mut self) -> Result<(), Close> {
-        let cfg = &self.shared.config;
-        let Some(vd) = cfg.vardiff.as_ref() else {
+        let Some(vd) = self.tuning.vardiff.as_ref() else {
             return Ok(());
         };
         if self.extranonce1.is_none() {
             return Ok(());
         }
-        let (min, max) = (cfg.min_difficulty, cfg.max_difficulty);
+        let (min, max) = (
+            self.tuning.min_difficulty,
+            self.shared.config.max_difficulty,
+        );
         if let Some(d) = self
             .vardiff
             .retarget(vd, Instant::now(), self.difficulty, min, max)

@@ -254,8 +254,50 @@ pub(crate) enum Broadcast {
     RotateExtranonce,
 }
 
+/// The difficulty settings of new connections, which a running server can be given anew
+/// ([`ServerHandle::retune`]); a connection keeps those it started with.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// [`ServerConfig::start_difficulty`].
+    pub start_difficulty: f64,
+    /// [`ServerConfig::min_difficulty`].
+    pub min_difficulty: f64,
+    /// [`ServerConfig::vardiff`].
+    pub vardiff: Option<VardiffConfig>,
+}
+
+impl Tuning {
+    /// The settings of `config`.
+    pub fn of(config: &ServerConfig) -> Tuning {
+        Tuning {
+            start_difficulty: config.start_difficulty,
+            min_difficulty: config.min_difficulty,
+            vardiff: config.vardiff.clone(),
+        }
+    }
+
+    /// Positive, finite difficulties, the minimum at most `max_difficulty`, a vardiff interval.
+    fn check(&self, max_difficulty: f64) -> Result<(), ServerError> {
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        let vardiff_ok = self
+            .vardiff
+            .as_ref()
+            .is_none_or(|v| !v.target_interval.is_zero() && !v.retarget_interval.is_zero());
+        if !positive(self.start_difficulty)
+            || !positive(self.min_difficulty)
+            || self.min_difficulty > max_difficulty
+            || !vardiff_ok
+        {
+            return Err(ServerError::Config("bad difficulty settings".into()));
+        }
+        Ok(())
+    }
+}
+
 pub(crate) struct Shared {
     pub config: ServerConfig,
+    /// The difficulty settings for new connections (from `config`, then [`ServerHandle::retune`]).
+    pub tuning: Mutex<Tuning>,
     pub current: Mutex<Option<Arc<TemplateEntry>>>,
     pub next_template: AtomicU64,
     pub next_job: AtomicU64,
@@ -506,19 +548,15 @@ impl Server {
                 "extranonce2_size must be 4 or 8".into(),
             ));
         }
-        let positive = |x: f64| x.is_finite() && x > 0.0;
-        if !positive(config.start_difficulty)
-            || !positive(config.min_difficulty)
-            || config.min_difficulty > config.max_difficulty
-        {
-            return Err(ServerError::Config("bad difficulty settings".into()));
-        }
+        let tuning = Tuning::of(&config);
+        tuning.check(config.max_difficulty)?;
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
         let (ev_tx, ev_rx) = mpsc::channel(EVENT_CAPACITY);
         let (blocks_tx, blocks_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             config,
+            tuning: Mutex::new(tuning),
             current: Mutex::new(None),
             next_template: AtomicU64::new(1),
             // Random start: job ids from different servers (or restarts) rarely collide.
@@ -645,6 +683,18 @@ impl ServerHandle {
             clean: clean_jobs,
         });
         id
+    }
+
+    /// New difficulty settings for the connections made from now on (those open keep theirs).
+    pub fn retune(&self, tuning: Tuning) -> Result<(), ServerError> {
+        tuning.check(self.shared.config.max_difficulty)?;
+        *lock(&self.shared.tuning) = tuning;
+        Ok(())
+    }
+
+    /// The difficulty settings new connections get.
+    pub fn tuning(&self) -> Tuning {
+        lock(&self.shared.tuning).clone()
     }
 
     /// Forces a difficulty on every connection (vardiff continues from it).

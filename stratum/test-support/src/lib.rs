@@ -89,6 +89,7 @@ pub fn fast_failover() -> FailoverOptions {
         jitter: 0.2,
         failures_before_failover: 2,
         primary_check_interval: Duration::from_millis(100),
+        ..FailoverOptions::default()
     }
 }
 

@@ -1,0 +1,311 @@
+//! The operator's interface of `mine` (issue 11), through the real binary on 127.0.0.1: retry
+//! limits (`-r/--retries`, `-R/--retry-pause`), a pool that refuses authorization (failover at
+//! once, or a fast exit), and SIGHUP re-reading `--config`.
+
+mod common;
+
+use std::time::Duration;
+
+use hashforge_stratum::ServerEvent;
+use tokio::sync::mpsc;
+
+/// Long enough for a loaded 2-core machine; the runs end (or are stopped) well before.
+const BOUND: Duration = Duration::from_secs(120);
+
+/// `mine` on one scalar CPU thread with `extra` arguments.
+fn mine_args(extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["mine", "-t", "1", "--kernel", "scalar"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// The last line of stderr: the error line of a run that failed.
+fn last_line(stderr: &str) -> &str {
+    stderr.trim_end().lines().last().unwrap_or_default()
+}
+
+/// Waits until the server accepts a share (panics after `within`); returns its worker.
+async fn accepted(events: &mut mpsc::Receiver<ServerEvent>, within: Duration) -> String {
+    let wait = async {
+        loop {
+            match events.recv().await.expect("server events") {
+                ServerEvent::ShareAccepted { worker, .. } => return worker,
+                _ => continue,
+            }
+        }
+    };
+    tokio::time::timeout(within, wait)
+        .await
+        .expect("no share accepted in time")
+}
+
+#[test]
+fn retries_give_up_with_the_never_mined_code() {
+    // Port 1 on 127.0.0.1 refuses at once: three failed attempts (the first and two retries),
+    // 0.1 s apart, then one error line and exit 3 (it never mined).
+    let args = mine_args(&["-o", "stratum+tcp://127.0.0.1:1", "-r", "2", "-R", "0.1"]);
+    let out = common::hashforge().run_within(&args, BOUND);
+    assert_eq!(out.code, Some(3), "{out:#?}");
+    let line = last_line(&out.stderr);
+    assert!(
+        line.starts_with("error: gave up after 3 failed connection attempts to the pool (2 retries): pool stratum+tcp://127.0.0.1:1 failed"),
+        "{out:#?}"
+    );
+    assert_eq!(
+        out.stderr.matches("pool attempt failed").count(),
+        3,
+        "{out:#?}"
+    );
+    // Two pools, -r 0: each tried once, whatever --failover-after says.
+    let args = mine_args(&[
+        "-o",
+        "stratum+tcp://127.0.0.1:1",
+        "-o",
+        "stratum+tcp://127.0.0.1:2",
+        "-r",
+        "0",
+        "-R",
+        "0.1",
+        "--failover-after",
+        "5",
+    ]);
+    let out = common::hashforge().run_within(&args, BOUND);
+    assert_eq!(out.code, Some(3), "{out:#?}");
+    let line = last_line(&out.stderr);
+    assert!(
+        line.contains("gave up after 1 failed connection attempt to each pool (0 retries)")
+            && line.contains("127.0.0.1:1 failed")
+            && line.contains("127.0.0.1:2 failed"),
+        "{out:#?}"
+    );
+    assert_eq!(
+        out.stderr.matches("pool attempt failed").count(),
+        2,
+        "{out:#?}"
+    );
+}
+
+#[test]
+fn retry_options_are_range_checked() {
+    let hf = common::hashforge();
+    for (args, needles) in [
+        (
+            &["-r", "-2"][..],
+            &["--retries", "-1 (retry forever)", "1000000"][..],
+        ),
+        (&["--retries", "x"], &["--retries", "-1 (retry forever)"]),
+        (&["-r", "1000001"], &["--retries", "at most 1000000"]),
+        (
+            &["-R", "0"],
+            &["--retry-pause", "at least 0.1 and at most 3600"],
+        ),
+        (
+            &["--retry-pause", "3601"],
+            &["--retry-pause", "at most 3600"],
+        ),
+        (&["-R", "nan"], &["--retry-pause", "at least 0.1"]),
+    ] {
+        let mut all = vec!["mine"];
+        all.extend(args);
+        let out = hf.run(&all);
+        assert_eq!(out.code, Some(2), "{all:?}: {out:#?}");
+        common::assert_error(&all, out.code, &out.stderr, needles);
+    }
+    // The config file has both keys, checked alike.
+    let init = hf.success(&["config", "init"]);
+    assert!(init.stdout.contains("retries = -1"), "{}", init.stdout);
+    assert!(init.stdout.contains("retry-pause"), "{}", init.stdout);
+    let dir = std::env::temp_dir().join(format!("hashforge-operator-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("retries.toml");
+    std::fs::write(&file, "[mine]\nretries = 5\nretry-pause = 2.5\n").unwrap();
+    let ok = hf.run(&["config", "check", file.to_str().unwrap()]);
+    assert_eq!(ok.code, Some(0), "{ok:#?}");
+    std::fs::write(&file, "[mine]\nretries = -3\n").unwrap();
+    let bad = hf.run(&["config", "check", file.to_str().unwrap()]);
+    assert_eq!(bad.code, Some(2), "{bad:#?}");
+    assert!(
+        bad.stderr.contains("retries.toml:2: mine.retries"),
+        "{bad:#?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_worker_with_no_other_pool_exits_at_once() {
+    let config = hashforge_stratum::ServerConfig {
+        password: Some("secret".into()),
+        ..common::server_config()
+    };
+    let (server, _events) = common::start_server(config, common::localhost0()).await;
+    let url = common::url(server.local_addr());
+    // No --duration and no -r: it would retry forever if the refusal were not final.
+    let args = mine_args(&["-o", &url, "-u", "rig1", "-p", "wrong"]);
+    let out = common::hashforge().spawn(&args).finish(BOUND).await;
+    assert_eq!(out.code, Some(3), "{out:#?}");
+    let line = last_line(&out.stderr);
+    assert!(
+        line.starts_with(&format!(
+            "error: pool {url} refused authorization for worker rig1: "
+        )),
+        "{out:#?}"
+    );
+    assert_eq!(
+        out.stderr.matches("pool attempt failed").count(),
+        1,
+        "{out:#?}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_worker_fails_over_to_the_next_pool_at_once() {
+    let refusing = hashforge_stratum::ServerConfig {
+        password: Some("secret".into()),
+        ..common::server_config()
+    };
+    let (a, _a_events) = common::start_server(refusing, common::localhost0()).await;
+    let (b, mut b_events) =
+        common::start_server(common::server_config(), common::localhost0()).await;
+    let (url_a, url_b) = (common::url(a.local_addr()), common::url(b.local_addr()));
+    // --failover-after 1000: only the refusal can move it to B this soon.
+    let args = mine_args(&[
+        "-o",
+        &url_a,
+        "-o",
+        &url_b,
+        "-u",
+        "rig1",
+        "-p",
+        "wrong",
+        "--failover-after",
+        "1000",
+        "--duration",
+        "60",
+    ]);
+    let mut running = common::hashforge().spawn(&args);
+    let stderr = running.stderr_text();
+    let worker = accepted(&mut b_events, Duration::from_secs(60)).await;
+    assert_eq!(worker, "rig1");
+    running.interrupt();
+    let out = running.finish(BOUND).await;
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let log = stderr.lock().unwrap().clone();
+    let line = format!("pool {url_a} refused authorization for worker rig1: ");
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.contains(&line) && l.contains(&format!("failing over to pool 1 {url_b}")))
+            .count(),
+        1,
+        "{log}"
+    );
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+/// Waits until `text` (stderr so far) has a line with every needle; returns that line.
+async fn log_line(text: &std::sync::Arc<std::sync::Mutex<String>>, needles: &[&str]) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let found = text
+            .lock()
+            .unwrap()
+            .lines()
+            .find(|l| needles.iter().all(|n| l.contains(n)))
+            .map(str::to_string);
+        if let Some(line) = found {
+            return line;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no line with {needles:?} in: {}",
+            text.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Sends SIGHUP to `pid`.
+fn hangup(pid: u32) {
+    let status = std::process::Command::new("kill")
+        .arg("-HUP")
+        .arg(pid.to_string())
+        .status()
+        .expect("running kill");
+    assert!(status.success(), "kill -HUP {pid}");
+}
+
+/// Empties the events received so far.
+fn drain(events: &mut mpsc::Receiver<ServerEvent>) {
+    while events.try_recv().is_ok() {}
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_rereads_the_config_file() {
+    let (a, mut a_events) =
+        common::start_server(common::server_config(), common::localhost0()).await;
+    let (b, mut b_events) =
+        common::start_server(common::server_config(), common::localhost0()).await;
+    let (url_a, url_b) = (common::url(a.local_addr()), common::url(b.local_addr()));
+    let dir = std::env::temp_dir().join(format!("hashforge-sighup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("f.toml");
+    let pool = |url: &str, threads: u32| {
+        format!(
+            "[mine]\nthreads = {threads}\nkernel = \"scalar\"\n\n[[mine.pools]]\nurl = \"{url}\"\nuser = \"rig1\"\n"
+        )
+    };
+    std::fs::write(&file, pool(&url_a, 1)).unwrap();
+    let mut running = common::hashforge().spawn(&[
+        "mine",
+        "--config",
+        file.to_str().unwrap(),
+        "--duration",
+        "300",
+    ]);
+    let pid = running.child().id();
+    let stderr = running.stderr_text();
+    accepted(&mut a_events, Duration::from_secs(60)).await;
+
+    // A file that cannot be used: one error line, and the miner stays on A.
+    std::fs::write(&file, "[mine]\nthredas = 1\n").unwrap();
+    hangup(pid);
+    let line = log_line(&stderr, &["not reloaded", "unknown key 'mine.thredas'"]).await;
+    assert!(line.contains("ERROR"), "{line}");
+    assert!(line.contains("the settings in use stay"), "{line}");
+    drain(&mut a_events);
+    accepted(&mut a_events, Duration::from_secs(60)).await;
+
+    // Pool B (and a thread count, which needs a restart): the miner moves to B, hashing on.
+    std::fs::write(&file, pool(&url_b, 2)).unwrap();
+    hangup(pid);
+    let line = log_line(&stderr, &["reloaded: pools now"]).await;
+    assert!(line.contains(&url_b), "{line}");
+    assert!(
+        line.contains("needs a restart, left as it is: --threads"),
+        "{line}"
+    );
+    let worker = accepted(&mut b_events, Duration::from_secs(60)).await;
+    assert_eq!(worker, "rig1");
+
+    // The same file again: nothing to do.
+    hangup(pid);
+    log_line(
+        &stderr,
+        &["reloaded: nothing applied; needs a restart, left as it is: --threads"],
+    )
+    .await;
+
+    running.interrupt();
+    let out = running.finish(BOUND).await;
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let log = stderr.lock().unwrap().clone();
+    assert_eq!(log.matches("not reloaded").count(), 1, "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
+    a.shutdown().await;
+    b.shutdown().await;
+}
