@@ -309,3 +309,47 @@ async fn sighup_rereads_the_config_file() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+/// A miner's difficulty on a fresh connection to `pool` (a raw Stratum session).
+async fn fresh_difficulty(pool: &str) -> f64 {
+    let addr = pool.trim_start_matches("stratum+tcp://").parse().unwrap();
+    let mut peer = hashforge_test_support::stratum::RawPeer::connect(addr).await;
+    peer.session(None, "probe").await.job.difficulty()
+}
+
+/// `serve --config`: SIGHUP applies a new `--start-difficulty` to the connections made after it
+/// (the one made before keeps its own), and says so in one line.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_retunes_serve_for_new_connections() {
+    let node = common::advancing_empty_node(8).await;
+    let dir = std::env::temp_dir().join(format!("hashforge-sighup-serve-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("serve.toml");
+    let config = |difficulty: &str| {
+        format!(
+            "[serve]\nnode = \"{}\"\nrpc-user = \"u\"\nrpc-pass = \"p\"\naddress = \"bcrt1q92v6550wrjqhldxwc2cvqlqm77wmzufv4dq433\"\nlisten = \"127.0.0.1:0\"\nstart-difficulty = {difficulty}\n",
+            node.url()
+        )
+    };
+    std::fs::write(&file, config("0.5")).unwrap();
+    let mut serve = common::start_serve(
+        &["serve", "--config", file.to_str().unwrap()],
+        Duration::from_secs(60),
+    )
+    .await;
+    let pid = serve.process.child().id();
+    assert_eq!(fresh_difficulty(&serve.pool).await, 0.5);
+
+    std::fs::write(&file, config("0.25")).unwrap();
+    hangup(pid);
+    let line = log_line(&serve.stderr, &["reloaded", "start-difficulty"]).await;
+    assert!(line.contains("0.25"), "{line}");
+    assert_eq!(fresh_difficulty(&serve.pool).await, 0.25);
+
+    let mut process = serve.process;
+    process.interrupt();
+    let out = process.finish(BOUND).await;
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
