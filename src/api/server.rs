@@ -58,7 +58,7 @@ pub async fn start_miner_api(
     let monitor = source.monitor.clone();
     let sample: Sampler = Box::new(move || {
         let status = monitor.snapshot().state.status;
-        (status.total.rate_10s, status.counters.accepted)
+        (status.total.rates.rate_10s, status.counters.accepted)
     });
     let router = Router::new()
         .route("/api/v1/summary", get(miner_summary))
