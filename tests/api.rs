@@ -12,7 +12,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::{api_base, call, Exit, Running};
+use common::{api_base, call, call_expecting, Exit, Running};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -22,8 +22,7 @@ const TOKEN: &str = "test-token-0123";
 const ADDRESS: &str = "bcrt1q92v6550wrjqhldxwc2cvqlqm77wmzufv4dq433";
 
 async fn get_json(base: &str, path: &str) -> Value {
-    let (status, body) = call("GET", format!("{base}{path}"), None).await;
-    assert_eq!(status, 200, "GET {path}: {body}");
+    let body = call_expecting("GET", format!("{base}{path}"), None, 200).await;
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
 }
 
@@ -66,8 +65,7 @@ fn scrape(text: &str) -> HashMap<String, f64> {
 }
 
 async fn metrics(base: &str) -> (String, HashMap<String, f64>) {
-    let (status, body) = call("GET", format!("{base}/metrics"), None).await;
-    assert_eq!(status, 200, "{body}");
+    let body = call_expecting("GET", format!("{base}/metrics"), None, 200).await;
     let samples = scrape(&body);
     (body, samples)
 }
@@ -96,24 +94,19 @@ fn hashes(summary: &Value) -> u64 {
 
 /// `mine` on the embedded pool with the API on 127.0.0.1 and a token.
 fn spawn_miner() -> Running {
-    common::hashforge().spawn(&[
-        "mine",
-        "--api",
+    common::spawn_mine_with_api(
         "127.0.0.1:0",
-        "--api-token",
         TOKEN,
-        "--backend",
-        "cpu",
-        "-t",
-        "1",
-        "--status-interval",
-        "1",
-        "--json-status",
-        "--suggest-difficulty",
-        "0.0005",
-        "--duration",
-        "300",
-    ])
+        &[
+            "--status-interval",
+            "1",
+            "--json-status",
+            "--suggest-difficulty",
+            "0.0005",
+            "--duration",
+            "300",
+        ],
+    )
 }
 
 /// The next `--json-status` line within 20 s.
@@ -219,14 +212,11 @@ async fn mine_api_summary_pause_resume_and_metrics() {
         }
     }
     assert_eq!(get_json(&base, "/api/v1/summary").await["paused"], false);
-    let (status, _) = call("GET", format!("{base}/api/v1/nothing"), None).await;
-    assert_eq!(status, 404);
-    let (status, _) = call("GET", format!("{base}/api/v1/pause"), None).await;
-    assert_eq!(status, 405);
+    call_expecting("GET", format!("{base}/api/v1/nothing"), None, 404).await;
+    call_expecting("GET", format!("{base}/api/v1/pause"), None, 405).await;
 
     // Pause: 100 ms after the answer, the hash counter stands still.
-    let (status, body) = call("POST", format!("{base}/api/v1/pause"), Some(TOKEN)).await;
-    assert_eq!(status, 200, "{body}");
+    let body = call_expecting("POST", format!("{base}/api/v1/pause"), Some(TOKEN), 200).await;
     assert_eq!(
         serde_json::from_str::<Value>(&body).unwrap(),
         json!({"paused": true})
@@ -269,8 +259,7 @@ async fn mine_api_summary_pause_resume_and_metrics() {
     );
 
     // Resume: hashing again.
-    let (status, body) = call("POST", format!("{base}/api/v1/resume"), Some(TOKEN)).await;
-    assert_eq!(status, 200, "{body}");
+    let body = call_expecting("POST", format!("{base}/api/v1/resume"), Some(TOKEN), 200).await;
     assert_eq!(
         serde_json::from_str::<Value>(&body).unwrap(),
         json!({"paused": false})
@@ -322,29 +311,14 @@ async fn api_off_loopback_needs_a_token() {
 /// With a token off loopback, reads need it too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_off_loopback_with_a_token_guards_reads() {
-    let mut miner = common::hashforge().spawn(&[
-        "mine",
-        "--api",
-        "0.0.0.0:0",
-        "--api-token",
-        TOKEN,
-        "-t",
-        "1",
-        "--backend",
-        "cpu",
-        "--duration",
-        "300",
-    ]);
+    let mut miner = common::spawn_mine_with_api("0.0.0.0:0", TOKEN, &["--duration", "300"]);
     let stderr = miner.stderr_text();
     let base = api_base(&stderr).await;
     let port = base.rsplit(':').next().unwrap().to_string();
     let local = format!("http://127.0.0.1:{port}");
-    let (status, _) = call("GET", format!("{local}/api/v1/summary"), None).await;
-    assert_eq!(status, 401);
-    let (status, _) = call("GET", format!("{local}/metrics"), None).await;
-    assert_eq!(status, 401);
-    let (status, body) = call("GET", format!("{local}/api/v1/summary"), Some(TOKEN)).await;
-    assert_eq!(status, 200, "{body}");
+    call_expecting("GET", format!("{local}/api/v1/summary"), None, 401).await;
+    call_expecting("GET", format!("{local}/metrics"), None, 401).await;
+    call_expecting("GET", format!("{local}/api/v1/summary"), Some(TOKEN), 200).await;
     miner.interrupt();
     assert_eq!(
         miner.exit_within(Duration::from_secs(30)).await.code(),

@@ -160,6 +160,23 @@ impl Browser {
         self.client().execute(script, vec![]).await.unwrap()
     }
 
+    /// Starts a browser of `width` × `height`, opens the dashboard at `base` and waits (60 s)
+    /// until the page finds the API of `mode` (`mine` or `serve`).
+    async fn dashboard(base: &str, width: u32, height: u32, mode: &str) -> Browser {
+        let browser = Browser::start(width, height).await;
+        browser.client().goto(&format!("{base}/")).await.unwrap();
+        let found = browser
+            .until(
+                &format!("the page finds {mode}'s API"),
+                60,
+                async |b| b.eval("return document.body.dataset.mode || null;").await,
+                |m| m == mode,
+            )
+            .await;
+        assert_eq!(found, mode);
+        browser
+    }
+
     /// Polls `read` until `ok` holds; panics after `secs` with the last value.
     async fn until<T: std::fmt::Debug>(
         &self,
@@ -288,36 +305,16 @@ async fn stop(mut process: Running, stderr: Arc<Mutex<String>>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mine_dashboard_in_chromium() {
-    let mut miner = common::hashforge().spawn(&[
-        "mine",
-        "--api",
+    let mut miner = common::spawn_mine_with_api(
         "127.0.0.1:0",
-        "--api-token",
         TOKEN,
-        "--backend",
-        "cpu",
-        "-t",
-        "1",
-        "--suggest-difficulty",
-        "0.0005",
-        "--duration",
-        "900",
-    ]);
+        &["--suggest-difficulty", "0.0005", "--duration", "900"],
+    );
     let _stdout = miner.stdout_lines();
     let stderr = miner.stderr_text();
     let base = api_base(&stderr).await;
 
-    let browser = Browser::start(1280, 1500).await;
-    browser.client().goto(&format!("{base}/")).await.unwrap();
-    let mode = browser
-        .until(
-            "the page finds mine's API",
-            60,
-            async |b| b.eval("return document.body.dataset.mode || null;").await,
-            |m| m == "mine",
-        )
-        .await;
-    assert_eq!(mode, "mine");
+    let browser = Browser::dashboard(&base, 1280, 1500, "mine").await;
     assert_eq!(browser.text("conn").await.as_deref(), Some("live"));
 
     // A non-zero hash rate that changes between two reads.
@@ -429,16 +426,7 @@ async fn serve_dashboard_in_chromium() {
             })
             .collect();
 
-    let browser = Browser::start(1280, 1300).await;
-    browser.client().goto(&format!("{base}/")).await.unwrap();
-    browser
-        .until(
-            "the page finds serve's API",
-            60,
-            async |b| b.eval("return document.body.dataset.mode || null;").await,
-            |m| m == "serve",
-        )
-        .await;
+    let browser = Browser::dashboard(&base, 1280, 1300, "serve").await;
 
     // Both workers listed, by name, as text.
     let names = browser

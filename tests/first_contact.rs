@@ -109,6 +109,30 @@ fn json_status_is_json_lines_only_with_type_and_time() {
     assert!(out.stderr.contains("backend cpu"), "{}", out.stderr);
 }
 
+/// `mine` with `args`, then `--duration seconds` on one thread of the scalar kernel.
+fn mine_briefly<'a>(args: &[&'a str], seconds: &'a str) -> Vec<&'a str> {
+    let mut all = vec!["mine"];
+    all.extend_from_slice(args);
+    all.extend(["--duration", seconds, "-t", "1", "--kernel", "scalar"]);
+    all
+}
+
+/// The `section` of the output `out` (named `what`), which must be there and have each of
+/// `items` (as `has` tells).
+fn section_with_all<'a>(
+    what: &str,
+    section: Option<&'a str>,
+    out: &str,
+    items: &[&str],
+    has: impl Fn(&str, &str) -> bool,
+) -> &'a str {
+    let text = section.unwrap_or_else(|| panic!("no {what}: {out}"));
+    for item in items {
+        assert!(has(text, item), "{item:?} not in {text}");
+    }
+    text
+}
+
 #[test]
 fn text_status_and_final_summary() {
     let out = common::hashforge().run_within(
@@ -126,12 +150,7 @@ fn text_status_and_final_summary() {
         BOUND,
     );
     assert_eq!(out.code, Some(0), "{out:#?}");
-    let status = out
-        .stdout
-        .lines()
-        .rfind(|l| l.starts_with("cpu "))
-        .unwrap_or_else(|| panic!("no status line: {}", out.stdout));
-    for part in [
+    let parts = [
         "15m partial",
         "| A ",
         " R ",
@@ -139,27 +158,31 @@ fn text_status_and_final_summary() {
         "| best ",
         "| up ",
         "connected",
-    ] {
-        assert!(status.contains(part), "{part:?} not in {status}");
-    }
-    let summary = out
-        .stdout
-        .split("final summary\n")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no final summary: {}", out.stdout));
-    for label in [
+    ];
+    let status = out.stdout.lines().rfind(|l| l.starts_with("cpu "));
+    section_with_all(
+        "status line",
+        status,
+        &out.stdout,
+        &parts,
+        |status, part| status.contains(part),
+    );
+    let labels = [
         "uptime",
         "hashes",
         "accepted",
         "rejected",
         "stale",
         "best share",
-    ] {
-        assert!(
-            summary.lines().any(|l| l.trim_start().starts_with(label)),
-            "{label} not in {summary}"
-        );
-    }
+    ];
+    let summary = out.stdout.split("final summary\n").nth(1);
+    let summary = section_with_all(
+        "final summary",
+        summary,
+        &out.stdout,
+        &labels,
+        |s, label| s.lines().any(|l| l.trim_start().starts_with(label)),
+    );
     // Each accepted share is logged once (at most: past 20 share lines a second the log
     // summarises).
     let accepted_lines = out.stderr.matches("share accepted").count();
@@ -218,17 +241,7 @@ fn exit_codes_tell_usage_runtime_and_never_mined_apart() {
     assert_eq!(out.stderr.trim_end().lines().count(), 1, "{out:#?}");
     // 3: mined nothing, the pool never answered.
     let out = hf.run_within(
-        &[
-            "mine",
-            "-o",
-            "stratum+tcp://127.0.0.1:1",
-            "--duration",
-            "2",
-            "-t",
-            "1",
-            "--kernel",
-            "scalar",
-        ],
+        &mine_briefly(&["-o", "stratum+tcp://127.0.0.1:1"], "2"),
         BOUND,
     );
     assert_eq!(out.code, Some(3), "{out:#?}");
@@ -243,22 +256,10 @@ async fn refused_authorization_is_never_mined() {
     };
     let (server, _events) = common::start_server(config, common::localhost0()).await;
     let url = common::url(server.local_addr());
-    let args: Vec<String> = [
-        "mine",
-        "-o",
-        &url,
-        "-p",
-        "wrong",
-        "--duration",
-        "2",
-        "-t",
-        "1",
-        "--kernel",
-        "scalar",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args: Vec<String> = mine_briefly(&["-o", &url, "-p", "wrong"], "2")
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let out = tokio::task::spawn_blocking(move || common::hashforge().run_within(&args, BOUND))
         .await
         .unwrap();
@@ -332,20 +333,7 @@ fn completions_and_man_page() {
 
 #[test]
 fn log_format_json_writes_json_log_lines() {
-    let out = common::hashforge().run_within(
-        &[
-            "mine",
-            "--log-format",
-            "json",
-            "--duration",
-            "1",
-            "-t",
-            "1",
-            "--kernel",
-            "scalar",
-        ],
-        BOUND,
-    );
+    let out = common::hashforge().run_within(&mine_briefly(&["--log-format", "json"], "1"), BOUND);
     assert_eq!(out.code, Some(0), "{out:#?}");
     let logs: Vec<serde_json::Value> = out
         .stderr

@@ -446,19 +446,7 @@ fn rpc_cookie_that_is_not_a_small_regular_file_is_refused() {
 #[test]
 fn mine_survives_a_closed_stdout() {
     for json in [false, true] {
-        let mut args = vec![
-            "mine",
-            "--backend",
-            "cpu",
-            "--kernel",
-            "scalar",
-            "-t",
-            "1",
-            "--status-interval",
-            "0.2",
-            "--duration",
-            "2",
-        ];
+        let mut args = common::mine_scalar(&["--status-interval", "0.2", "--duration", "2"]);
         if json {
             args.push("--json-status");
         }

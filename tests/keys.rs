@@ -57,18 +57,7 @@ fn keys_at_a_terminal_pause_resume_and_print_the_status() {
     let stdin = slave.try_clone().unwrap();
     // A status line only every hour: the one that comes is the one `h` asked for.
     let mut miner = common::hashforge().spawn_with_stdin(
-        &[
-            "mine",
-            "--backend",
-            "cpu",
-            "--kernel",
-            "scalar",
-            "-t",
-            "1",
-            "--json-status",
-            "--status-interval",
-            "3600",
-        ],
+        &common::mine_scalar(&["--json-status", "--status-interval", "3600"]),
         stdin,
     );
     let stderr = miner.stderr_text();

@@ -116,7 +116,7 @@ async fn shares_are_accepted_and_verified() {
         "{status:?}"
     );
     assert_eq!(counts.lock().unwrap().0, c.accepted);
-    assert!(status.total.rate_10s > 0.0);
+    assert!(status.total.rates.rate_10s > 0.0);
     h.shutdown().await;
 }
 

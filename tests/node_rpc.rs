@@ -44,6 +44,21 @@ async fn node() -> ReplayNode {
         .unwrap()
 }
 
+/// A node without credentials.
+async fn open_node() -> ReplayNode {
+    ReplayNode::start(ReplayConfig::new(templates()))
+        .await
+        .unwrap()
+}
+
+/// A node's configuration (u/p credentials) that moves to the next template on every
+/// accepted block.
+fn advancing_config() -> ReplayConfig {
+    let mut config = ReplayConfig::new(templates()).with_credentials(USER, PASS);
+    config.advance_on_submit = true;
+    config
+}
+
 fn client_for(node: &ReplayNode, auth: RpcAuth) -> RpcClient {
     let mut config = RpcConfig::new(&node.url(), auth).unwrap();
     config.request_timeout = LIMIT;
@@ -70,6 +85,13 @@ fn client(node: &ReplayNode) -> RpcClient {
     client_for(node, user_pass(USER, PASS))
 }
 
+/// [`node`] and its [`client`].
+async fn node_and_client() -> (ReplayNode, RpcClient) {
+    let node = node().await;
+    let c = client(&node);
+    (node, c)
+}
+
 /// Runs a test body under a hard time limit.
 async fn bounded<F: std::future::Future<Output = T>, T>(f: F) -> T {
     tokio::time::timeout(Duration::from_secs(20), f)
@@ -89,8 +111,7 @@ fn temp_path(name: &str) -> PathBuf {
 #[tokio::test]
 async fn basic_auth_fetches_the_real_template() {
     bounded(async {
-        let node = node().await;
-        let c = client(&node);
+        let (node, c) = node_and_client().await;
         let t = c.get_block_template().await.unwrap();
         assert_eq!(t, BlockTemplate::from_json(&templates()[0]).unwrap());
         assert_eq!(t.height, 201);
@@ -203,8 +224,7 @@ async fn connection_refused() {
 #[tokio::test]
 async fn initial_block_download() {
     bounded(async {
-        let node = node().await;
-        let c = client(&node);
+        let (node, c) = node_and_client().await;
         node.set_initial_block_download(true);
         let e = c.get_block_template().await.unwrap_err();
         assert!(matches!(e, RpcError::InitialBlockDownload { .. }), "{e}");
@@ -239,9 +259,7 @@ async fn payout_address_for_the_wrong_network() {
         let e = c.check_ready("bc1-garbage").await.unwrap_err();
         assert!(matches!(e, RpcError::InvalidAddress { .. }), "{e}");
 
-        let node = ReplayNode::start(ReplayConfig::new(templates()))
-            .await
-            .unwrap();
+        let node = open_node().await;
         let c = client_for(&node, RpcAuth::None);
         // A mainnet address on a regtest node.
         let mainnet = bitcoin::Address::p2wsh(bitcoin::Script::new(), Network::Bitcoin).to_string();
@@ -263,8 +281,7 @@ async fn payout_address_for_the_wrong_network() {
 #[tokio::test]
 async fn rpc_error_objects_are_typed() {
     bounded(async {
-        let node = node().await;
-        let c = client(&node);
+        let (node, c) = node_and_client().await;
         node.fail_next(rpc_error(-28, "Loading block index..."));
         let e = c.get_block_template().await.unwrap_err();
         assert!(
@@ -288,8 +305,7 @@ async fn rpc_error_objects_are_typed() {
 #[tokio::test]
 async fn broken_replies_are_typed_errors() {
     bounded(async {
-        let node = node().await;
-        let c = client(&node);
+        let (node, c) = node_and_client().await;
 
         // Each fault, and whether the error it gives is the expected one.
         type Expected = fn(&RpcError) -> bool;
@@ -414,9 +430,7 @@ async fn long_poll_waits_for_a_new_template() {
 #[tokio::test]
 async fn long_poll_gives_up_after_its_timeout() {
     bounded(async {
-        let node = ReplayNode::start(ReplayConfig::new(templates()))
-            .await
-            .unwrap();
+        let node = open_node().await;
         let mut config = RpcConfig::new(&node.url(), RpcAuth::None).unwrap();
         config.longpoll_timeout = Duration::from_millis(200);
         let c = RpcClient::new(config);
@@ -482,9 +496,7 @@ async fn poller_long_polls_then_falls_back_to_interval_polling() {
 #[tokio::test]
 async fn submitblock_sends_the_fixture_block() {
     bounded(async {
-        let mut config = ReplayConfig::new(templates()).with_credentials(USER, PASS);
-        config.advance_on_submit = true;
-        let node = ReplayNode::start(config).await.unwrap();
+        let node = ReplayNode::start(advancing_config()).await.unwrap();
         let c = client(&node);
         let template = c.get_block_template().await.unwrap();
         let expected = fixture("block-regtest-h201-empty.json");
@@ -534,9 +546,7 @@ async fn submitblock_sends_the_fixture_block() {
 #[tokio::test]
 async fn replay_node_rejects_invalid_blocks_like_core() {
     bounded(async {
-        let node = ReplayNode::start(ReplayConfig::new(templates()))
-            .await
-            .unwrap();
+        let node = open_node().await;
         let c = client_for(&node, RpcAuth::None);
         let template = c.get_block_template().await.unwrap();
         let payout = PayoutScript::from_address(REGTEST_ADDR, Network::Regtest).unwrap();
@@ -693,8 +703,7 @@ async fn garbage_http_replies_never_panic() {
 #[tokio::test]
 async fn set_a_blocks_mined_in_sequence_through_the_poller() {
     bounded(async {
-        let mut config = ReplayConfig::new(templates()).with_credentials(USER, PASS);
-        config.advance_on_submit = true;
+        let mut config = advancing_config();
         config.longpoll_hold = Duration::from_secs(5);
         let node = ReplayNode::start(config).await.unwrap();
         let c = client(&node);

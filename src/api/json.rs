@@ -3,36 +3,23 @@
 //! as Unix seconds.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use hashforge_stratum::ser::unix;
+pub use hashforge_stratum::ser::MAX_TEXT_CHARS;
 use hashforge_stratum::text::escaped_prefix;
 use hashforge_stratum::WorkerStats;
 use serde::Serialize;
 
 use super::MinerSource;
-use crate::mining::monitor::{MinerSnapshot, PoolConnection};
+use crate::mining::monitor::{MinerSnapshot, PoolConnection, PoolState};
+pub use crate::mining::status::WindowRates as Rates;
 use crate::pool::{BlockOutcome, BlockReport, FeedStats};
 
 /// The most workers `GET /api/v1/workers` lists (by name); `more` counts the rest.
 pub const MAX_LISTED_WORKERS: usize = 10_000;
 
-/// The longest worker name or reason written, in characters (control characters escaped).
-pub const MAX_TEXT_CHARS: usize = 128;
-
 /// This build's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-fn unix(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-/// Hash rates over the status windows.
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
-pub struct Rates {
-    pub rate_10s: f64,
-    pub rate_60s: f64,
-    pub rate_15m: f64,
-}
 
 /// `GET /api/v1/summary` of `mine`.
 #[derive(Clone, Debug, Serialize)]
@@ -128,14 +115,10 @@ pub struct Pools {
 #[derive(Clone, Debug, Serialize)]
 pub struct Pool {
     pub index: usize,
-    pub url: String,
     /// Whether it is the pool mined on now.
     pub active: bool,
-    pub state: PoolConnection,
-    pub connected_since: Option<u64>,
-    pub connections: u64,
-    pub latency_ms: Option<f64>,
-    pub last_error: Option<String>,
+    #[serde(flatten)]
+    pub pool: PoolState,
 }
 
 /// The answer of `POST /api/v1/pause` and `/resume`.
@@ -148,11 +131,6 @@ impl MinerSummary {
     pub fn new(source: &MinerSource, s: &MinerSnapshot) -> Self {
         let st = &s.state;
         let status = &st.status;
-        let rates = |r: &crate::mining::status::Rates| Rates {
-            rate_10s: r.rate_10s,
-            rate_60s: r.rate_60s,
-            rate_15m: r.rate_15m,
-        };
         let c = &status.counters;
         let pool = st.current_pool.and_then(|i| st.pools.get(i));
         let first = st.pools.first();
@@ -163,7 +141,7 @@ impl MinerSummary {
             kernel: source.kernel.clone(),
             threads: source.threads,
             hashes: s.backends.iter().map(|b| b.hashes).sum(),
-            hashrate: rates(&status.total),
+            hashrate: status.total.rates,
             backends: s
                 .backends
                 .iter()
@@ -178,7 +156,7 @@ impl MinerSummary {
                     name: b.name.clone(),
                     detail: b.detail.clone(),
                     hashes: b.hashes,
-                    rates: r.map(rates).unwrap_or_default(),
+                    rates: r.map(|r| r.rates).unwrap_or_default(),
                 })
                 .collect(),
             shares: Shares {
@@ -200,7 +178,7 @@ impl MinerSummary {
                 state: pool
                     .or(first)
                     .map_or(PoolConnection::Idle, |p| p.connection),
-                latency_ms: pool.and_then(|p| p.latency).map(|d| d.as_secs_f64() * 1e3),
+                latency_ms: pool.and_then(PoolState::latency_ms),
                 failovers: st.failovers,
             },
             job_id: st.job_id.clone(),
@@ -222,11 +200,7 @@ impl Backends {
                     name: b.name.clone(),
                     detail: b.detail.clone(),
                     hashes: b.hashes,
-                    rates: r.map_or_else(Rates::default, |r| Rates {
-                        rate_10s: r.rate_10s,
-                        rate_60s: r.rate_60s,
-                        rate_15m: r.rate_15m,
-                    }),
+                    rates: r.map(|r| r.rates).unwrap_or_default(),
                     hardware_errors: b.hw_errors,
                     parts: b
                         .parts
@@ -262,13 +236,8 @@ impl Pools {
                 .enumerate()
                 .map(|(i, p)| Pool {
                     index: i,
-                    url: p.url.clone(),
                     active: st.current_pool == Some(i),
-                    state: p.connection,
-                    connected_since: p.connected_since.map(unix),
-                    connections: p.connections,
-                    latency_ms: p.latency.map(|d| d.as_secs_f64() * 1e3),
-                    last_error: p.last_error.clone(),
+                    pool: p.clone(),
                 })
                 .collect(),
             failovers: st.failovers,
@@ -358,55 +327,19 @@ impl ServerSummary {
     }
 }
 
-/// `GET /api/v1/workers`.
+/// `GET /api/v1/workers`: each worker (an authorized name; several connections may share it)
+/// as [`WorkerStats`] serializes it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Workers {
-    pub workers: Vec<Worker>,
+    pub workers: Vec<WorkerStats>,
     /// Workers past [`MAX_LISTED_WORKERS`], not listed.
     pub more: usize,
 }
 
-/// One worker (an authorized name; several connections may share it).
-#[derive(Clone, Debug, Serialize)]
-pub struct Worker {
-    pub name: String,
-    pub address: Option<String>,
-    pub connected: bool,
-    pub connected_since: Option<u64>,
-    /// Estimated from its accepted shares: difficulty · 2^32 / seconds since first seen.
-    pub hashrate: f64,
-    /// The pool difficulty of its last accepted share.
-    pub difficulty: f64,
-    pub accepted: u64,
-    pub rejected: u64,
-    pub stale: u64,
-    pub blocks: u64,
-    pub last_share: Option<u64>,
-    pub best_share_difficulty: f64,
-}
-
 impl Workers {
     pub fn new(stats: &[WorkerStats]) -> Self {
-        let workers = stats
-            .iter()
-            .take(MAX_LISTED_WORKERS)
-            .map(|w| Worker {
-                name: escaped_prefix(&w.worker, MAX_TEXT_CHARS),
-                address: w.address.map(|a| a.to_string()),
-                connected: w.connected,
-                connected_since: w.connected_since.map(unix),
-                hashrate: w.hashrate,
-                difficulty: w.difficulty,
-                accepted: w.accepted,
-                rejected: w.rejected,
-                stale: w.stale,
-                blocks: w.blocks,
-                last_share: w.last_share.map(unix),
-                best_share_difficulty: w.best_share,
-            })
-            .collect();
         Workers {
-            workers,
+            workers: stats.iter().take(MAX_LISTED_WORKERS).cloned().collect(),
             more: stats.len().saturating_sub(MAX_LISTED_WORKERS),
         }
     }

@@ -98,7 +98,7 @@ pub fn miner(source: &MinerSource, s: &MinerSnapshot) -> String {
     let hashes: Family<Labels, Counter<u64>> = Family::default();
     for (i, b) in s.backends.iter().enumerate() {
         let l = labels(&[("backend", &b.name)]);
-        let r10 = status.backends.get(i).map_or(0.0, |r| r.rate_10s);
+        let r10 = status.backends.get(i).map_or(0.0, |r| r.rates.rate_10s);
         rate.get_or_create(&l).set(r10);
         hashes.get_or_create(&l).inc_by(b.hashes);
     }

@@ -38,7 +38,7 @@ use tokio::sync::watch;
 use crate::mining::MinerMonitor;
 use crate::pool::FeedStats;
 
-pub use server::{start_miner_api, start_server_api, ApiHandle};
+pub use server::{start_api, ApiHandle, ApiSource};
 
 /// The largest request body accepted, in bytes (no endpoint reads one).
 pub const MAX_BODY_BYTES: usize = 1024;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{middleware, Json, Router};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -47,49 +47,63 @@ impl Drop for ApiHandle {
     }
 }
 
-/// Starts `mine`'s API: `GET /api/v1/summary`, `/api/v1/backends`, `/api/v1/pools`,
-/// `/metrics`; `POST /api/v1/pause`, `/api/v1/resume`; and those of both commands (see
-/// [`start`]).
-pub async fn start_miner_api(
-    config: &ApiConfig,
-    source: MinerSource,
-) -> Result<ApiHandle, ApiError> {
-    let source = Arc::new(source);
-    let monitor = source.monitor.clone();
-    let sample: Sampler = Box::new(move || {
-        let status = monitor.snapshot().state.status;
-        (status.total.rate_10s, status.counters.accepted)
-    });
-    let router = Router::new()
-        .route("/api/v1/summary", get(miner_summary))
-        .route("/api/v1/backends", get(miner_backends))
-        .route("/api/v1/pools", get(miner_pools))
-        .route("/api/v1/pause", post(pause))
-        .route("/api/v1/resume", post(resume))
-        .route("/metrics", get(miner_metrics))
-        .with_state(source);
+/// The data a command's API serves.
+pub enum ApiSource {
+    Miner(MinerSource),
+    Server(ServerSource),
+}
+
+/// Starts a command's API and those of both commands (see [`start`]): for `mine`,
+/// `GET /api/v1/summary`, `/api/v1/backends`, `/api/v1/pools`, `/metrics` and
+/// `POST /api/v1/pause`, `/api/v1/resume`; for `serve`, `GET /api/v1/summary`,
+/// `/api/v1/workers`, `/api/v1/blocks` and `/metrics`.
+pub async fn start_api(config: &ApiConfig, source: ApiSource) -> Result<ApiHandle, ApiError> {
+    let (router, sample): (Router, Sampler) = match source {
+        ApiSource::Miner(source) => {
+            let source = Arc::new(source);
+            let monitor = source.monitor.clone();
+            let sample: Sampler = Box::new(move || {
+                let status = monitor.snapshot().state.status;
+                (status.total.rates.rate_10s, status.counters.accepted)
+            });
+            let routes = [
+                ("/api/v1/summary", get(miner_summary)),
+                ("/api/v1/backends", get(miner_backends)),
+                ("/api/v1/pools", get(miner_pools)),
+                ("/api/v1/pause", post(pause)),
+                ("/api/v1/resume", post(resume)),
+                ("/metrics", get(miner_metrics)),
+            ];
+            (routed(source, routes), sample)
+        }
+        ApiSource::Server(source) => {
+            let source = Arc::new(source);
+            let server = source.server.clone();
+            let sample: Sampler = Box::new(move || {
+                let rate = server.stats().iter().map(|w| w.hashrate).sum();
+                (rate, server.totals().accepted)
+            });
+            let routes = [
+                ("/api/v1/summary", get(server_summary)),
+                ("/api/v1/workers", get(server_workers)),
+                ("/api/v1/blocks", get(server_blocks)),
+                ("/metrics", get(server_metrics)),
+            ];
+            (routed(source, routes), sample)
+        }
+    };
     start(config, router, sample).await
 }
 
-/// Starts `serve`'s API: `GET /api/v1/summary`, `/api/v1/workers`, `/api/v1/blocks`,
-/// `/metrics`; and those of both commands (see [`start`]).
-pub async fn start_server_api(
-    config: &ApiConfig,
-    source: ServerSource,
-) -> Result<ApiHandle, ApiError> {
-    let source = Arc::new(source);
-    let server = source.server.clone();
-    let sample: Sampler = Box::new(move || {
-        let rate = server.stats().iter().map(|w| w.hashrate).sum();
-        (rate, server.totals().accepted)
-    });
-    let router = Router::new()
-        .route("/api/v1/summary", get(server_summary))
-        .route("/api/v1/workers", get(server_workers))
-        .route("/api/v1/blocks", get(server_blocks))
-        .route("/metrics", get(server_metrics))
-        .with_state(source);
-    start(config, router, sample).await
+/// A router of `routes` (path, handlers) on `state`.
+fn routed<S: Clone + Send + Sync + 'static>(
+    state: S,
+    routes: impl IntoIterator<Item = (&'static str, MethodRouter<S>)>,
+) -> Router {
+    routes
+        .into_iter()
+        .fold(Router::new(), |r, (path, handlers)| r.route(path, handlers))
+        .with_state(state)
 }
 
 /// Adds the routes of both commands to `router`: `GET /api/v1/history` (the chart's points,
@@ -100,11 +114,10 @@ async fn start(config: &ApiConfig, router: Router, sample: Sampler) -> Result<Ap
     let access = Access::new(config)?;
     let history = Arc::new(History::new());
     let router = router
-        .merge(
-            Router::new()
-                .route("/api/v1/history", get(history_points))
-                .with_state(history.clone()),
-        )
+        .merge(routed(
+            history.clone(),
+            [("/api/v1/history", get(history_points))],
+        ))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(access, auth::check))
         .route("/", get(dashboard::page))

@@ -21,7 +21,7 @@ use super::monitor::{
 };
 use super::shares::{ShareChecker, Verdict};
 use super::source::job_source;
-use super::status::{Counters, Rates, Status};
+use super::status::{Counters, Rates, Status, WindowRates};
 use crate::units::format_difficulty;
 
 /// What to mine on and how to report.
@@ -711,9 +711,11 @@ impl Loop {
             Rates {
                 name: name.to_string(),
                 detail,
-                rate_10s,
-                rate_60s,
-                rate_15m,
+                rates: WindowRates {
+                    rate_10s,
+                    rate_60s,
+                    rate_15m,
+                },
                 hashes,
             }
         };

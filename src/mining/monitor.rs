@@ -29,23 +29,41 @@ pub enum PoolConnection {
     Disconnected,
 }
 
-/// One pool of the miner's list.
-#[derive(Clone, Debug)]
+/// One pool of the miner's list. Serialized (as in `mine`'s `GET /api/v1/pools`, which the
+/// README shows): `connection` as `state`, moments as Unix seconds, `latency` as `latency_ms`.
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct PoolState {
     /// Its URL, as configured.
     pub url: String,
+    #[serde(rename = "state")]
     pub connection: PoolConnection,
     /// When the current (or last) connection was made.
+    #[serde(serialize_with = "hashforge_stratum::ser::unix_secs")]
     pub connected_since: Option<SystemTime>,
     /// Connections made to it.
     pub connections: u64,
     /// Round trip of the last share it answered (submit to answer).
+    #[serde(rename = "latency_ms", serialize_with = "latency_ms")]
     pub latency: Option<Duration>,
     /// Why the last connection ended (escaped, at most [`MAX_POOL_ERROR_CHARS`]).
     pub last_error: Option<String>,
 }
 
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Serializes [`PoolState::latency`] in milliseconds.
+fn latency_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&d.map(millis), s)
+}
+
 impl PoolState {
+    /// [`PoolState::latency`] in milliseconds.
+    pub fn latency_ms(&self) -> Option<f64> {
+        self.latency.map(millis)
+    }
+
     pub fn new(url: &str) -> Self {
         PoolState {
             url: url.to_string(),

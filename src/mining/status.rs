@@ -9,14 +9,21 @@ use serde::Serialize;
 
 use crate::units::{format_difficulty, format_rate};
 
-/// Rates of one backend (or the total) over 10 s, 60 s and 15 min, in hashes per second.
+/// Hash rates over the status windows (10 s, 60 s and 15 min), in hashes per second.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct WindowRates {
+    pub rate_10s: f64,
+    pub rate_60s: f64,
+    pub rate_15m: f64,
+}
+
+/// Rates and hashes of one backend (or the total).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Rates {
     pub name: String,
     pub detail: String,
-    pub rate_10s: f64,
-    pub rate_60s: f64,
-    pub rate_15m: f64,
+    #[serde(flatten)]
+    pub rates: WindowRates,
     pub hashes: u64,
 }
 
@@ -199,9 +206,9 @@ pub fn format_uptime(seconds: f64) -> String {
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for b in &self.backends {
-            write!(f, "{} {} | ", b.name, format_rate(b.rate_10s))?;
+            write!(f, "{} {} | ", b.name, format_rate(b.rates.rate_10s))?;
         }
-        let t = &self.total;
+        let t = &self.total.rates;
         let partial = if self.window_15m_full {
             ""
         } else {

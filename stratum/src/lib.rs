@@ -49,6 +49,7 @@ pub mod error;
 pub mod job;
 pub mod manager;
 pub mod messages;
+pub mod ser;
 pub mod server;
 pub mod text;
 pub mod tls;

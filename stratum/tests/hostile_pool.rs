@@ -25,12 +25,8 @@ async fn handshake(p: &mut RawPeer, difficulty: Value) {
 /// A client of one scripted pool, through its handshake at `difficulty`: the listener (for
 /// its reconnects), the client, its events and the pool's side of the connection.
 async fn one_pool(difficulty: Value) -> (TcpListener, PoolManager, Receiver<Event>, RawPeer) {
-    let listener = TcpListener::bind(localhost0()).await.expect("bind");
-    let pools = vec![PoolConfig::new(
-        url(listener.local_addr().expect("addr")),
-        "w",
-        "x",
-    )];
+    let (listener, addr) = listen().await;
+    let pools = vec![PoolConfig::new(url(addr), "w", "x")];
     let (m, rx) = PoolManager::start(pools, fast_options(), fast_failover()).expect("start");
     let mut p = RawPeer::accept(&listener).await;
     handshake(&mut p, difficulty).await;
@@ -99,8 +95,7 @@ async fn share_in_flight_on_a_dropped_connection_is_reported_lost_once() {
 /// over to the next pool during the wait instead of parking.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnect_with_a_long_wait_is_capped_and_fails_over() {
-    let hostile = TcpListener::bind(localhost0()).await.expect("bind");
-    let hostile_addr = hostile.local_addr().expect("addr");
+    let (hostile, hostile_addr) = listen().await;
     let (good, _good_ev) = start_server(server_config(), localhost0()).await;
     let pools = vec![
         PoolConfig::new(url(hostile_addr), "w", "x"),

@@ -9,7 +9,6 @@ use hashforge_stratum::{
     Client, ClientOptions, Event, PoolConfig, PoolManager, RejectKind, Share, ShareOutcome,
 };
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
 
 /// Answers the handshake as a pool (rolling granted with `mask`, or refused), sends a
 /// difficulty and a job; returns the methods the client sent, in order, once authorize was
@@ -57,8 +56,7 @@ async fn malformed_truncated_oversized_lines_cause_reconnect() {
             .with_writer(|| LogSink)
             .finish(),
     );
-    let listener = TcpListener::bind(localhost0()).await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
+    let (listener, addr) = listen().await;
     let pools = vec![PoolConfig::new(url(addr), "w", "x")];
     let (m, mut rx) = PoolManager::start(pools, fast_options(), fast_failover()).expect("start");
     let bad: Vec<Vec<u8>> = vec![
@@ -111,8 +109,7 @@ async fn malformed_truncated_oversized_lines_cause_reconnect() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pool_requests_error_shapes_and_timeouts() {
-    let listener = TcpListener::bind(localhost0()).await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
+    let (listener, addr) = listen().await;
     let opts = ClientOptions {
         suggest_difficulty: Some(0.25),
         extranonce_subscribe: true,
@@ -245,8 +242,7 @@ async fn pool_requests_error_shapes_and_timeouts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_version_bits_without_rolling_and_refused_authorize() {
-    let listener = TcpListener::bind(localhost0()).await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
+    let (listener, addr) = listen().await;
     let server = tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.expect("accept");
         let mut p = RawPeer::new(tcp);

@@ -154,3 +154,15 @@ pub async fn call(method: &'static str, url: String, token: Option<&'static str>
     .await
     .unwrap()
 }
+
+/// The body of a call (see [`call`]) that must answer `expected`.
+pub async fn call_expecting(
+    method: &'static str,
+    url: String,
+    token: Option<&'static str>,
+    expected: u16,
+) -> String {
+    let (status, body) = call(method, url.clone(), token).await;
+    assert_eq!(status, expected, "{method} {url}: {body}");
+    body
+}

@@ -18,7 +18,7 @@ pub fn mine_on_embedded_pool(args: &[&str]) -> (String, serde_json::Value) {
 }
 
 pub use hashforge_test_support::serve::{
-    advancing_config, api_base, call, distinct_templates, fixture, Serve,
+    advancing_config, api_base, call, call_expecting, distinct_templates, fixture, Serve,
 };
 
 /// See [`hashforge_test_support::serve::advancing_node`]: `n` templates, the first the empty
@@ -72,4 +72,30 @@ pub fn on_node<'a>(command: &'a str, node_url: &'a str) -> Vec<&'a str> {
         "--rpc-pass",
         "p",
     ]
+}
+
+/// `hashforge mine` on the embedded pool with one CPU thread and its API on `api` behind
+/// `token`, then `extra`.
+pub fn spawn_mine_with_api(api: &str, token: &str, extra: &[&str]) -> Running {
+    let mut args = vec![
+        "mine",
+        "--api",
+        api,
+        "--api-token",
+        token,
+        "--backend",
+        "cpu",
+        "-t",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    hashforge().spawn(&args)
+}
+
+/// `hashforge mine` on the embedded pool with one thread of the scalar CPU kernel, then
+/// `extra`.
+pub fn mine_scalar<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["mine", "--backend", "cpu", "--kernel", "scalar", "-t", "1"];
+    args.extend_from_slice(extra);
+    args
 }

@@ -203,7 +203,7 @@ async fn mine(
                 threads,
             };
             Some(super::api::started(
-                hashforge::api::start_miner_api(&config, source).await,
+                hashforge::api::start_api(&config, hashforge::api::ApiSource::Miner(source)).await,
             )?)
         }
         None => None,

@@ -124,7 +124,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
                 started,
             };
             Some(super::api::started(
-                hashforge::api::start_server_api(&config, source).await,
+                hashforge::api::start_api(&config, hashforge::api::ApiSource::Server(source)).await,
             )?)
         }
         None => None,

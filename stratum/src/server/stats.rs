@@ -4,35 +4,43 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
-/// Counters for one worker name.
-#[derive(Debug, Clone, PartialEq)]
+use serde::Serialize;
+
+/// Counters for one worker name. Serialized, it is one worker of `hashforge serve`'s
+/// `GET /api/v1/workers` (the README shows it): names escaped, moments as Unix seconds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WorkerStats {
     /// Worker (authorized user name).
+    #[serde(rename = "name", serialize_with = "crate::ser::escaped")]
     pub worker: String,
+    /// The address of the connection that authorized it last.
+    pub address: Option<SocketAddr>,
+    /// Whether a connection of it is open.
+    pub connected: bool,
+    /// When it got a connection after having none (first seen, or back after leaving).
+    #[serde(serialize_with = "crate::ser::unix_secs")]
+    pub connected_since: Option<SystemTime>,
+    /// Estimated hashrate in H/s: `accepted_difficulty · 2^32 / seconds since first seen`.
+    pub hashrate: f64,
+    /// The pool difficulty its last share was checked at (0 before one).
+    pub difficulty: f64,
     /// Accepted shares.
     pub accepted: u64,
     /// Rejected shares (all codes).
     pub rejected: u64,
     /// Of the rejected, stale ones (code 21).
     pub stale: u64,
-    /// Sum of the pool difficulties of accepted shares.
-    pub accepted_difficulty: f64,
     /// Shares that were blocks.
     pub blocks: u64,
-    /// Estimated hashrate in H/s: `accepted_difficulty · 2^32 / seconds since first seen`.
-    pub hashrate: f64,
-    /// The address of the connection that authorized it last.
-    pub address: Option<SocketAddr>,
-    /// When it got a connection after having none (first seen, or back after leaving).
-    pub connected_since: Option<SystemTime>,
-    /// Whether a connection of it is open.
-    pub connected: bool,
-    /// The pool difficulty its last share was checked at (0 before one).
-    pub difficulty: f64,
     /// When its last share (accepted or rejected) came.
+    #[serde(serialize_with = "crate::ser::unix_secs")]
     pub last_share: Option<SystemTime>,
     /// The highest difficulty of an accepted share's hash (0 before one).
+    #[serde(rename = "best_share_difficulty")]
     pub best_share: f64,
+    /// Sum of the pool difficulties of accepted shares.
+    #[serde(skip)]
+    pub accepted_difficulty: f64,
 }
 
 /// Workers whose statistics the server keeps at most; later names are served but not counted.

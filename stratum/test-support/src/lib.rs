@@ -208,10 +208,16 @@ fn search(job: &Job, en2: Vec<u8>, version: u32, meets: bool, bound: u32) -> Opt
     })
 }
 
-/// A port that was free a moment ago (bound then released).
-pub async fn free_port() -> SocketAddr {
+/// A listener on 127.0.0.1 at a free port, and its address.
+pub async fn listen() -> (tokio::net::TcpListener, SocketAddr) {
     let l = tokio::net::TcpListener::bind(localhost0())
         .await
         .expect("bind");
-    l.local_addr().expect("addr")
+    let addr = l.local_addr().expect("addr");
+    (l, addr)
+}
+
+/// A port that was free a moment ago (bound then released).
+pub async fn free_port() -> SocketAddr {
+    listen().await.1
 }
