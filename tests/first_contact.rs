@@ -250,11 +250,7 @@ fn exit_codes_tell_usage_runtime_and_never_mined_apart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_authorization_is_never_mined() {
-    let config = hashforge_stratum::ServerConfig {
-        password: Some("secret".into()),
-        ..common::server_config()
-    };
-    let (server, _events) = common::start_server(config, common::localhost0()).await;
+    let (server, _events) = common::start_refusing_server().await;
     let url = common::url(server.local_addr());
     let args: Vec<String> = mine_briefly(&["-o", &url, "-p", "wrong"], "2")
         .iter()

@@ -35,8 +35,7 @@ async fn a_silent_pool_is_detected_and_the_session_resumed_over_the_half_open_on
         unreachable!()
     };
     let job = wait_job_within(&mut rx, long).await;
-    m.submit(find_share(&job, 0)).await.expect("submit");
-    assert_accepted(&mut rx).await;
+    submit_accepted(m.submit(find_share(&job, 0)), &mut rx).await;
     // Found before the cut, held until the client knows where to send it.
     let before_cut = find_share_with(&job, vec![7; 8], 0);
 

@@ -136,11 +136,7 @@ fn retry_options_are_range_checked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_worker_with_no_other_pool_exits_at_once() {
-    let config = hashforge_stratum::ServerConfig {
-        password: Some("secret".into()),
-        ..common::server_config()
-    };
-    let (server, _events) = common::start_server(config, common::localhost0()).await;
+    let (server, _events) = common::start_refusing_server().await;
     let url = common::url(server.local_addr());
     // No --duration and no -r: it would retry forever if the refusal were not final.
     let args = mine_args(&["-o", &url, "-u", "rig1", "-p", "wrong"]);
@@ -163,11 +159,7 @@ async fn a_refused_worker_with_no_other_pool_exits_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_worker_fails_over_to_the_next_pool_at_once() {
-    let refusing = hashforge_stratum::ServerConfig {
-        password: Some("secret".into()),
-        ..common::server_config()
-    };
-    let (a, _a_events) = common::start_server(refusing, common::localhost0()).await;
+    let (a, _a_events) = common::start_refusing_server().await;
     let (b, mut b_events) =
         common::start_server(common::server_config(), common::localhost0()).await;
     let (url_a, url_b) = (common::url(a.local_addr()), common::url(b.local_addr()));

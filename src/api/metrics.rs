@@ -36,16 +36,22 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
         .collect()
 }
 
-fn counter(registry: &mut Registry, name: &str, help: &str, value: u64) {
-    let c: Counter<u64> = Counter::default();
-    c.inc_by(value);
-    registry.register(name, help, c);
+/// One counter per (name, help, value).
+fn counters(registry: &mut Registry, list: &[(&str, &str, u64)]) {
+    for &(name, help, value) in list {
+        let c: Counter<u64> = Counter::default();
+        c.inc_by(value);
+        registry.register(name, help, c);
+    }
 }
 
-fn gauge(registry: &mut Registry, name: &str, help: &str, value: f64) {
-    let g = FloatGauge::default();
-    g.set(value);
-    registry.register(name, help, g);
+/// One gauge per (name, help, value).
+fn gauges(registry: &mut Registry, list: &[(&str, &str, f64)]) {
+    for &(name, help, value) in list {
+        let g = FloatGauge::default();
+        g.set(value);
+        registry.register(name, help, g);
+    }
 }
 
 /// A counter family `name` with one `label`: a series per (label value, count).
@@ -61,6 +67,24 @@ fn counters_by<'a>(
         family.get_or_create(&labels(&[(label, value)])).inc_by(n);
     }
     registry.register(name, help, family);
+}
+
+/// `shares_total{result}`, the same family in `mine` and `serve`.
+fn shares<'a>(
+    registry: &mut Registry,
+    help: &str,
+    by_result: impl IntoIterator<Item = (&'a str, u64)>,
+) {
+    counters_by(registry, "shares", help, "result", by_result);
+}
+
+/// A worker's shares (or every worker's) by result, as the `result` label reads them.
+fn by_result(w: &WorkerStats) -> [(&'static str, u64); 3] {
+    [
+        ("accepted", w.accepted),
+        ("rejected", w.rejected),
+        ("stale", w.stale),
+    ]
 }
 
 fn build_info(registry: &mut Registry, kernel: &str) {
@@ -82,17 +106,20 @@ pub fn miner(source: &MinerSource, s: &MinerSnapshot) -> String {
     let status = &st.status;
     let c = &status.counters;
     build_info(&mut r, &source.kernel);
-    gauge(
+    gauges(
         &mut r,
-        "uptime_seconds",
-        "Seconds since the miner started",
-        s.uptime.as_secs_f64(),
-    );
-    gauge(
-        &mut r,
-        "paused",
-        "1 while hashing is paused through the API",
-        f64::from(u8::from(s.paused)),
+        &[
+            (
+                "uptime_seconds",
+                "Seconds since the miner started",
+                s.uptime.as_secs_f64(),
+            ),
+            (
+                "paused",
+                "1 while hashing is paused through the API",
+                f64::from(u8::from(s.paused)),
+            ),
+        ],
     );
     let rate: Family<Labels, FloatGauge> = Family::default();
     let hashes: Family<Labels, Counter<u64>> = Family::default();
@@ -108,11 +135,9 @@ pub fn miner(source: &MinerSource, s: &MinerSnapshot) -> String {
         rate,
     );
     r.register("hashes", "Hashes done, per backend", hashes);
-    counters_by(
+    shares(
         &mut r,
-        "shares",
         "Shares by result (stale: found for a cleaned job, or rejected by the pool as stale)",
-        "result",
         [
             ("accepted", c.accepted),
             ("rejected", c.rejected),
@@ -131,39 +156,44 @@ pub fn miner(source: &MinerSource, s: &MinerSnapshot) -> String {
             .iter()
             .map(|(reason, n)| (reason.as_str(), *n)),
     );
-    counter(
-        &mut r,
-        "hardware_errors",
-        "Found nonces that failed the CPU re-check",
-        c.hw_errors,
-    );
     let connected = st
         .current_pool
         .and_then(|i| st.pools.get(i))
         .is_some_and(|p| p.connection == PoolConnection::Connected);
-    gauge(
+    counters(
         &mut r,
-        "pool_connected",
-        "1 while connected to a pool",
-        f64::from(u8::from(connected)),
+        &[
+            (
+                "hardware_errors",
+                "Found nonces that failed the CPU re-check",
+                c.hw_errors,
+            ),
+            (
+                "pool_failovers",
+                "Connections made to another pool than the one before",
+                st.failovers,
+            ),
+        ],
     );
-    counter(
+    gauges(
         &mut r,
-        "pool_failovers",
-        "Connections made to another pool than the one before",
-        st.failovers,
-    );
-    gauge(
-        &mut r,
-        "pool_difficulty",
-        "The pool difficulty in force",
-        status.difficulty,
-    );
-    gauge(
-        &mut r,
-        "best_share_difficulty",
-        "The highest difficulty of a share found and sent",
-        st.best_share,
+        &[
+            (
+                "pool_connected",
+                "1 while connected to a pool",
+                f64::from(u8::from(connected)),
+            ),
+            (
+                "pool_difficulty",
+                "The pool difficulty in force",
+                status.difficulty,
+            ),
+            (
+                "best_share_difficulty",
+                "The highest difficulty of a share found and sent",
+                st.best_share,
+            ),
+        ],
     );
     text(&r)
 }
@@ -178,41 +208,37 @@ pub fn server(
 ) -> String {
     let mut r = Registry::with_prefix("hashforge");
     build_info(&mut r, "none");
-    gauge(
+    gauges(
         &mut r,
-        "uptime_seconds",
-        "Seconds since the server started",
-        uptime_s,
-    );
-    gauge(
-        &mut r,
-        "connections",
-        "Open miner connections",
-        connections as f64,
-    );
-    gauge(&mut r, "workers", "Workers known", workers.len() as f64);
-    gauge(
-        &mut r,
-        "hashrate_hashes_per_second",
-        "The workers' hash rate estimated from their shares, summed",
-        workers.iter().map(|w| w.hashrate).sum(),
-    );
-    counters_by(
-        &mut r,
-        "shares",
-        "Shares of every worker by result (stale ones are also rejected)",
-        "result",
-        [
-            ("accepted", totals.accepted),
-            ("rejected", totals.rejected),
-            ("stale", totals.stale),
+        &[
+            (
+                "uptime_seconds",
+                "Seconds since the server started",
+                uptime_s,
+            ),
+            ("connections", "Open miner connections", connections as f64),
+            ("workers", "Workers known", workers.len() as f64),
+            (
+                "hashrate_hashes_per_second",
+                "The workers' hash rate estimated from their shares, summed",
+                workers.iter().map(|w| w.hashrate).sum(),
+            ),
+            (
+                "best_share_difficulty",
+                "The highest difficulty of an accepted share's hash",
+                totals.best_share,
+            ),
+            (
+                "height",
+                "The height worked on",
+                feed.height.map_or(0.0, f64::from),
+            ),
         ],
     );
-    gauge(
+    shares(
         &mut r,
-        "best_share_difficulty",
-        "The highest difficulty of an accepted share's hash",
-        totals.best_share,
+        "Shares of every worker by result (stale ones are also rejected)",
+        by_result(totals),
     );
     let w_shares: Family<Labels, Counter<u64>> = Family::default();
     let w_rate: Family<Labels, FloatGauge> = Family::default();
@@ -220,11 +246,7 @@ pub fn server(
     let w_best: Family<Labels, FloatGauge> = Family::default();
     for w in workers.iter().take(MAX_WORKER_SERIES) {
         let name = escaped_prefix(&w.worker, MAX_TEXT_CHARS);
-        for (result, n) in [
-            ("accepted", w.accepted),
-            ("rejected", w.rejected),
-            ("stale", w.stale),
-        ] {
+        for (result, n) in by_result(w) {
             w_shares
                 .get_or_create(&labels(&[("worker", &name), ("result", result)]))
                 .inc_by(n);
@@ -254,12 +276,6 @@ pub fn server(
         "The highest difficulty of a worker's accepted share",
         w_best,
     );
-    counter(
-        &mut r,
-        "blocks_found",
-        "Blocks found by workers",
-        feed.blocks_found,
-    );
     counters_by(
         &mut r,
         "blocks_submitted",
@@ -271,23 +287,21 @@ pub fn server(
             ("failed", feed.blocks_failed),
         ],
     );
-    counter(
+    counters(
         &mut r,
-        "templates",
-        "Templates pushed to the miners",
-        feed.templates,
-    );
-    counter(
-        &mut r,
-        "node_errors",
-        "Failed RPC calls to the node",
-        feed.node_errors,
-    );
-    gauge(
-        &mut r,
-        "height",
-        "The height worked on",
-        feed.height.map_or(0.0, f64::from),
+        &[
+            ("blocks_found", "Blocks found by workers", feed.blocks_found),
+            (
+                "templates",
+                "Templates pushed to the miners",
+                feed.templates,
+            ),
+            (
+                "node_errors",
+                "Failed RPC calls to the node",
+                feed.node_errors,
+            ),
+        ],
     );
     text(&r)
 }

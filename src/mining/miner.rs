@@ -47,21 +47,14 @@ pub struct Reload {
 
 /// The pools were given up on (every one refused authorization, or used up its retries):
 /// the error [`run`] returns then, with the final status.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{reason}")]
 pub struct PoolsGaveUp {
     /// Why, one line.
     pub reason: String,
     /// The final status (already given to the status sink).
     pub status: Box<Status>,
 }
-
-impl std::fmt::Display for PoolsGaveUp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.reason)
-    }
-}
-
-impl std::error::Error for PoolsGaveUp {}
 
 /// The next reload, or never (none configured, or its sender gone).
 async fn next_reload(rx: &mut Option<mpsc::UnboundedReceiver<Reload>>) -> Reload {

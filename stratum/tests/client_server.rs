@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use common::*;
 use hashforge_stratum::{
-    Client, ClientOptions, Event, PoolConfig, PoolManager, RejectKind, ServerEvent, ShareOutcome,
-    Template,
+    Client, ClientOptions, Event, PoolConfig, PoolManager, RejectKind, ServerEvent, ServerHandle,
+    ShareOutcome, Template,
 };
+use tokio::sync::mpsc;
 
 async fn connect(
     addr: std::net::SocketAddr,
@@ -17,6 +18,53 @@ async fn connect(
     Client::connect(PoolConfig::new(url(addr), "worker1", "x"), opts)
         .await
         .expect("handshake")
+}
+
+/// A server on 127.0.0.1 and a client connected to it with `opts`.
+async fn served(
+    opts: ClientOptions,
+) -> (
+    ServerHandle,
+    mpsc::Receiver<ServerEvent>,
+    Client,
+    mpsc::Receiver<Event>,
+) {
+    let (h, sev) = start_server(server_config(), localhost0()).await;
+    let (client, rx) = connect(h.local_addr(), opts).await;
+    (h, sev, client, rx)
+}
+
+/// Servers A and B on 127.0.0.1, and a pool manager whose only pool is A (B is where A sends
+/// it with `client.reconnect`).
+async fn two_servers_managed_on_the_first() -> (
+    ServerHandle,
+    ServerHandle,
+    PoolManager,
+    mpsc::Receiver<Event>,
+) {
+    let (a, _) = start_server(server_config(), localhost0()).await;
+    let (b, _) = start_server(server_config(), localhost0()).await;
+    let pools = vec![PoolConfig::new(url(a.local_addr()), "w", "x")];
+    let (m, rx) = PoolManager::start(pools, fast_options(), fast_failover()).expect("start");
+    (a, b, m, rx)
+}
+
+/// Server `a` sends its miners to `host` on `b`'s port, at once; returns the client's
+/// [`Event::Reconnect`].
+async fn redirect(
+    a: &ServerHandle,
+    b: &ServerHandle,
+    host: &str,
+    rx: &mut mpsc::Receiver<Event>,
+) -> Event {
+    a.reconnect_all(Some(host.into()), Some(b.local_addr().port()), Some(0));
+    wait_for(rx, |e| matches!(e, Event::Reconnect { .. })).await
+}
+
+/// Shuts the client, then the server, down.
+async fn stop(client: Client, h: ServerHandle) {
+    client.shutdown().await;
+    h.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -46,8 +94,7 @@ async fn handshake_with_configure_and_rolled_share() {
     assert_eq!(job.difficulty(), EASY);
     let share = find_share(&job, 0x0000_6000);
     assert_eq!(share.version, job.notify.version | 0x6000);
-    client.submit(share).await.expect("submit");
-    assert_accepted(&mut rx).await;
+    submit_accepted(client.submit(share), &mut rx).await;
     // regtest bits: the share is also a block about half the time; the server saw it either way.
     let mut saw_accept = false;
     while let Ok(ev) = sev.try_recv() {
@@ -61,19 +108,17 @@ async fn handshake_with_configure_and_rolled_share() {
     assert_eq!(stats[0].worker, "worker1");
     assert_eq!(stats[0].accepted, 1);
     assert!(stats[0].hashrate > 0.0);
-    client.shutdown().await;
-    h.shutdown().await;
+    stop(client, h).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handshake_without_configure() {
-    let (h, _sev) = start_server(server_config(), localhost0()).await;
     let opts = ClientOptions {
         version_rolling: false,
         suggest_difficulty: Some(2e-6),
         ..fast_options()
     };
-    let (client, mut rx) = connect(h.local_addr(), opts).await;
+    let (h, _sev, client, mut rx) = served(opts).await;
     match next(&mut rx).await {
         Event::Connected { version_mask, .. } => assert_eq!(version_mask, None),
         other => panic!("expected Connected, got {other:?}"),
@@ -91,24 +136,20 @@ async fn handshake_without_configure() {
         share.version, job.notify.version,
         "no rolling without configure"
     );
-    client.submit(share).await.expect("submit");
-    assert_accepted(&mut rx).await;
-    client.shutdown().await;
-    h.shutdown().await;
+    submit_accepted(client.submit(share), &mut rx).await;
+    stop(client, h).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clean_jobs_switch_makes_old_jobs_stale() {
-    let (h, _sev) = start_server(server_config(), localhost0()).await;
-    let (client, mut rx) = connect(h.local_addr(), fast_options()).await;
+    let (h, _sev, client, mut rx) = served(fast_options()).await;
     let old = wait_job(&mut rx).await;
     // A non-clean update keeps the old job valid.
     h.new_template(Template::synthetic(h.extranonce_size()), false);
     let mid = wait_job(&mut rx).await;
     assert!(!mid.notify.clean_jobs);
     assert_ne!(mid.notify.prevhash, old.notify.prevhash);
-    client.submit(find_share(&old, 0)).await.expect("submit");
-    assert_accepted(&mut rx).await;
+    submit_accepted(client.submit(find_share(&old, 0)), &mut rx).await;
     // A clean one invalidates both.
     h.new_template(Template::synthetic(h.extranonce_size()), true);
     let new = wait_job(&mut rx).await;
@@ -122,16 +163,13 @@ async fn clean_jobs_switch_makes_old_jobs_stale() {
         }
         other => panic!("expected stale, got {other:?}"),
     }
-    client.submit(find_share(&new, 0)).await.expect("submit");
-    assert_accepted(&mut rx).await;
-    client.shutdown().await;
-    h.shutdown().await;
+    submit_accepted(client.submit(find_share(&new, 0)), &mut rx).await;
+    stop(client, h).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn difficulty_change_applies_to_next_job() {
-    let (h, _sev) = start_server(server_config(), localhost0()).await;
-    let (client, mut rx) = connect(h.local_addr(), fast_options()).await;
+    let (h, _sev, client, mut rx) = served(fast_options()).await;
     let first = wait_job(&mut rx).await;
     assert_eq!(first.difficulty(), EASY);
     h.set_difficulty(0.000_003);
@@ -140,20 +178,17 @@ async fn difficulty_change_applies_to_next_job() {
     let job = wait_job(&mut rx).await;
     assert_eq!(job.difficulty(), 0.000_003);
     let share = find_share(&job, 0);
-    client.submit(share).await.expect("submit");
-    assert_accepted(&mut rx).await;
-    client.shutdown().await;
-    h.shutdown().await;
+    submit_accepted(client.submit(share), &mut rx).await;
+    stop(client, h).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn set_extranonce_rotates_work() {
-    let (h, _sev) = start_server(server_config(), localhost0()).await;
     let opts = ClientOptions {
         extranonce_subscribe: true,
         ..fast_options()
     };
-    let (client, mut rx) = connect(h.local_addr(), opts).await;
+    let (h, _sev, client, mut rx) = served(opts).await;
     let first = wait_job(&mut rx).await;
     // Let the extranonce.subscribe reach the server before rotating.
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -171,25 +206,15 @@ async fn set_extranonce_rotates_work() {
     let job = wait_job(&mut rx).await;
     assert_eq!(job.extranonce1, extranonce1);
     assert!(job.notify.clean_jobs);
-    client.submit(find_share(&job, 0)).await.expect("submit");
-    assert_accepted(&mut rx).await;
-    client.shutdown().await;
-    h.shutdown().await;
+    submit_accepted(client.submit(find_share(&job, 0)), &mut rx).await;
+    stop(client, h).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_reconnect_to_another_port() {
-    let (a, _ea) = start_server(server_config(), localhost0()).await;
-    let (b, _eb) = start_server(server_config(), localhost0()).await;
-    let pools = vec![PoolConfig::new(url(a.local_addr()), "w", "x")];
-    let (m, mut rx) = PoolManager::start(pools, fast_options(), fast_failover()).expect("start");
+    let (a, b, m, mut rx) = two_servers_managed_on_the_first().await;
     wait_for(&mut rx, |e| matches!(e, Event::Connected { .. })).await;
-    a.reconnect_all(
-        Some("127.0.0.1".into()),
-        Some(b.local_addr().port()),
-        Some(0),
-    );
-    let ev = wait_for(&mut rx, |e| matches!(e, Event::Reconnect { .. })).await;
+    let ev = redirect(&a, &b, "127.0.0.1", &mut rx).await;
     assert_eq!(
         ev,
         Event::Reconnect {
@@ -246,8 +271,7 @@ async fn pool_dies_and_returns_with_session_resume() {
         "session resumed with the pool's subscription id"
     );
     let job = wait_job(&mut rx).await;
-    m.submit(find_share(&job, 0)).await.expect("submit");
-    assert_accepted(&mut rx).await;
+    submit_accepted(m.submit(find_share(&job, 0)), &mut rx).await;
     m.shutdown().await;
     h2.shutdown().await;
 }
@@ -264,16 +288,14 @@ async fn failover_to_backup_and_back_to_primary() {
     let ev = wait_for(&mut rx, |e| matches!(e, Event::Connected { .. })).await;
     assert!(matches!(ev, Event::Connected { pool: 1, .. }), "{ev:?}");
     let job = wait_job(&mut rx).await;
-    m.submit(find_share(&job, 0)).await.expect("submit");
-    assert_accepted(&mut rx).await;
+    submit_accepted(m.submit(find_share(&job, 0)), &mut rx).await;
     assert_eq!(backup.stats()[0].worker, "backup-user");
     // The primary comes up: the manager probes it and moves back.
     let (primary, _ep) = start_server(server_config(), primary_addr).await;
     let ev = wait_for(&mut rx, |e| matches!(e, Event::Connected { .. })).await;
     assert!(matches!(ev, Event::Connected { pool: 0, .. }), "{ev:?}");
     let job = wait_job(&mut rx).await;
-    m.submit(find_share(&job, 0)).await.expect("submit");
-    assert_accepted(&mut rx).await;
+    submit_accepted(m.submit(find_share(&job, 0)), &mut rx).await;
     assert_eq!(primary.stats()[0].worker, "main");
     m.shutdown().await;
     primary.shutdown().await;
@@ -304,10 +326,8 @@ async fn tls_with_self_signed_certificate() {
             .await
             .expect("tls handshake");
     let job = wait_job(&mut rx).await;
-    client.submit(find_share(&job, 0)).await.expect("submit");
-    assert_accepted(&mut rx).await;
-    client.shutdown().await;
-    h.shutdown().await;
+    submit_accepted(client.submit(find_share(&job, 0)), &mut rx).await;
+    stop(client, h).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -318,8 +338,7 @@ async fn block_found_event_carries_header() {
     // Regtest target: keep submitting distinct shares until one is a block (p ≈ 1/2 each).
     for i in 0..40u64 {
         let s = find_share_with(&job, i.to_be_bytes().to_vec(), 0);
-        client.submit(s).await.expect("submit");
-        assert_accepted(&mut rx).await;
+        submit_accepted(client.submit(s), &mut rx).await;
         while let Ok(ev) = sev.try_recv() {
             if let ServerEvent::BlockFound(b) = ev {
                 assert_eq!(b.extranonce1, job.extranonce1);
@@ -327,8 +346,7 @@ async fn block_found_event_carries_header() {
                 let hash = b.header.block_hash();
                 assert_eq!(hash, b.hash);
                 assert!(b.template.network_target.is_met_by(&hash));
-                client.shutdown().await;
-                h.shutdown().await;
+                stop(client, h).await;
                 return;
             }
         }
@@ -338,18 +356,10 @@ async fn block_found_event_carries_header() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnect_to_other_host_refused_and_foreign_shares_not_sent() {
-    let (a, _ea) = start_server(server_config(), localhost0()).await;
-    let (b, _eb) = start_server(server_config(), localhost0()).await;
-    let pools = vec![PoolConfig::new(url(a.local_addr()), "w", "x")];
-    let (m, mut rx) = PoolManager::start(pools, fast_options(), fast_failover()).expect("start");
+    let (a, b, m, mut rx) = two_servers_managed_on_the_first().await;
     let old = wait_job(&mut rx).await;
     // 192.0.2.1 (TEST-NET-1) is never contacted: the host is kept, only the port followed.
-    a.reconnect_all(
-        Some("192.0.2.1".into()),
-        Some(b.local_addr().port()),
-        Some(0),
-    );
-    let ev = wait_for(&mut rx, |e| matches!(e, Event::Reconnect { .. })).await;
+    let ev = redirect(&a, &b, "192.0.2.1", &mut rx).await;
     assert!(
         matches!(&ev, Event::Reconnect { host, .. } if host == "127.0.0.1"),
         "{ev:?}"

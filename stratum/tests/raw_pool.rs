@@ -285,8 +285,7 @@ async fn no_version_bits_without_rolling_and_refused_authorize() {
         version: 0x2000_6000,
         ..scripted_share("j1", 0x0a02_9ed1)
     };
-    client.submit(share).await.expect("submit");
-    assert_accepted(&mut rx).await;
+    submit_accepted(client.submit(share), &mut rx).await;
     client.shutdown().await;
     let refused = Client::connect(PoolConfig::new(url(addr), "w", "bad"), fast_options()).await;
     match refused {

@@ -115,13 +115,17 @@ pub fn run(args: BenchArgs) -> Result<()> {
             let mut v = Vec::new();
             for &kernel in &kernels {
                 for &n in &thread_counts {
-                    v.push(measure_cpu(&Arc::new(CpuBackend::new(kernel, n)), seconds)?);
+                    let cpu = Arc::new(CpuBackend::new(kernel, n));
+                    v.push(measure(&cpu, seconds, cpu_measurement)?);
                 }
             }
             v
         }
         #[cfg(feature = "gpu")]
-        BackendChoice::Gpu => vec![measure_gpu(gpu.as_ref().expect("set up above"), seconds)?],
+        BackendChoice::Gpu => {
+            let gpu = gpu.as_ref().expect("set up above");
+            vec![measure(gpu, seconds, gpu_measurement)?]
+        }
         #[cfg(feature = "gpu")]
         BackendChoice::All => {
             let cpu = Arc::new(CpuBackend::new(kernels[0], threads));
@@ -237,21 +241,18 @@ fn timed(backends: Vec<Arc<dyn Backend<()>>>, duration: Duration) -> Result<f64>
     Ok(started.elapsed().as_secs_f64())
 }
 
-/// Runs the CPU backend on the benchmark work for `duration`.
-fn measure_cpu(backend: &Arc<CpuBackend>, duration: Duration) -> Result<Measurement> {
-    let before = backend.hashes.load(Ordering::Relaxed);
+/// Runs one backend on the benchmark work for `duration`; `measurement` describes the hashes
+/// it did in the seconds it took.
+fn measure<B: Backend<()> + 'static>(
+    backend: &Arc<B>,
+    duration: Duration,
+    measurement: fn(&B, u64, f64) -> Measurement,
+) -> Result<Measurement> {
+    let counter = backend.hash_counter();
+    let before = counter.load(Ordering::Relaxed);
     let seconds = timed(vec![backend.clone()], duration)?;
-    let hashes = backend.hashes.load(Ordering::Relaxed) - before;
-    Ok(cpu_measurement(backend, hashes, seconds))
-}
-
-/// Runs the GPU backend on the benchmark work for `duration`.
-#[cfg(feature = "gpu")]
-fn measure_gpu(backend: &Arc<GpuBackend>, duration: Duration) -> Result<Measurement> {
-    let before = backend.hashes.load(Ordering::Relaxed);
-    let seconds = timed(vec![backend.clone()], duration)?;
-    let hashes = backend.hashes.load(Ordering::Relaxed) - before;
-    Ok(gpu_measurement(backend, hashes, seconds))
+    let hashes = counter.load(Ordering::Relaxed) - before;
+    Ok(measurement(backend, hashes, seconds))
 }
 
 /// Runs the CPU workers and the GPU together on the benchmark work (one scheduler) for

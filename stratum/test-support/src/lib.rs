@@ -65,6 +65,16 @@ pub async fn start_server(
     (h, ev)
 }
 
+/// A server on 127.0.0.1 whose `mining.authorize` asks for the password `secret`: a worker
+/// with another is refused.
+pub async fn start_refusing_server() -> (ServerHandle, mpsc::Receiver<ServerEvent>) {
+    let config = ServerConfig {
+        password: Some("secret".into()),
+        ..server_config()
+    };
+    start_server(config, localhost0()).await
+}
+
 /// The `stratum+tcp://` URL of `addr`.
 pub fn url(addr: SocketAddr) -> String {
     format!("stratum+tcp://{addr}")
@@ -138,6 +148,16 @@ pub async fn share_result(rx: &mut mpsc::Receiver<Event>) -> ShareOutcome {
 /// Fails unless the next share result ([`WAIT`] limit) is `Accepted`.
 pub async fn assert_accepted(rx: &mut mpsc::Receiver<Event>) {
     assert_eq!(share_result(rx).await, ShareOutcome::Accepted);
+}
+
+/// Waits for a submit (`client.submit(share)`, of a client or a pool manager) to be sent, then
+/// for the pool to accept the share.
+pub async fn submit_accepted<E: std::fmt::Debug>(
+    sent: impl std::future::Future<Output = Result<(), E>>,
+    rx: &mut mpsc::Receiver<Event>,
+) {
+    sent.await.expect("submit");
+    assert_accepted(rx).await;
 }
 
 /// The next job ([`WAIT`] limit).
