@@ -75,23 +75,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     };
     let pool = SoloPool::start(rpc, payout, args.listen, config, options).await?;
     let server = pool.server();
-    {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(
-            out,
-            "hashforge serve: listening on {scheme}://{}, blocks pay {} ({})",
-            server.local_addr(),
-            address,
-            chain.network
-        );
-        let _ = out.flush();
-    }
-    info!(
-        "listening on {scheme}://{}; miners may use any worker name",
-        server.local_addr()
-    );
-
-    // SIGHUP re-reads --config: the difficulty settings of new connections change.
+    // SIGHUP re-reads --config: the difficulty settings of new connections change. Set up
+    // before the listening line, so that a SIGHUP sent once that line is out is handled, and
+    // compared with the settings the server started with.
     let retune = server.clone();
     let apply: super::reload::Apply = Box::new(move |cli, changed| {
         let super::cli::Command::Serve(new) = &cli.command else {
@@ -114,6 +100,22 @@ async fn serve(args: ServeArgs) -> Result<()> {
         &["start-difficulty", "share-interval"],
         apply,
     )?;
+
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "hashforge serve: listening on {scheme}://{}, blocks pay {} ({})",
+            server.local_addr(),
+            address,
+            chain.network
+        );
+        let _ = out.flush();
+    }
+    info!(
+        "listening on {scheme}://{}; miners may use any worker name",
+        server.local_addr()
+    );
 
     let started = Instant::now();
     let api = match api {
