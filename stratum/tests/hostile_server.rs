@@ -582,8 +582,13 @@ async fn the_duplicate_set_of_a_connection_is_bounded() {
     };
     assert_eq!(cfg.max_shares_per_connection, MAX);
     let (h, _ev) = Server::bind(localhost0(), cfg).await.expect("bind");
+    // One ntime for every job: the shares below carry the first job's, and a later template
+    // with a later clock second would reject them as "ntime out of range" (seen in CI, where
+    // the first 16k shares take over a second).
+    let ntime = Template::synthetic(h.extranonce_size()).ntime;
     let template = || {
         let mut t = Template::synthetic(h.extranonce_size());
+        t.ntime = ntime;
         t.nbits = 0x1d00_ffff;
         t.network_target = Target::from_compact(CompactTarget(t.nbits)).expect("bits");
         t
