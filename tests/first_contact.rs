@@ -140,17 +140,24 @@ fn text_status_and_final_summary() {
             "mine",
             "--status-interval",
             "1",
+            // Easy shares and normal priority: a few are found in 3 s even on a loaded machine
+            // (at the default nice 19 a concurrent build starved it to 150 kH/s and no share).
             "--suggest-difficulty",
-            "0.0005",
+            "0.00002",
+            "--cpu-priority",
+            "0",
             "--duration",
             "3",
             "-t",
-            "1",
+            "2",
         ],
         BOUND,
     );
     assert_eq!(out.code, Some(0), "{out:#?}");
     let parts = [
+        // The CPU backend's two threads, each with its rate.
+        "H/s [",
+        "H/s, ",
         "15m partial",
         "| A ",
         " R ",

@@ -59,6 +59,9 @@ fn retries_give_up_with_the_never_mined_code() {
         3,
         "{out:#?}"
     );
+    // "Reconnecting" after the first two only: the third is the last.
+    let reconnecting = "reconnecting (no job yet)";
+    assert_eq!(out.stderr.matches(reconnecting).count(), 2, "{out:#?}");
     // Two pools, -r 0: each tried once, whatever --failover-after says.
     let args = mine_args(&[
         "-o",
@@ -86,6 +89,7 @@ fn retries_give_up_with_the_never_mined_code() {
         2,
         "{out:#?}"
     );
+    assert_eq!(out.stderr.matches(reconnecting).count(), 1, "{out:#?}");
 }
 
 #[test]
@@ -345,4 +349,82 @@ async fn sighup_retunes_serve_for_new_connections() {
     let out = process.finish(BOUND).await;
     assert_eq!(out.code, Some(0), "{out:#?}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The kernel's timer on the TCP socket from `local` to `remote` (both ports on 127.0.0.1),
+/// from `/proc/net/tcp`: the timer kind (0 none, 1 retransmit, 2 keepalive, …) and the clock
+/// ticks (1/100 s) until it fires.
+fn socket_timer(local: u16, remote: u16) -> Option<(u8, u64)> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let port = |addr: &str| u16::from_str_radix(addr.rsplit(':').next()?, 16).ok();
+    table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if port(f.get(1)?)? != local || port(f.get(2)?)? != remote {
+            return None;
+        }
+        let (kind, when) = f.get(5)?.split_once(':')?;
+        Some((
+            u8::from_str_radix(kind, 16).ok()?,
+            u64::from_str_radix(when, 16).ok()?,
+        ))
+    })
+}
+
+/// `serve --tcp-keepalive`: the miner's socket on the server side has the keepalive timer set
+/// to the given idle time (as the kernel reports it), and none with 0.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_sets_the_tcp_keepalive_it_is_given() {
+    let node = common::advancing_empty_node(8).await;
+    let url = node.url();
+    for (idle, expected) in [("30", Some(2000..=3000)), ("0", None)] {
+        let args = [
+            "serve",
+            "--node",
+            url.as_str(),
+            "--rpc-user",
+            "u",
+            "--rpc-pass",
+            "p",
+            "--address",
+            "bcrt1q92v6550wrjqhldxwc2cvqlqm77wmzufv4dq433",
+            "--listen",
+            "127.0.0.1:0",
+            "--tcp-keepalive",
+            idle,
+        ];
+        let serve = common::start_serve(&args, Duration::from_secs(60)).await;
+        let addr: std::net::SocketAddr = serve
+            .pool
+            .trim_start_matches("stratum+tcp://")
+            .parse()
+            .unwrap();
+        let mut peer = hashforge_test_support::stratum::RawPeer::connect(addr).await;
+        peer.session(None, "probe").await;
+        let ours = peer.local_addr().port();
+        // Once the handshake's data is acknowledged the socket's timer is keepalive's (or none).
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let timer = loop {
+            let timer =
+                socket_timer(addr.port(), ours).expect("the server's socket in /proc/net/tcp");
+            if timer.0 != 1 || std::time::Instant::now() > deadline {
+                break timer;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        match expected {
+            Some(ticks) => {
+                assert_eq!(timer.0, 2, "--tcp-keepalive {idle}: {timer:?}");
+                assert!(
+                    ticks.contains(&timer.1),
+                    "--tcp-keepalive {idle}: {timer:?}"
+                );
+            }
+            None => assert_eq!(timer.0, 0, "--tcp-keepalive 0: {timer:?}"),
+        }
+        let mut process = serve.process;
+        process.interrupt();
+        let out = process.finish(BOUND).await;
+        assert_eq!(out.code, Some(0), "{out:#?}");
+    }
 }

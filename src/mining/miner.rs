@@ -572,8 +572,15 @@ impl Loop {
                 self.current_pool = index(current);
                 self.last_pool = index(last);
             }
-            Event::Disconnected { pool, reason } => {
-                if self.got_job {
+            Event::Disconnected {
+                pool,
+                reason,
+                retrying,
+            } => {
+                if !retrying {
+                    // The reason comes with the give-up line that follows.
+                    debug!("pool {pool} disconnected: {}", Escaped(&reason));
+                } else if self.got_job {
                     warn!(
                         "pool {pool} disconnected: {}; mining the last job while reconnecting",
                         Escaped(&reason)
@@ -698,7 +705,7 @@ impl Loop {
     }
 
     fn status(&self) -> Status {
-        let rates = |name: &str, detail: String, m: &Meter| {
+        let rates = |name: &str, detail: String, m: &Meter, parts: &[Meter]| {
             let [rate_10s, rate_60s, rate_15m] = m.rates();
             let hashes = m.count();
             Rates {
@@ -710,6 +717,7 @@ impl Loop {
                     rate_15m,
                 },
                 hashes,
+                parts_10s: parts.iter().map(|p| p.rate(PART_WINDOWS[0])).collect(),
             }
         };
         let mut counters = self.counters.clone();
@@ -726,9 +734,10 @@ impl Loop {
                 .backends()
                 .iter()
                 .zip(&self.meters)
-                .map(|(b, m)| rates(b.name(), b.describe(), m))
+                .zip(&self.part_meters)
+                .map(|((b, m), parts)| rates(b.name(), b.describe(), m, parts))
                 .collect(),
-            total: rates("total", String::new(), &self.total),
+            total: rates("total", String::new(), &self.total, &[]),
             counters,
             difficulty: self.difficulty,
             pool: self.pool.clone(),

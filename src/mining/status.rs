@@ -25,6 +25,36 @@ pub struct Rates {
     #[serde(flatten)]
     pub rates: WindowRates,
     pub hashes: u64,
+    /// The 10 s rate of each part (CPU thread, GPU device), in order; empty for the total.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts_10s: Vec<f64>,
+}
+
+/// The most parts whose rates the status line lists one by one; past it, it gives their
+/// count, lowest and highest rate (the API's `/backends` lists them all).
+pub const MAX_PARTS_LISTED: usize = 8;
+
+/// A backend's parts for the status line: nothing for one part, each rate up to
+/// [`MAX_PARTS_LISTED`], else their count with the lowest and highest rate (only the CPU
+/// backend has that many parts: its threads).
+fn format_parts(parts: &[f64]) -> String {
+    match parts {
+        [] | [_] => String::new(),
+        _ if parts.len() <= MAX_PARTS_LISTED => {
+            let each: Vec<String> = parts.iter().map(|r| format_rate(*r)).collect();
+            format!(" [{}]", each.join(", "))
+        }
+        _ => {
+            let min = parts.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = parts.iter().copied().fold(0.0, f64::max);
+            format!(
+                " [{} threads, {} to {}]",
+                parts.len(),
+                format_rate(min),
+                format_rate(max)
+            )
+        }
+    }
 }
 
 /// Share outcomes and other counters.
@@ -206,7 +236,13 @@ pub fn format_uptime(seconds: f64) -> String {
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for b in &self.backends {
-            write!(f, "{} {} | ", b.name, format_rate(b.rates.rate_10s))?;
+            write!(
+                f,
+                "{} {}{} | ",
+                b.name,
+                format_rate(b.rates.rate_10s),
+                format_parts(&b.parts_10s)
+            )?;
         }
         let t = &self.total.rates;
         let partial = if self.window_15m_full {
@@ -264,6 +300,21 @@ impl fmt::Display for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_are_listed_up_to_a_bound() {
+        assert_eq!(format_parts(&[]), "");
+        assert_eq!(format_parts(&[5e6]), "");
+        assert_eq!(
+            format_parts(&[1e6, 2e6]),
+            format!(" [{}, {}]", format_rate(1e6), format_rate(2e6))
+        );
+        let many: Vec<f64> = (1..=9).map(|i| f64::from(i) * 1e6).collect();
+        assert_eq!(
+            format_parts(&many),
+            format!(" [9 threads, {} to {}]", format_rate(1e6), format_rate(9e6))
+        );
+    }
 
     #[test]
     fn reject_reasons_are_bounded() {

@@ -209,6 +209,9 @@ pub enum Event {
         pool: usize,
         /// Why.
         reason: String,
+        /// Whether the client tries again (this pool or another); `false` when it stops here,
+        /// as after the last allowed attempt ([`Event::GaveUp`] follows).
+        retrying: bool,
     },
     /// The pool list was replaced ([`crate::PoolManager::reload`]): the URLs in priority order;
     /// pool indexes in later events are into this list.
@@ -919,7 +922,12 @@ impl Client {
             };
             let end = run_session(ctx, Box::pin(std::future::pending())).await;
             let reason = describe_end(&end);
-            let _ = ev_tx.send(Event::Disconnected { pool: 0, reason }).await;
+            let event = Event::Disconnected {
+                pool: 0,
+                reason,
+                retrying: false,
+            };
+            let _ = ev_tx.send(event).await;
             drain_lost(&mut cmd_rx, &ev_tx, &mut stats, "connection closed").await;
             let _ = end_tx.send(end);
         });

@@ -400,19 +400,43 @@ async fn manage(
             return;
         }
         let reason = describe_end(&end);
-        if events
-            .send(Event::Disconnected {
-                pool: current,
-                reason: reason.clone(),
-            })
-            .await
-            .is_err()
-        {
+        let mut refusal = None;
+        match &end {
+            SessionEnd::Failed(e) => {
+                info!(pool = current, %url, "pool attempt failed: {e}");
+                tries.failed[current] = tries.failed[current].saturating_add(1);
+                tries.last_error[current] = Some(e.to_string());
+                refusal = match e {
+                    ClientError::Rejected {
+                        request: "mining.authorize",
+                        reason,
+                    } => Some(format!(
+                        "pool {} refused authorization for worker {}: {reason}",
+                        Escaped(&pools[current].url),
+                        Escaped(&pools[current].user)
+                    )),
+                    _ => None,
+                };
+                tries.refused[current] = refusal.clone();
+            }
+            // The pool answered: every pool gets its retries again.
+            _ => tries = Tries::new(pools.len()),
+        }
+        let retries = failover.retries;
+        let give_up = (0..pools.len()).all(|i| tries.spent(i, retries));
+        let event = Event::Disconnected {
+            pool: current,
+            reason: reason.clone(),
+            retrying: !give_up,
+        };
+        if events.send(event).await.is_err() {
             return;
         }
-        if !matches!(end, SessionEnd::Failed(_)) {
-            // The pool answered: every pool gets its retries again.
-            tries = Tries::new(pools.len());
+        if give_up {
+            let reason = tries.give_up_reason(&pools, retries);
+            debug!("giving up: {reason}");
+            let _ = events.send(Event::GaveUp(reason)).await;
+            return;
         }
         // Shares queued now wait for the next connection: if the pool resumes the session their
         // jobs are still valid and they are sent; otherwise they are reported lost, with why.
@@ -468,31 +492,9 @@ async fn manage(
                 attempt = 0;
                 failover.pause(0)
             }
-            SessionEnd::Failed(e) => {
-                info!(pool = current, %url, "pool attempt failed: {e}");
+            SessionEnd::Failed(_) => {
                 redirect = None;
                 failures += 1;
-                tries.failed[current] = tries.failed[current].saturating_add(1);
-                tries.last_error[current] = Some(e.to_string());
-                let refusal = match &e {
-                    ClientError::Rejected {
-                        request: "mining.authorize",
-                        reason,
-                    } => Some(format!(
-                        "pool {} refused authorization for worker {}: {reason}",
-                        Escaped(&pools[current].url),
-                        Escaped(&pools[current].user)
-                    )),
-                    _ => None,
-                };
-                tries.refused[current] = refusal.clone();
-                let retries = failover.retries;
-                if (0..pools.len()).all(|i| tries.spent(i, retries)) {
-                    let reason = tries.give_up_reason(&pools, retries);
-                    debug!("giving up: {reason}");
-                    let _ = events.send(Event::GaveUp(reason)).await;
-                    return;
-                }
                 let mut d = failover.pause(attempt);
                 attempt = attempt.saturating_add(1);
                 let spent = tries.spent(current, retries);

@@ -340,6 +340,11 @@ pub struct ServeArgs {
     /// Most simultaneous connections from one IP address
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = integer(1, 1_000_000).map(|n| n as usize), allow_negative_numbers = true)]
     pub max_connections_per_ip: usize,
+    /// Seconds of silence on a miner's connection before TCP keepalive probes start (then one
+    /// every 10 s, 5 unanswered close it: a vanished miner is let go within this plus 50 s);
+    /// 0 turns keepalive off
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = seconds(Min::AtLeast(0.0), 7200.0), allow_negative_numbers = true)]
+    pub tcp_keepalive: Duration,
     /// Serve Stratum over TLS (miners use stratum+ssl://) with this PEM certificate chain
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<std::path::PathBuf>,

@@ -8,12 +8,21 @@ use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use hashforge_stratum::{ServerConfig, Tuning, VardiffConfig};
+use hashforge_stratum::{Keepalive, ServerConfig, Tuning, VardiffConfig};
 use tracing::info;
 
 use super::cli::ServeArgs;
 use hashforge::pool::status::print_status;
 use hashforge::pool::{NodeFeedOptions, SoloPool};
+
+/// `--tcp-keepalive`: the idle time before probes (the default probe interval and count), or
+/// none for 0.
+fn keepalive(idle: Duration) -> Option<Keepalive> {
+    (!idle.is_zero()).then(|| Keepalive {
+        idle,
+        ..Keepalive::default()
+    })
+}
 
 /// The difficulty settings of new connections: `--start-difficulty` (and the minimum below
 /// it) and vardiff aiming at a share every `--share-interval`.
@@ -65,6 +74,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         password: args.password.clone(),
         handshake_timeout: args.handshake_timeout,
         max_connections_per_ip: args.max_connections_per_ip,
+        tcp_keepalive: keepalive(args.tcp_keepalive),
         tls,
         ..ServerConfig::default()
     };

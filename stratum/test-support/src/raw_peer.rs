@@ -26,6 +26,13 @@ impl RawPeer {
         Self::new(tokio::net::TcpStream::connect(addr).await.expect("connect"))
     }
 
+    /// This end's address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.wr
+            .local_addr()
+            .expect("a connected socket has an address")
+    }
+
     /// Writes raw bytes (errors ignored: the peer may have hung up on purpose).
     pub async fn send_raw(&mut self, bytes: &[u8]) {
         use tokio::io::AsyncWriteExt;
