@@ -135,7 +135,8 @@ impl Backends {
         #[cfg(feature = "gpu")]
         let gpu = auto_gpu(&options.gpu, options.gpu_batch);
         #[cfg(not(feature = "gpu"))]
-        let gpu: Result<std::convert::Infallible, String> = Err(Error::NoGpuSupport.to_string());
+        let gpu: Result<(std::convert::Infallible, String), String> =
+            Err(Error::NoGpuSupport.to_string());
         let mut built = Self::build(&BackendOptions {
             kind: BackendKind::Cpu,
             threads: Some(threads(options.threads, gpu.is_ok())?),
@@ -143,12 +144,12 @@ impl Backends {
         })?;
         match gpu {
             #[cfg(feature = "gpu")]
-            Ok(gpu) => {
-                built.auto = Some(format!("the CPU and the GPU {}", gpu.device_name));
+            Ok((gpu, text)) => {
+                built.auto = Some(text);
                 built.gpu = Some(Arc::new(gpu));
             }
             #[cfg(not(feature = "gpu"))]
-            Ok(never) => match never {},
+            Ok((never, _)) => match never {},
             Err(why) => built.auto = Some(format!("the CPU alone: {why}")),
         }
         Ok(built)
@@ -169,40 +170,57 @@ impl Backends {
 }
 
 #[cfg(feature = "gpu")]
-/// The GPU [`BackendKind::Auto`] adds to the CPU: the one `--gpu` names, whatever its kind, or
-/// else the preferred adapter if it is a real GPU. `Err` says why there is none.
-pub fn auto_gpu(choice: &AdapterChoice, batch: Batch) -> Result<GpuBackend, String> {
-    if *choice == AdapterChoice::Preferred {
-        let adapters = crate::gpu::device::list();
-        if !adapters.iter().any(|a| is_real_gpu(a.device_type)) {
-            return Err(match adapters.as_slice() {
-                [] => "no GPU adapter".to_string(),
-                [only] if only.device_type == wgpu::DeviceType::Cpu => {
-                    format!("the only adapter, {}, is a CPU rasteriser", only.name)
-                }
-                all => format!(
-                    "no adapter is a GPU ({})",
-                    all.iter()
-                        .map(|a| format!("{}: {:?}", a.name, a.device_type))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            });
-        }
+/// The GPUs [`BackendKind::Auto`] adds to the CPU: those `--gpu` names, whatever their kind, or
+/// else every real GPU (one feeder each). A device that does not open is left out, and said
+/// so in the `Ok` text; `Err` says why there is no GPU at all.
+pub fn auto_gpu(choice: &AdapterChoice, batch: Batch) -> Result<(GpuBackend, String), String> {
+    use crate::gpu::device;
+    let adapters = device::list();
+    let chosen = match choice {
+        AdapterChoice::Preferred => match device::real_gpus(&adapters) {
+            real if real.is_empty() => {
+                return Err(match adapters.as_slice() {
+                    [] => "no GPU adapter".to_string(),
+                    [only] if only.device_type == wgpu::DeviceType::Cpu => {
+                        format!("the only adapter, {}, is a CPU rasteriser", only.name)
+                    }
+                    all => format!(
+                        "no adapter is a GPU ({})",
+                        all.iter()
+                            .map(|a| format!("{}: {:?}", a.name, a.device_type))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })
+            }
+            real => real,
+        },
+        choice => device::select(choice, &adapters).map_err(|e| e.to_string())?,
+    };
+    let mut failed = Vec::new();
+    let gpus: Vec<Gpu> = chosen
+        .iter()
+        .filter_map(|&i| match Gpu::open(&AdapterChoice::Index(i)) {
+            Ok(gpu) => Some(gpu),
+            Err(e) => {
+                failed.push(format!("{} did not open ({e})", adapters[i].name));
+                None
+            }
+        })
+        .collect();
+    if gpus.is_empty() {
+        return Err(format!("the GPU {}", failed.join("; ")));
     }
-    gpu(choice, batch).map_err(|e| format!("the GPU did not open ({e})"))
-}
-
-#[cfg(feature = "gpu")]
-/// A GPU of its own (discrete, integrated or virtual), not a CPU rasteriser (lavapipe, llvmpipe)
-/// or an unknown kind.
-fn is_real_gpu(device_type: wgpu::DeviceType) -> bool {
-    matches!(
-        device_type,
-        wgpu::DeviceType::DiscreteGpu
-            | wgpu::DeviceType::IntegratedGpu
-            | wgpu::DeviceType::VirtualGpu
-    )
+    let backend =
+        GpuBackend::on(&gpus, batch).map_err(|e| format!("the GPU failed to start ({e})"))?;
+    let mut text = match gpus.len() {
+        1 => format!("the CPU and the GPU {}", backend.device_name),
+        n => format!("the CPU and {n} GPUs: {}", backend.device_name),
+    };
+    if !failed.is_empty() {
+        text.push_str(&format!(" (left out: {})", failed.join("; ")));
+    }
+    Ok((backend, text))
 }
 
 /// The kernel asked for (checked against this CPU), or with `auto` the fastest one, measured.
@@ -229,7 +247,8 @@ pub fn threads(threads: Option<usize>, beside_gpu: bool) -> Result<usize, Error>
 }
 
 #[cfg(feature = "gpu")]
-/// Opens the chosen adapter and builds the GPU backend (tuning the batch unless given).
+/// Opens the chosen adapters and builds the GPU backend, one feeder per device (tuning each
+/// batch unless given).
 pub fn gpu(choice: &AdapterChoice, batch: Batch) -> Result<GpuBackend, GpuError> {
-    GpuBackend::new(&Gpu::open(choice)?, batch)
+    GpuBackend::on(&Gpu::open_all(choice)?, batch)
 }

@@ -11,7 +11,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use hashforge::backend::{Feed, WhenIdle};
+use hashforge::backend::{Backend, Feed, WhenIdle};
 use hashforge::cpu::{CpuBackend, Kernel};
 use hashforge::gpu::kernel::{Candidates, FOUND_CAPACITY};
 use hashforge::gpu::{self, AdapterChoice, Batch, Gpu, GpuBackend, GpuError, Sha256dKernel};
@@ -154,6 +154,35 @@ fn finds_the_genesis_nonce() {
         .scan(&work, nonce - 100_000, 200_001)
         .unwrap();
     assert_eq!((c.total, c.nonces), (1, vec![nonce]));
+}
+
+/// Several devices in one backend (`--gpu all`, `--gpu 0,2`): one feeder each, all from one
+/// scheduler. Two devices opened on the same adapter stand in for a rig here: the range is
+/// tiled between them, each nonce reported once, and each device counts its own hashes.
+#[test]
+fn two_devices_share_one_range() {
+    let Some((_s, _serial)) = shared() else {
+        return;
+    };
+    let gpus = vec![
+        Gpu::open(&AdapterChoice::Preferred).unwrap(),
+        Gpu::open(&AdapterChoice::Preferred).unwrap(),
+    ];
+    let backend = GpuBackend::on(&gpus, Batch::Fixed(TEST_BATCH)).unwrap();
+    assert_eq!(backend.batches(), [TEST_BATCH, TEST_BATCH]);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x7477_6f21);
+    let work = WorkUnit::new(random_header(&mut rng), easy_target());
+    let (start, count) = (rng.gen_range(0..u32::MAX / 2), 1u32 << 20);
+    assert_matches_scalar(&backend, &work, start, count);
+    let parts = Backend::<()>::parts(&backend);
+    assert_eq!(parts.len(), 2);
+    let each: Vec<u64> = parts
+        .iter()
+        .map(|p| p.hashes.load(Ordering::Relaxed))
+        .collect();
+    assert_eq!(each.iter().sum::<u64>(), count as u64, "{each:?}");
+    assert_eq!(backend.hashes.load(Ordering::Relaxed), count as u64);
+    assert!(each.iter().all(|&n| n > 0), "both devices hashed: {each:?}");
 }
 
 #[test]
@@ -412,11 +441,10 @@ fn autotuned_batch_is_sane() {
     let Some((s, _serial)) = shared() else { return };
     let backend =
         GpuBackend::new(&s.gpu, Batch::Auto(std::time::Duration::from_millis(5))).unwrap();
-    assert!(
-        backend.batch >= 64 && backend.batch.is_multiple_of(64),
-        "{}",
-        backend.batch
-    );
+    let [batch] = backend.batches()[..] else {
+        panic!("one device: {backend:?}")
+    };
+    assert!(batch >= 64 && batch.is_multiple_of(64), "{batch}");
     assert!(matches!(
         GpuBackend::new(&s.gpu, Batch::Fixed(0)),
         Err(GpuError::Batch(0))
@@ -427,9 +455,11 @@ fn autotuned_batch_is_sane() {
 fn scan_command_gpu_matches_cpu() {
     let Some((_, _serial)) = shared() else { return };
     let header = hex::encode(Header::genesis().to_bytes());
-    let run = |backend: &str| {
+    let run_on = |backend: &str, gpu: &str| {
         let out = common::hashforge().success(&[
             "scan",
+            "--gpu",
+            gpu,
             "--header",
             &header,
             "--start",
@@ -446,10 +476,14 @@ fn scan_command_gpu_matches_cpu() {
         ]);
         out.json()["nonces"].clone()
     };
+    let run = |backend: &str| run_on(backend, "0");
     let cpu = run("cpu");
     assert_eq!(cpu, serde_json::json!([2083236893u32]));
     assert_eq!(run("gpu"), cpu);
     assert_eq!(run("all"), cpu);
+    // `--gpu all` (lavapipe, where there is no real GPU) and a list with a repeat (one device).
+    assert_eq!(run_on("gpu", "all"), cpu);
+    assert_eq!(run_on("gpu", "0,0"), cpu);
 }
 
 #[test]

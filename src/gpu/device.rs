@@ -86,6 +86,71 @@ pub fn preferred(adapters: &[AdapterSummary]) -> Option<usize> {
         .map(|a| a.index)
 }
 
+/// A GPU of its own (discrete, integrated or virtual), not a CPU rasteriser (lavapipe, llvmpipe)
+/// or an unknown kind.
+pub fn is_real_gpu(device_type: wgpu::DeviceType) -> bool {
+    matches!(
+        device_type,
+        wgpu::DeviceType::DiscreteGpu
+            | wgpu::DeviceType::IntegratedGpu
+            | wgpu::DeviceType::VirtualGpu
+    )
+}
+
+/// The real GPUs of a list ([`is_real_gpu`]), each device once: where a native driver (Vulkan,
+/// Metal, DX12) offers any, the OpenGL adapters are left out, since they are the same devices
+/// again.
+pub fn real_gpus(adapters: &[AdapterSummary]) -> Vec<usize> {
+    let real: Vec<&AdapterSummary> = adapters
+        .iter()
+        .filter(|a| is_real_gpu(a.device_type))
+        .collect();
+    let native = real.iter().any(|a| a.backend != wgpu::Backend::Gl);
+    real.iter()
+        .filter(|a| !native || a.backend != wgpu::Backend::Gl)
+        .map(|a| a.index)
+        .collect()
+}
+
+/// The adapters `choice` means in a list, as indexes into it, each once, in the order chosen:
+/// never empty (a choice that matches nothing is an error listing the adapters there are).
+pub fn select(choice: &AdapterChoice, adapters: &[AdapterSummary]) -> Result<Vec<usize>, GpuError> {
+    if adapters.is_empty() {
+        return Err(GpuError::NoAdapters);
+    }
+    let mut chosen: Vec<usize> = match choice {
+        AdapterChoice::Preferred => preferred(adapters).into_iter().collect(),
+        AdapterChoice::Index(i) => vec![*i],
+        AdapterChoice::Indexes(v) => v.clone(),
+        AdapterChoice::All => match real_gpus(adapters) {
+            real if real.is_empty() => preferred(adapters).into_iter().collect(),
+            real => real,
+        },
+        AdapterChoice::Name(name) => {
+            let name = name.to_lowercase();
+            adapters
+                .iter()
+                .position(|a| a.name.to_lowercase().contains(&name))
+                .into_iter()
+                .collect()
+        }
+    };
+    let mut seen = std::collections::HashSet::new();
+    chosen.retain(|i| seen.insert(*i));
+    if chosen.is_empty() || chosen.iter().any(|&i| i >= adapters.len()) {
+        let found = adapters
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(GpuError::NoSuchAdapter {
+            wanted: choice.to_string(),
+            found,
+        });
+    }
+    Ok(chosen)
+}
+
 /// Rank for [`AdapterChoice::Preferred`]: lower is better.
 fn preference(device_type: wgpu::DeviceType) -> u8 {
     match device_type {
@@ -98,42 +163,30 @@ fn preference(device_type: wgpu::DeviceType) -> u8 {
 }
 
 impl Gpu {
-    /// Opens a device on the chosen adapter.
+    /// Opens a device on the chosen adapter (the first, where the choice names several).
     pub fn open(choice: &AdapterChoice) -> Result<Gpu, GpuError> {
-        let instance = instance();
-        let mut all = adapters(&instance);
-        if all.is_empty() {
-            return Err(GpuError::NoAdapters);
-        }
-        let infos: Vec<wgpu::AdapterInfo> = all.iter().map(|a| a.get_info()).collect();
-        let summaries: Vec<AdapterSummary> = infos
+        Ok(Self::open_all(choice)?.swap_remove(0))
+    }
+
+    /// Opens a device on each adapter chosen ([`select`]), in the order chosen.
+    pub fn open_all(choice: &AdapterChoice) -> Result<Vec<Gpu>, GpuError> {
+        let mut all: Vec<Option<wgpu::Adapter>> =
+            adapters(&instance()).into_iter().map(Some).collect();
+        let summaries: Vec<AdapterSummary> = all
             .iter()
+            .flatten()
             .enumerate()
-            .map(|(i, info)| AdapterSummary::new(i, info))
+            .map(|(i, a)| AdapterSummary::new(i, &a.get_info()))
             .collect();
-        let index = match choice {
-            AdapterChoice::Preferred => preferred(&summaries),
-            AdapterChoice::Index(i) => Some(*i).filter(|&i| i < all.len()),
-            AdapterChoice::Name(name) => {
-                let name = name.to_lowercase();
-                summaries
-                    .iter()
-                    .position(|a| a.name.to_lowercase().contains(&name))
-            }
-        };
-        let Some(index) = index else {
-            let found = summaries
-                .iter()
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>()
-                .join("; ");
-            return Err(GpuError::NoSuchAdapter {
-                wanted: choice.to_string(),
-                found,
-            });
-        };
-        let adapter = all.swap_remove(index);
-        let info = infos[index].clone();
+        select(choice, &summaries)?
+            .into_iter()
+            .map(|i| Self::on(all[i].take().expect("select lists an adapter once")))
+            .collect()
+    }
+
+    /// A device on `adapter`, with the limits the kernel needs.
+    fn on(adapter: wgpu::Adapter) -> Result<Gpu, GpuError> {
+        let info = adapter.get_info();
         if !adapter
             .get_downlevel_capabilities()
             .flags
@@ -166,5 +219,83 @@ impl Gpu {
     /// The adapter's name, e.g. `llvmpipe (LLVM 15.0.6, 256 bits)`.
     pub fn name(&self) -> &str {
         &self.info.name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wgpu::{Backend, DeviceType};
+
+    fn adapter(
+        index: usize,
+        name: &str,
+        backend: Backend,
+        device_type: DeviceType,
+    ) -> AdapterSummary {
+        AdapterSummary {
+            index,
+            name: name.to_string(),
+            backend,
+            device_type,
+            driver: String::new(),
+        }
+    }
+
+    /// A rig: two H200s, each offered by Vulkan and again by OpenGL, and lavapipe.
+    fn rig() -> Vec<AdapterSummary> {
+        vec![
+            adapter(0, "NVIDIA H200", Backend::Vulkan, DeviceType::DiscreteGpu),
+            adapter(1, "NVIDIA H200", Backend::Vulkan, DeviceType::DiscreteGpu),
+            adapter(2, "llvmpipe", Backend::Vulkan, DeviceType::Cpu),
+            adapter(3, "NVIDIA H200/PCIe", Backend::Gl, DeviceType::DiscreteGpu),
+            adapter(4, "NVIDIA H200/PCIe", Backend::Gl, DeviceType::DiscreteGpu),
+        ]
+    }
+
+    #[test]
+    fn all_is_every_real_gpu_once() {
+        assert_eq!(select(&AdapterChoice::All, &rig()).unwrap(), [0, 1]);
+        // OpenGL alone: its GPUs are the devices.
+        let gl_only: Vec<AdapterSummary> = rig()
+            .into_iter()
+            .filter(|a| a.backend == Backend::Gl || a.device_type == DeviceType::Cpu)
+            .enumerate()
+            .map(|(i, a)| AdapterSummary { index: i, ..a })
+            .collect();
+        assert_eq!(select(&AdapterChoice::All, &gl_only).unwrap(), [1, 2]);
+        // No real GPU: the preferred adapter, a CPU rasteriser.
+        let lavapipe = [adapter(0, "llvmpipe", Backend::Vulkan, DeviceType::Cpu)];
+        assert_eq!(select(&AdapterChoice::All, &lavapipe).unwrap(), [0]);
+    }
+
+    #[test]
+    fn single_and_listed_choices() {
+        let rig = rig();
+        assert_eq!(select(&AdapterChoice::Preferred, &rig).unwrap(), [0]);
+        assert_eq!(select(&AdapterChoice::Index(2), &rig).unwrap(), [2]);
+        assert_eq!(
+            select(&AdapterChoice::Indexes(vec![1, 0, 1]), &rig).unwrap(),
+            [1, 0]
+        );
+        assert_eq!(
+            select(&AdapterChoice::Name("pcie".into()), &rig).unwrap(),
+            [3]
+        );
+        for wrong in [
+            AdapterChoice::Index(5),
+            AdapterChoice::Indexes(vec![0, 9]),
+            AdapterChoice::Name("radeon".into()),
+        ] {
+            let e = select(&wrong, &rig).unwrap_err().to_string();
+            assert!(
+                e.contains("no GPU adapter matches") && e.contains("4: NVIDIA H200/PCIe"),
+                "{e}"
+            );
+        }
+        assert!(matches!(
+            select(&AdapterChoice::All, &[]),
+            Err(GpuError::NoAdapters)
+        ));
     }
 }

@@ -14,14 +14,23 @@ use crate::scheduler::{Chunk, Tag};
 use crate::work::WorkUnit;
 use crate::{Header, Target};
 
-/// The GPU backend: one feeder thread driving one device.
-pub struct GpuBackend {
+/// One device and its feeder's kernel.
+struct Device {
     kernel: Mutex<Sha256dKernel>,
     /// The adapter's name.
-    pub device_name: String,
+    name: String,
     /// Nonces per dispatch (tuned or given).
-    pub batch: u32,
-    /// Hashes done, for rates.
+    batch: u32,
+    /// Hashes done on this device.
+    hashes: Arc<AtomicU64>,
+}
+
+/// The GPU backend: one feeder thread per device, all taking ranges from the one scheduler.
+pub struct GpuBackend {
+    devices: Vec<Device>,
+    /// The adapters' names, joined by `, `.
+    pub device_name: String,
+    /// Hashes done on every device, for rates.
     pub hashes: Arc<AtomicU64>,
     /// GPU candidates that the CPU re-hash contradicts (wrong early test, out of range or
     /// duplicated): a sign of a faulty device or driver. Never reported as found.
@@ -34,7 +43,7 @@ impl std::fmt::Debug for GpuBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GpuBackend")
             .field("device_name", &self.device_name)
-            .field("batch", &self.batch)
+            .field("batches", &self.batches())
             .finish_non_exhaustive()
     }
 }
@@ -43,33 +52,97 @@ impl GpuBackend {
     /// Builds the kernel on `gpu` and sizes the batch (with [`Batch::Auto`], by running a few
     /// dispatches on a work unit nothing meets: about 0.1–0.5 s).
     pub fn new(gpu: &Gpu, batch: Batch) -> Result<Self, GpuError> {
-        let mut kernel = Sha256dKernel::new(gpu);
-        let batch = match batch {
-            Batch::Fixed(n) if (1..=MAX_BATCH).contains(&n) => n,
-            Batch::Fixed(n) => return Err(GpuError::Batch(n as u64)),
-            Batch::Auto(target) => autotune(&mut kernel, target)?,
-        };
+        Self::on(std::slice::from_ref(gpu), batch)
+    }
+
+    /// As [`GpuBackend::new`] on each of `gpus` (at least one), each device sizing its own
+    /// batch.
+    pub fn on(gpus: &[Gpu], batch: Batch) -> Result<Self, GpuError> {
+        assert!(!gpus.is_empty(), "a GPU backend needs a device");
+        let devices = gpus
+            .iter()
+            .map(|gpu| {
+                let mut kernel = Sha256dKernel::new(gpu);
+                let batch = match batch {
+                    Batch::Fixed(n) if (1..=MAX_BATCH).contains(&n) => n,
+                    Batch::Fixed(n) => return Err(GpuError::Batch(n as u64)),
+                    Batch::Auto(target) => autotune(&mut kernel, target)?,
+                };
+                Ok(Device {
+                    kernel: Mutex::new(kernel),
+                    name: gpu.name().to_string(),
+                    batch,
+                    hashes: Arc::default(),
+                })
+            })
+            .collect::<Result<Vec<_>, GpuError>>()?;
         Ok(GpuBackend {
-            kernel: Mutex::new(kernel),
-            device_name: gpu.name().to_string(),
-            batch,
+            device_name: devices
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            devices,
             hashes: Arc::default(),
             hw_errors: Arc::default(),
             rescans: Arc::default(),
         })
     }
 
-    /// Feeds the GPU from the feed's scheduler until its `stop` is set (or, with
-    /// `WhenIdle::Finish`, until the scheduler runs dry), reporting verified nonces to `sink`. Runs on the calling thread.
+    /// Nonces per dispatch of each device.
+    pub fn batches(&self) -> Vec<u32> {
+        self.devices.iter().map(|d| d.batch).collect()
+    }
+
+    /// Feeds the GPUs from the feed's scheduler until its `stop` is set (or, with
+    /// `WhenIdle::Finish`, until the scheduler runs dry), reporting verified nonces to `sink`.
+    /// One device runs on the calling thread; several run on one scoped thread each.
     ///
     /// Dispatches already queued when the work changes or `stop` is set are finished and
-    /// reported. On a GPU error the ranges still in flight are rescanned on the CPU, so nothing
-    /// taken from the scheduler goes unscanned, and the error is returned.
+    /// reported. On a GPU error the ranges still in flight on that device are rescanned on the
+    /// CPU, so nothing taken from the scheduler goes unscanned; the other devices go on, and
+    /// the first error is returned once they are done.
     ///
     /// One device runs one feeder: a second `run` on the same backend waits for the first.
     pub fn run<T: Tag>(&self, feed: Feed<'_, T>, sink: &dyn FoundSink<T>) -> Result<(), GpuError> {
+        if let [device] = self.devices.as_slice() {
+            return self.feed(device, feed, sink);
+        }
+        let results: Vec<Result<(), GpuError>> = std::thread::scope(|scope| {
+            let feeders: Vec<_> = self
+                .devices
+                .iter()
+                .map(|device| {
+                    scope.spawn(move || {
+                        let result = self.feed(device, feed, sink);
+                        if let Err(e) = &result {
+                            tracing::warn!(
+                                device = %device.name,
+                                "GPU stopped: {}; the other devices go on",
+                                crate::gpu::error_chain(e)
+                            );
+                        }
+                        result
+                    })
+                })
+                .collect();
+            feeders
+                .into_iter()
+                .map(|f| f.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        results.into_iter().collect()
+    }
+
+    /// One device's feeder (see [`GpuBackend::run`]).
+    fn feed<T: Tag>(
+        &self,
+        device: &Device,
+        feed: Feed<'_, T>,
+        sink: &dyn FoundSink<T>,
+    ) -> Result<(), GpuError> {
         let scheduler = feed.scheduler;
-        let mut kernel = self.kernel.lock().unwrap_or_else(|e| e.into_inner());
+        let mut kernel = device.kernel.lock().unwrap_or_else(|e| e.into_inner());
         let mut cache = None;
         // Ranges taken from the scheduler but not yet dispatched (a chunk split for an easy target).
         let mut pending: VecDeque<Chunk<T>> = VecDeque::new();
@@ -79,7 +152,7 @@ impl GpuBackend {
                 pending.retain(|c| scheduler.is_current(&c.assignment));
                 let chunk = match pending.pop_front() {
                     Some(chunk) => chunk,
-                    None => match scheduler.next_chunk(&mut cache, self.batch) {
+                    None => match scheduler.next_chunk(&mut cache, device.batch) {
                         Some(chunk) => {
                             pending.extend(split(chunk));
                             continue;
@@ -92,15 +165,15 @@ impl GpuBackend {
             }
             if let Some((chunk, ticket)) = in_flight.pop_front() {
                 match kernel.wait(ticket) {
-                    Ok(candidates) => self.report(&chunk, candidates, sink),
+                    Ok(candidates) => self.report(device, &chunk, candidates, sink),
                     Err(e) => {
-                        self.rescan(&chunk, sink);
+                        self.rescan(device, &chunk, sink);
                         for (chunk, ticket) in in_flight.drain(..) {
                             let _ = kernel.wait(ticket);
-                            self.rescan(&chunk, sink);
+                            self.rescan(device, &chunk, sink);
                         }
                         for chunk in pending.drain(..) {
-                            self.rescan(&chunk, sink);
+                            self.rescan(device, &chunk, sink);
                         }
                         return Err(e);
                     }
@@ -114,10 +187,16 @@ impl GpuBackend {
     }
 
     /// Verifies one dispatch's candidates on the CPU and reports those that meet the target.
-    fn report<T>(&self, chunk: &Chunk<T>, candidates: Candidates, sink: &dyn FoundSink<T>) {
+    fn report<T>(
+        &self,
+        device: &Device,
+        chunk: &Chunk<T>,
+        candidates: Candidates,
+        sink: &dyn FoundSink<T>,
+    ) {
         if candidates.overflowed() {
             self.rescans.fetch_add(1, Ordering::Relaxed);
-            self.rescan(chunk, sink);
+            self.rescan(device, chunk, sink);
             return;
         }
         let work = chunk.work();
@@ -139,21 +218,27 @@ impl GpuBackend {
                 errors,
                 start = chunk.start,
                 count = chunk.count,
-                device = %self.device_name,
+                device = %device.name,
                 "GPU candidates contradicted by the CPU re-hash (hardware errors, not reported)"
             );
         }
-        self.hashes.fetch_add(chunk.count as u64, Ordering::Relaxed);
+        self.count(device, chunk.count);
     }
 
     /// Scans a chunk on the CPU with the scalar kernel (result overflow, or the GPU failed).
-    fn rescan<T>(&self, chunk: &Chunk<T>, sink: &dyn FoundSink<T>) {
+    fn rescan<T>(&self, device: &Device, chunk: &Chunk<T>, sink: &dyn FoundSink<T>) {
         let mut found = Vec::new();
         Kernel::Scalar.scan(chunk.work(), chunk.start, chunk.count, &mut found);
         for nonce in found {
             sink.found(chunk, nonce);
         }
-        self.hashes.fetch_add(chunk.count as u64, Ordering::Relaxed);
+        self.count(device, chunk.count);
+    }
+
+    /// Counts `n` hashes done by `device`.
+    fn count(&self, device: &Device, n: u32) {
+        device.hashes.fetch_add(n as u64, Ordering::Relaxed);
+        self.hashes.fetch_add(n as u64, Ordering::Relaxed);
     }
 }
 
@@ -162,10 +247,12 @@ impl<T: Tag> Backend<T> for GpuBackend {
         "gpu"
     }
     fn describe(&self) -> String {
-        format!(
-            "wgsl on {}, {} nonces per dispatch",
-            self.device_name, self.batch
-        )
+        let each: Vec<String> = self
+            .devices
+            .iter()
+            .map(|d| format!("{}, {} nonces per dispatch", d.name, d.batch))
+            .collect();
+        format!("wgsl on {}", each.join("; "))
     }
     fn hash_counter(&self) -> Arc<AtomicU64> {
         self.hashes.clone()
@@ -173,15 +260,18 @@ impl<T: Tag> Backend<T> for GpuBackend {
     fn hw_errors(&self) -> u64 {
         self.hw_errors.load(Ordering::Relaxed)
     }
-    /// One part: the device, by its adapter name.
+    /// One part per device, by its adapter name.
     fn parts(&self) -> Vec<Part> {
-        vec![Part {
-            name: self.device_name.clone(),
-            hashes: self.hashes.clone(),
-        }]
+        self.devices
+            .iter()
+            .map(|d| Part {
+                name: d.name.clone(),
+                hashes: d.hashes.clone(),
+            })
+            .collect()
     }
-    /// As [`GpuBackend::run`]; a GPU error ends this backend (its ranges in flight were
-    /// rescanned on the CPU), leaving the work to the other backends.
+    /// As [`GpuBackend::run`]; a GPU error ends that device's feeder (its ranges in flight
+    /// were rescanned on the CPU), leaving the work to the other devices and backends.
     fn run(&self, feed: Feed<'_, T>, sink: &dyn FoundSink<T>) -> Result<(), BackendError> {
         GpuBackend::run(self, feed, sink).map_err(|e| BackendError {
             backend: "gpu",

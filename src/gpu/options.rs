@@ -36,17 +36,31 @@ pub enum AdapterChoice {
     Preferred,
     /// By enumeration index, as listed by `hashforge devices`.
     Index(usize),
+    /// Several by index (`0,2`), one feeder each; a repeated index counts once.
+    Indexes(Vec<usize>),
+    /// Every real GPU (discrete, integrated or virtual), one feeder each, each device listed
+    /// once even where several drivers offer it; with none, the preferred adapter (e.g. lavapipe).
+    All,
     /// The first adapter whose name contains this text (case-insensitive).
     Name(String),
 }
 
 impl FromStr for AdapterChoice {
     type Err = std::convert::Infallible;
-    /// A number is an index; anything else is part of a name.
+    /// `all`, a number (an index), numbers joined by commas (indexes); anything else is part
+    /// of a name.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s.trim().parse::<usize>() {
-            Ok(i) => AdapterChoice::Index(i),
-            Err(_) => AdapterChoice::Name(s.trim().to_string()),
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("all") {
+            return Ok(AdapterChoice::All);
+        }
+        if let Ok(i) = s.parse::<usize>() {
+            return Ok(AdapterChoice::Index(i));
+        }
+        let indexes: Result<Vec<usize>, _> = s.split(',').map(|i| i.trim().parse()).collect();
+        Ok(match indexes {
+            Ok(indexes) if s.contains(',') => AdapterChoice::Indexes(indexes),
+            _ => AdapterChoice::Name(s.to_string()),
         })
     }
 }
@@ -56,7 +70,31 @@ impl fmt::Display for AdapterChoice {
         match self {
             AdapterChoice::Preferred => f.write_str("(preferred)"),
             AdapterChoice::Index(i) => write!(f, "{i}"),
+            AdapterChoice::Indexes(v) => {
+                let v: Vec<String> = v.iter().map(usize::to_string).collect();
+                f.write_str(&v.join(","))
+            }
+            AdapterChoice::All => f.write_str("all"),
             AdapterChoice::Name(n) => f.write_str(n),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AdapterChoice::{self, *};
+
+    #[test]
+    fn adapter_choices_parse_and_print() {
+        let parse = |s: &str| s.parse::<AdapterChoice>().unwrap();
+        assert_eq!(parse("all"), All);
+        assert_eq!(parse(" ALL "), All);
+        assert_eq!(parse("1"), Index(1));
+        assert_eq!(parse("0, 2"), Indexes(vec![0, 2]));
+        assert_eq!(parse("llvm"), Name("llvm".into()));
+        assert_eq!(parse("0,x"), Name("0,x".into()));
+        for text in ["all", "1", "0,2", "llvm"] {
+            assert_eq!(parse(text).to_string(), text);
         }
     }
 }

@@ -76,8 +76,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
             &super::adapter_choice(&args.backends.gpu),
             super::gpu_batch(&args.backends.gpu),
         ) {
-            Ok(gpu) => {
-                eprintln!("backend auto: the CPU and the GPU {}", gpu.device_name);
+            Ok((gpu, text)) => {
+                eprintln!("backend auto: {text}");
                 (BackendChoice::All, Some(Arc::new(gpu)))
             }
             Err(why) => {
@@ -274,7 +274,7 @@ fn measure_all(
     let all = Measurement {
         backend: "all",
         kernel: format!("{}+wgsl", cpu.kernel.name()),
-        threads: cpu.threads + 1,
+        threads: cpu.threads + gpu.batches().len(),
         hashes: total,
         seconds,
         hashrate: total as f64 / seconds,
@@ -302,13 +302,13 @@ fn cpu_measurement(backend: &CpuBackend, hashes: u64, seconds: f64) -> Measureme
     }
 }
 
-/// A GPU measurement: kernel `wgsl`, one (feeder) thread, the adapter's name.
+/// A GPU measurement: kernel `wgsl`, one feeder thread per device, the adapters' names.
 #[cfg(feature = "gpu")]
 fn gpu_measurement(backend: &GpuBackend, hashes: u64, seconds: f64) -> Measurement {
     Measurement {
         backend: "gpu",
         kernel: "wgsl".into(),
-        threads: 1,
+        threads: backend.batches().len(),
         hashes,
         seconds,
         hashrate: hashes as f64 / seconds,

@@ -89,8 +89,10 @@ pub enum BackendChoice {
 /// Options for the GPU backend.
 #[derive(Args, Debug, Clone, Default)]
 pub struct GpuArgs {
-    /// GPU adapter by index or (part of its) name, as `hashforge devices` lists them
-    /// (default: the first discrete GPU, else integrated, else any, e.g. lavapipe)
+    /// GPU adapters, as `hashforge devices` lists them: an index, indexes (`0,2`), part of a
+    /// name, or `all` (every real GPU, one feeder each). Default: with `--backend auto`, every
+    /// real GPU; with `gpu` or `all`, the first discrete GPU, else integrated, else any (e.g.
+    /// lavapipe)
     #[arg(long)]
     pub gpu: Option<String>,
     /// Nonces per GPU dispatch (default: tuned at start so a dispatch takes about 20 ms)
