@@ -22,7 +22,6 @@ import sys
 
 MASK = 0xFFFFFFFF
 WORKGROUP_SIZE = 64
-FOUND_CAPACITY = 64
 
 K = [
     0x428A2F98, 0x71374491, 0xB5C0FBCF, 0xE9B5DBA5, 0x3956C25B, 0x59F111F1, 0x923F82A4, 0xAB1C5ED5,
@@ -103,20 +102,49 @@ def add(*terms):
     return Sum(names, const)
 
 
+# The σ/Σ functions as rotations and shifts by literal amounts, written out where they are used
+# (no helper functions): every driver's compiler then sees `(x >> 6u) | (x << 26u)` and can
+# make a funnel shift of it, and three-input logic of `ch`/`maj`, without inlining first.
+ROTATIONS = {
+    "bsig0": ((2, 13, 22), None),
+    "bsig1": ((6, 11, 25), None),
+    "ssig0": ((7, 18), 3),
+    "ssig1": ((17, 19), 10),
+}
+
+
+def rot(x, n):
+    return f"(({x} >> {n}u) | ({x} << {32 - n}u))"
+
+
 def fn(name, x):
-    return CONST_FN[name](x) if isinstance(x, int) else f"{name}({val(x)})"
+    if isinstance(x, int):
+        return CONST_FN[name](x)
+    x = operand(x)
+    rots, shift = ROTATIONS[name]
+    terms = [rot(x, n) for n in rots] + ([f"({x} >> {shift}u)"] if shift else [])
+    return "(" + " ^ ".join(terms) + ")"
 
 
 def ch(e, f, g):
     if all(isinstance(v, int) for v in (e, f, g)):
         return (g ^ (e & (f ^ g))) & MASK
-    return f"ch({val(e)}, {val(f)}, {val(g)})"
+    e, f, g = (operand(v) for v in (e, f, g))
+    return f"({g} ^ ({e} & ({f} ^ {g})))"
 
 
 def maj(a, b, c):
     if all(isinstance(v, int) for v in (a, b, c)):
         return (b ^ ((a ^ b) & (b ^ c))) & MASK
-    return f"maj({val(a)}, {val(b)}, {val(c)})"
+    a, b, c = (operand(v) for v in (a, b, c))
+    return f"({b} ^ (({a} ^ {b}) & ({b} ^ {c})))"
+
+
+def operand(v):
+    """A value as an operand: a literal, a name, or a sum in parentheses."""
+    if isinstance(v, int):
+        return lit(v)
+    return f"({v})" if isinstance(v, Sum) else str(v)
 
 
 def val(v):
@@ -242,31 +270,20 @@ struct Params {
     // This dispatch scans nonce_base .. nonce_base + count - 1 (never past 0xffffffff).
     nonce_base: u32,
     count: u32,
-    pad0: u32,
+    // Candidate slots in `found.nonces` for this dispatch (the host sizes them from the target
+    // and the count, and the buffer holds at least this many).
+    capacity: u32,
     pad1: u32,
 }
-
-const FOUND_CAPACITY: u32 = {capacity}u;
 
 // The candidates: `count` may exceed the capacity; the host then rescans the range on the CPU.
 struct Found {
     count: atomic<u32>,
-    nonces: array<u32, {capacity}>,
+    nonces: array<u32>,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> found: Found;
-
-fn rotr(x: u32, n: u32) -> u32 { return (x >> n) | (x << (32u - n)); }
-fn bsig0(x: u32) -> u32 { return rotr(x, 2u) ^ rotr(x, 13u) ^ rotr(x, 22u); }
-fn bsig1(x: u32) -> u32 { return rotr(x, 6u) ^ rotr(x, 11u) ^ rotr(x, 25u); }
-fn ssig0(x: u32) -> u32 { return rotr(x, 7u) ^ rotr(x, 18u) ^ (x >> 3u); }
-fn ssig1(x: u32) -> u32 { return rotr(x, 17u) ^ rotr(x, 19u) ^ (x >> 10u); }
-fn ch(e: u32, f: u32, g: u32) -> u32 { return g ^ (e & (f ^ g)); }
-fn maj(a: u32, b: u32, c: u32) -> u32 { return b ^ ((a ^ b) & (b ^ c)); }
-fn bswap(x: u32) -> u32 {
-    return (x << 24u) | ((x & 0xff00u) << 8u) | ((x >> 8u) & 0xff00u) | (x >> 24u);
-}
 
 // One nonce per invocation. The grid is 2D (x: up to 65535 workgroups): the linear index is
 // row-major, and invocations past `count` (the ragged last workgroup) do nothing.
@@ -278,15 +295,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     // index < count <= 2^32 - nonce_base, so this never wraps.
     let nonce = p.nonce_base + index;
-    let w3 = bswap(nonce);
+    let w3 = (nonce << 24u) | ((nonce & 0xff00u) << 8u) | ((nonce >> 8u) & 0xff00u) | (nonce >> 24u);
 
 """
 
 FOOTER = """
 
-    if (bswap(h7) <= p.target_top) {
+    // byte-swap(H7): the top 32 bits of the hash as a little-endian number.
+    let top = (h7 << 24u) | ((h7 & 0xff00u) << 8u) | ((h7 >> 8u) & 0xff00u) | (h7 >> 24u);
+    if (top <= p.target_top) {
         let slot = atomicAdd(&found.count, 1u);
-        if (slot < FOUND_CAPACITY) {
+        if (slot < p.capacity) {
             found.nonces[slot] = nonce;
         }
     }
@@ -297,7 +316,7 @@ FOOTER = """
 def main():
     body = generate()
     text = (
-        HEADER.replace("{capacity}", str(FOUND_CAPACITY)).replace("{wg}", str(WORKGROUP_SIZE))
+        HEADER.replace("{wg}", str(WORKGROUP_SIZE))
         + body
         + FOOTER
     )

@@ -340,6 +340,69 @@ fn job(extranonce2_size: usize, version_mask: Option<u32>) -> Arc<Job> {
     ))
 }
 
+/// Issue 13: at 7 GH/s a 2^32-nonce unit lasts 0.6 s, so the job source must stay far ahead of
+/// a whole rig. A consumer at 20 GH/s (four feeders taking 2^30-nonce chunks, a rate at which
+/// 2^40 nonces last 55 s) is never left without work: every request is answered from a new
+/// unit, each unit is distinct, and making all 256 of them (a 12-level merkle branch each, as
+/// a block full of transactions has) takes a tenth of the time that consumer would need.
+#[test]
+fn the_job_source_keeps_a_20_ghs_consumer_fed() {
+    use hashforge::mining::source::job_source;
+    use hashforge::scheduler::Scheduler;
+    let mut notify = job(8, Some(0x1fff_e000)).notify.clone();
+    notify.merkle_branch = (0..12u8).map(|i| [i; 32]).collect();
+    let j = Arc::new(Job::new(
+        notify,
+        vec![1, 2, 3, 4],
+        8,
+        1.0,
+        Some(0x1fff_e000),
+    ));
+    let scheduler = Scheduler::new();
+    scheduler.set_source(job_source(j));
+    const CHUNK: u32 = 1 << 30;
+    const TOTAL: u64 = 1 << 40;
+    let taken = std::sync::atomic::AtomicU64::new(0);
+    let started = std::time::Instant::now();
+    let roots: Vec<(u32, Vec<[u8; 32]>)> = std::thread::scope(|scope| {
+        let feeders: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    let (mut cache, mut gaps, mut roots) = (None, 0, Vec::new());
+                    while taken.load(std::sync::atomic::Ordering::Relaxed) < TOTAL {
+                        match scheduler.next_chunk(&mut cache, CHUNK) {
+                            Some(c) => {
+                                taken.fetch_add(
+                                    c.count as u64,
+                                    std::sync::atomic::Ordering::Relaxed,
+                                );
+                                roots.push(c.work().header().merkle_root);
+                            }
+                            None => gaps += 1,
+                        }
+                    }
+                    (gaps, roots)
+                })
+            })
+            .collect();
+        feeders.into_iter().map(|f| f.join().unwrap()).collect()
+    });
+    let elapsed = started.elapsed();
+    let gaps: u32 = roots.iter().map(|(g, _)| g).sum();
+    assert_eq!(gaps, 0, "a feeder found no work");
+    let mut units: Vec<[u8; 32]> = roots.into_iter().flat_map(|(_, r)| r).collect();
+    assert!(units.len() >= 1024, "{} chunks", units.len());
+    units.sort_unstable();
+    units.dedup();
+    // Four chunks per unit, each unit with its own extranonce2 (so its own merkle root).
+    assert!(units.len() >= 256, "{} distinct units", units.len());
+    let at_20_ghs = std::time::Duration::from_secs_f64(TOTAL as f64 / 20e9);
+    assert!(
+        elapsed < at_20_ghs / 10,
+        "{elapsed:?} to make the units a 20 GH/s consumer uses in {at_20_ghs:?}"
+    );
+}
+
 #[test]
 fn units_roll_extranonce2_then_version_bits() {
     assert_eq!(spread_bits(0b101, 0x1fff_e000), 0b101 << 13);

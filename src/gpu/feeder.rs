@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::kernel::{Candidates, Sha256dKernel, Ticket, FOUND_CAPACITY, SLOTS, WORKGROUP_SIZE};
+use super::kernel::{Candidates, Sha256dKernel, Ticket, MAX_FOUND, SLOTS, WORKGROUP_SIZE};
 use super::{Batch, Gpu, GpuError, MAX_BATCH};
 use crate::backend::{Backend, BackendError, Feed, FoundSink, Part};
 use crate::cpu::Kernel;
@@ -37,7 +37,14 @@ pub struct GpuBackend {
     pub hw_errors: Arc<AtomicU64>,
     /// Dispatches whose candidates overflowed the result buffer and were rescanned on the CPU.
     pub rescans: Arc<AtomicU64>,
+    /// Dispatches a device completed while one of its rescans ran beside it: the GPU kept
+    /// hashing during the CPU's work.
+    pub dispatches_during_rescans: Arc<AtomicU64>,
 }
+
+/// CPU rescans one device runs beside its feeder at most; past that the feeder rescans itself
+/// (the GPU then waits), so an overflow storm cannot take every core.
+const MAX_CONCURRENT_RESCANS: usize = 2;
 
 impl std::fmt::Debug for GpuBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -86,7 +93,19 @@ impl GpuBackend {
             hashes: Arc::default(),
             hw_errors: Arc::default(),
             rescans: Arc::default(),
+            dispatches_during_rescans: Arc::default(),
         })
+    }
+
+    /// Caps every device's candidate slots per dispatch at `limit` (see
+    /// [`Sha256dKernel::limit_found`]): for tests of the overflow path.
+    pub fn limit_found(&self, limit: u32) {
+        for d in &self.devices {
+            d.kernel
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .limit_found(limit);
+        }
     }
 
     /// Nonces per dispatch of each device.
@@ -134,7 +153,9 @@ impl GpuBackend {
         results.into_iter().collect()
     }
 
-    /// One device's feeder (see [`GpuBackend::run`]).
+    /// One device's feeder (see [`GpuBackend::run`]). A dispatch whose candidates overflowed is
+    /// rescanned on the CPU beside the feeder (up to [`MAX_CONCURRENT_RESCANS`] at once), so the
+    /// GPU keeps hashing meanwhile.
     fn feed<T: Tag>(
         &self,
         device: &Device,
@@ -147,43 +168,61 @@ impl GpuBackend {
         // Ranges taken from the scheduler but not yet dispatched (a chunk split for an easy target).
         let mut pending: VecDeque<Chunk<T>> = VecDeque::new();
         let mut in_flight: VecDeque<(Chunk<T>, Ticket)> = VecDeque::with_capacity(SLOTS);
-        loop {
-            while in_flight.len() < SLOTS && !feed.stopped() {
-                pending.retain(|c| scheduler.is_current(&c.assignment));
-                let chunk = match pending.pop_front() {
-                    Some(chunk) => chunk,
-                    None => match scheduler.next_chunk(&mut cache, device.batch) {
-                        Some(chunk) => {
-                            pending.extend(split(chunk));
-                            continue;
-                        }
-                        None => break,
-                    },
-                };
-                let ticket = kernel.submit(chunk.work(), chunk.start, chunk.count);
-                in_flight.push_back((chunk, ticket));
-            }
-            if let Some((chunk, ticket)) = in_flight.pop_front() {
-                match kernel.wait(ticket) {
-                    Ok(candidates) => self.report(device, &chunk, candidates, sink),
-                    Err(e) => {
-                        self.rescan(device, &chunk, sink);
-                        for (chunk, ticket) in in_flight.drain(..) {
-                            let _ = kernel.wait(ticket);
-                            self.rescan(device, &chunk, sink);
-                        }
-                        for chunk in pending.drain(..) {
-                            self.rescan(device, &chunk, sink);
-                        }
-                        return Err(e);
-                    }
+        std::thread::scope(|scope| {
+            let mut rescans: Vec<std::thread::ScopedJoinHandle<()>> = Vec::new();
+            loop {
+                while in_flight.len() < SLOTS && !feed.stopped() {
+                    pending.retain(|c| scheduler.is_current(&c.assignment));
+                    let chunk = match pending.pop_front() {
+                        Some(chunk) => chunk,
+                        None => match scheduler.next_chunk(&mut cache, device.batch) {
+                            Some(chunk) => {
+                                pending.extend(split(chunk));
+                                continue;
+                            }
+                            None => break,
+                        },
+                    };
+                    let ticket = kernel.submit(chunk.work(), chunk.start, chunk.count);
+                    in_flight.push_back((chunk, ticket));
                 }
-                continue;
+                if let Some((chunk, ticket)) = in_flight.pop_front() {
+                    let result = kernel.wait(ticket);
+                    if result.is_ok() && rescans.iter().any(|r| !r.is_finished()) {
+                        self.dispatches_during_rescans
+                            .fetch_add(1, Ordering::Relaxed);
+                    }
+                    match result {
+                        Ok(candidates) if candidates.overflowed() => {
+                            self.rescans.fetch_add(1, Ordering::Relaxed);
+                            rescans.retain(|r| !r.is_finished());
+                            if rescans.len() < MAX_CONCURRENT_RESCANS {
+                                rescans
+                                    .push(scope.spawn(move || self.rescan(device, &chunk, sink)));
+                            } else {
+                                self.rescan(device, &chunk, sink);
+                            }
+                        }
+                        Ok(candidates) => self.report(device, &chunk, candidates, sink),
+                        Err(e) => {
+                            self.rescan(device, &chunk, sink);
+                            for (chunk, ticket) in in_flight.drain(..) {
+                                let _ = kernel.wait(ticket);
+                                self.rescan(device, &chunk, sink);
+                            }
+                            for chunk in pending.drain(..) {
+                                self.rescan(device, &chunk, sink);
+                            }
+                            return Err(e);
+                        }
+                    }
+                    continue;
+                }
+                if feed.stopped() || !feed.wait_for_work() {
+                    return Ok(());
+                }
             }
-            if feed.stopped() || !feed.wait_for_work() {
-                return Ok(());
-            }
-        }
+        })
     }
 
     /// Verifies one dispatch's candidates on the CPU and reports those that meet the target.
@@ -194,11 +233,7 @@ impl GpuBackend {
         candidates: Candidates,
         sink: &dyn FoundSink<T>,
     ) {
-        if candidates.overflowed() {
-            self.rescans.fetch_add(1, Ordering::Relaxed);
-            self.rescan(device, chunk, sink);
-            return;
-        }
+        debug_assert!(!candidates.overflowed(), "the feeder rescans an overflow");
         let work = chunk.work();
         let mut nonces = candidates.nonces;
         nonces.sort_unstable();
@@ -225,10 +260,11 @@ impl GpuBackend {
         self.count(device, chunk.count);
     }
 
-    /// Scans a chunk on the CPU with the scalar kernel (result overflow, or the GPU failed).
+    /// Scans a chunk on the CPU with the fastest kernel this CPU has (result overflow, or the
+    /// GPU failed).
     fn rescan<T>(&self, device: &Device, chunk: &Chunk<T>, sink: &dyn FoundSink<T>) {
         let mut found = Vec::new();
-        Kernel::Scalar.scan(chunk.work(), chunk.start, chunk.count, &mut found);
+        Kernel::best().scan(chunk.work(), chunk.start, chunk.count, &mut found);
         for nonce in found {
             sink.found(chunk, nonce);
         }
@@ -304,11 +340,11 @@ fn check<T>(work: &WorkUnit, chunk: &Chunk<T>, nonce: u32) -> Check {
     }
 }
 
-/// Expected early-test candidates per dispatch that [`split`] aims at: a quarter of the result
-/// buffer, so an overflow (and its CPU rescan) is very rare.
-const EXPECTED_CANDIDATES: u64 = FOUND_CAPACITY as u64 / 4;
-/// The smallest dispatch [`split`] makes, however easy the target: below this the per-dispatch
-/// overhead dominates, and with targets this easy the CPU rescan is the cheaper path anyway.
+/// Expected early-test candidates per dispatch that [`split`] allows: a quarter of the largest
+/// result buffer. The kernel sizes each dispatch's buffer from its target and count, so only a
+/// target where over one nonce in 4,096 is a candidate splits a full batch (2^30 nonces).
+const EXPECTED_CANDIDATES: u64 = MAX_FOUND as u64 / 4;
+/// The smallest dispatch [`split`] makes, however easy the target.
 const MIN_SPLIT: u64 = 4096;
 
 /// Splits a chunk so each piece expects at most [`EXPECTED_CANDIDATES`] early-test candidates
@@ -383,14 +419,25 @@ mod tests {
 
     #[test]
     fn split_keeps_expected_candidates_low() {
-        let easy = Target::from_limbs([u64::MAX, u64::MAX, u64::MAX, 0x00ff_ffff_ffff_ffff]);
-        let pieces = split(chunk(WorkUnit::new(Header::genesis(), easy), 10, 100_000));
+        // Every nonce a candidate: pieces of a quarter of the largest result buffer.
+        let pieces = split(chunk(
+            WorkUnit::new(Header::genesis(), Target::MAX),
+            10,
+            1_000_000,
+        ));
         assert_eq!(pieces.first().map(|c| c.start), Some(10));
-        assert!(pieces.iter().all(|c| c.count as u64 <= 4096));
+        assert!(pieces.iter().all(|c| c.count as u64 <= EXPECTED_CANDIDATES));
         assert!(pieces
             .windows(2)
             .all(|w| w[0].start + w[0].count == w[1].start));
-        assert_eq!(pieces.iter().map(|c| c.count as u64).sum::<u64>(), 100_000);
+        assert_eq!(
+            pieces.iter().map(|c| c.count as u64).sum::<u64>(),
+            1_000_000
+        );
+        // An easy share target (one nonce in 256) leaves a whole batch whole.
+        let easy = Target::from_limbs([u64::MAX, u64::MAX, u64::MAX, 0x00ff_ffff_ffff_ffff]);
+        let pieces = split(chunk(WorkUnit::new(Header::genesis(), easy), 0, 1 << 26));
+        assert_eq!(pieces.len(), 1);
         // A real target leaves the chunk whole, also at the top of the nonce space.
         let hard = WorkUnit::new(Header::genesis(), Target::DIFF1);
         let pieces = split(chunk(hard, u32::MAX - 999, 1000));

@@ -15,9 +15,21 @@ use crate::work::WorkUnit;
 pub const SHADER: &str = include_str!("../../shaders/sha256d.wgsl");
 /// Invocations per workgroup; must match `@workgroup_size` in the shader.
 pub const WORKGROUP_SIZE: u32 = 64;
-/// Candidates one dispatch can return; must match `FOUND_CAPACITY` in the shader. When more
-/// nonces pass the early test, the whole range is rescanned on the CPU.
-pub const FOUND_CAPACITY: usize = 64;
+/// The fewest candidate slots a dispatch gets ([`found_capacity`]).
+pub const MIN_FOUND: u32 = 64;
+/// The most candidate slots a dispatch gets (4 MiB of result buffer per slot); the feeder
+/// splits a chunk whose target is so easy that more are expected.
+pub const MAX_FOUND: u32 = 1 << 20;
+
+/// The candidate slots for `count` nonces against a target whose top word is `target_top`:
+/// four times the expected number of candidates plus [`MIN_FOUND`], at most [`MAX_FOUND`]. A
+/// dispatch needs more (and so a CPU rescan) about never: the count is Poisson, and even at the
+/// floor of 64 slots for an expectation below 16 the odds are under 10^-17.
+pub fn found_capacity(target_top: u32, count: u32) -> u32 {
+    // A nonce passes the early test with probability (top + 1) / 2^32.
+    let expected = (count as u64 * (target_top as u64 + 1)) >> 32;
+    (4 * expected + MIN_FOUND as u64).min(MAX_FOUND as u64) as u32
+}
 /// Dispatches that can be in flight at once.
 pub const SLOTS: usize = 2;
 
@@ -33,12 +45,15 @@ pub struct Params {
     pub nonce_base: u32,
     /// Nonces in the dispatch.
     pub count: u32,
-    pub pad: [u32; 2],
+    /// Candidate slots in the result buffer for this dispatch.
+    pub capacity: u32,
+    pub pad: u32,
 }
 
 impl Params {
-    /// The parameters for scanning `count` nonces of `work` from `start`.
-    pub fn new(work: &WorkUnit, start: u32, count: u32) -> Self {
+    /// The parameters for scanning `count` nonces of `work` from `start`, with `capacity`
+    /// candidate slots.
+    pub fn new(work: &WorkUnit, start: u32, count: u32, capacity: u32) -> Self {
         let p = work.precomputed();
         let mut pre = [0u32; 27];
         let rest = [
@@ -58,7 +73,8 @@ impl Params {
             target_top: work.target().top_word(),
             nonce_base: start,
             count,
-            pad: [0; 2],
+            capacity,
+            pad: 0,
         }
     }
 }
@@ -69,16 +85,18 @@ pub struct Candidates {
     /// The dispatch's range.
     pub start: u32,
     pub count: u32,
-    /// How many nonces passed the early test (may exceed [`FOUND_CAPACITY`]).
+    /// How many nonces passed the early test (may exceed `capacity`).
     pub total: u32,
-    /// The first `min(total, FOUND_CAPACITY)` of them, in no particular order.
+    /// The candidate slots the dispatch had ([`found_capacity`]).
+    pub capacity: u32,
+    /// The first `min(total, capacity)` of them, in no particular order.
     pub nonces: Vec<u32>,
 }
 
 impl Candidates {
     /// Whether some candidates did not fit in the result buffer (the range must be rescanned).
     pub fn overflowed(&self) -> bool {
-        self.total as usize > FOUND_CAPACITY
+        self.total > self.capacity
     }
 }
 
@@ -89,13 +107,17 @@ pub struct Ticket {
     slot: usize,
 }
 
-/// Result buffer layout: an atomic count, then the nonces.
-const FOUND_BYTES: u64 = 4 * (1 + FOUND_CAPACITY as u64);
+/// Result buffer bytes for `capacity` slots: an atomic count, then the nonces.
+fn found_bytes(capacity: u32) -> u64 {
+    4 * (1 + capacity as u64)
+}
 
 struct Slot {
     params: wgpu::Buffer,
     found: wgpu::Buffer,
     readback: wgpu::Buffer,
+    /// Candidate slots `found` and `readback` hold.
+    capacity: u32,
     bind_group: wgpu::BindGroup,
     in_flight: Option<InFlight>,
 }
@@ -104,6 +126,7 @@ struct InFlight {
     submission: wgpu::SubmissionIndex,
     start: u32,
     count: u32,
+    capacity: u32,
     mapped: mpsc::Receiver<Result<(), wgpu::BufferAsyncError>>,
 }
 
@@ -112,9 +135,12 @@ pub struct Sha256dKernel {
     device: wgpu::Device,
     queue: wgpu::Queue,
     pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
     slots: Vec<Slot>,
     next: usize,
     max_groups_x: u32,
+    /// The most candidate slots a dispatch gets ([`MAX_FOUND`] unless lowered for a test).
+    found_limit: u32,
 }
 
 impl Sha256dKernel {
@@ -145,16 +171,26 @@ impl Sha256dKernel {
             compilation_options: Default::default(),
             cache: None,
         });
-        let slots = (0..SLOTS).map(|i| Slot::new(&device, &layout, i)).collect();
+        let slots = (0..SLOTS)
+            .map(|i| Slot::new(&device, &layout, i, MIN_FOUND))
+            .collect();
         let max_groups_x = device.limits().max_compute_workgroups_per_dimension;
         Sha256dKernel {
             device,
             queue: gpu.queue.clone(),
             pipeline,
+            layout,
             slots,
             next: 0,
             max_groups_x,
+            found_limit: MAX_FOUND,
         }
+    }
+
+    /// Caps the candidate slots of later dispatches at `limit` (at least 1): for tests of the
+    /// overflow path, which the sizing of [`found_capacity`] otherwise never takes.
+    pub fn limit_found(&mut self, limit: u32) {
+        self.found_limit = limit.clamp(1, MAX_FOUND);
     }
 
     /// Slots free for [`submit`](Self::submit).
@@ -181,12 +217,16 @@ impl Sha256dKernel {
             .find(|&i| self.slots[i].in_flight.is_none())
             .expect("every GPU slot is in flight: wait for one first");
         self.next = (slot_index + 1) % SLOTS;
+        let capacity = found_capacity(work.target().top_word(), count).min(self.found_limit);
         let slot = &mut self.slots[slot_index];
+        if slot.capacity < capacity {
+            *slot = Slot::new(&self.device, &self.layout, slot_index, capacity);
+        }
 
         self.queue.write_buffer(
             &slot.params,
             0,
-            bytemuck::bytes_of(&Params::new(work, start, count)),
+            bytemuck::bytes_of(&Params::new(work, start, count, capacity)),
         );
         let groups = count.div_ceil(WORKGROUP_SIZE);
         let x = groups.min(self.max_groups_x);
@@ -206,16 +246,19 @@ impl Sha256dKernel {
             pass.set_bind_group(0, &slot.bind_group, &[]);
             pass.dispatch_workgroups(x, y, 1);
         }
-        encoder.copy_buffer_to_buffer(&slot.found, 0, &slot.readback, 0, FOUND_BYTES);
+        let bytes = found_bytes(capacity);
+        encoder.copy_buffer_to_buffer(&slot.found, 0, &slot.readback, 0, bytes);
         let submission = self.queue.submit([encoder.finish()]);
         let (tx, mapped) = mpsc::channel();
-        slot.readback.map_async(wgpu::MapMode::Read, .., move |r| {
-            let _ = tx.send(r);
-        });
+        slot.readback
+            .map_async(wgpu::MapMode::Read, ..bytes, move |r| {
+                let _ = tx.send(r);
+            });
         slot.in_flight = Some(InFlight {
             submission,
             start,
             count,
+            capacity,
             mapped,
         });
         Ticket { slot: slot_index }
@@ -248,15 +291,16 @@ impl Sha256dKernel {
         let candidates = {
             let view = slot
                 .readback
-                .get_mapped_range(..)
+                .get_mapped_range(..found_bytes(job.capacity))
                 .expect("the read-back buffer is mapped");
             let words: &[u32] = bytemuck::cast_slice(&view);
             let total = words[0];
-            let kept = (total as usize).min(FOUND_CAPACITY);
+            let kept = total.min(job.capacity) as usize;
             Candidates {
                 start: job.start,
                 count: job.count,
                 total,
+                capacity: job.capacity,
                 nonces: words[1..1 + kept].to_vec(),
             }
         };
@@ -277,7 +321,13 @@ impl Sha256dKernel {
 }
 
 impl Slot {
-    fn new(device: &wgpu::Device, layout: &wgpu::BindGroupLayout, index: usize) -> Self {
+    /// Slot `index`'s buffers, with room for `capacity` candidates.
+    fn new(
+        device: &wgpu::Device,
+        layout: &wgpu::BindGroupLayout,
+        index: usize,
+        capacity: u32,
+    ) -> Self {
         let buffer = |what: &str, size: u64, usage: wgpu::BufferUsages| {
             device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(&format!("sha256d {what} {index}")),
@@ -292,8 +342,9 @@ impl Slot {
             std::mem::size_of::<Params>() as u64,
             U::UNIFORM | U::COPY_DST,
         );
-        let found = buffer("found", FOUND_BYTES, U::STORAGE | U::COPY_SRC | U::COPY_DST);
-        let readback = buffer("readback", FOUND_BYTES, U::MAP_READ | U::COPY_DST);
+        let bytes = found_bytes(capacity);
+        let found = buffer("found", bytes, U::STORAGE | U::COPY_SRC | U::COPY_DST);
+        let readback = buffer("readback", bytes, U::MAP_READ | U::COPY_DST);
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("sha256d"),
             layout,
@@ -312,6 +363,7 @@ impl Slot {
             params,
             found,
             readback,
+            capacity,
             bind_group,
             in_flight: None,
         }
@@ -338,7 +390,7 @@ mod tests {
     #[test]
     fn shader_matches_the_host_constants() {
         assert!(SHADER.contains(&format!("@workgroup_size({WORKGROUP_SIZE})")));
-        assert!(SHADER.contains(&format!("const FOUND_CAPACITY: u32 = {FOUND_CAPACITY}u;")));
+        assert!(SHADER.contains("if (slot < p.capacity)"));
         assert_eq!(std::mem::size_of::<Params>(), 32 * 4);
     }
 
@@ -368,7 +420,7 @@ mod tests {
     fn params_follow_precomputed_in_order() {
         let work = WorkUnit::new(crate::Header::genesis(), crate::Target::DIFF1);
         let p = work.precomputed();
-        let params = Params::new(&work, 7, 9);
+        let params = Params::new(&work, 7, 9, 64);
         assert_eq!(params.pre[..8], p.midstate);
         assert_eq!(params.pre[8..11], p.tail);
         assert_eq!(params.pre[11..19], p.state3);
@@ -380,5 +432,18 @@ mod tests {
             (params.target_top, params.nonce_base, params.count),
             (0, 7, 9)
         );
+        assert_eq!(params.capacity, 64);
+    }
+
+    #[test]
+    fn candidate_slots_follow_the_expectation() {
+        // Difficulty 1 (top word 0): the floor.
+        assert_eq!(found_capacity(0, MAX_BATCH), MIN_FOUND);
+        // Top word 2^24 - 1: 1 nonce in 256 expected, so 2^22 for 2^30 nonces; capped.
+        assert_eq!(found_capacity((1 << 24) - 1, MAX_BATCH), MAX_FOUND);
+        // 2^20 nonces at 1 in 256: 4096 expected, 4 × 4096 + 64 slots.
+        assert_eq!(found_capacity((1 << 24) - 1, 1 << 20), 4 * 4096 + 64);
+        // Every nonce a candidate.
+        assert_eq!(found_capacity(u32::MAX, 1000), 4 * 1000 + 64);
     }
 }

@@ -126,6 +126,9 @@ impl Hashforge {
     pub fn mine_on_embedded_pool(&self, args: &[&str]) -> (String, serde_json::Value) {
         let mut all = vec!["mine", "--status-interval", "1", "--json-status"];
         all.extend(["--suggest-difficulty", "0.0005"]);
+        // Normal priority: at the default nice 19 any other load on the machine (a build, other
+        // tests) can starve the run of every share.
+        all.extend(["--cpu-priority", "0"]);
         all.extend(args);
         let stdout = self.success(&all).stdout;
         let last = stdout
