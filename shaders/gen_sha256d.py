@@ -285,11 +285,15 @@ struct Found {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> found: Found;
 
+// Invocations per workgroup: set by the host when it builds the pipeline (each device tunes
+// it); 64 when not set.
+override WORKGROUP_SIZE: u32 = {wg}u;
+
 // One nonce per invocation. The grid is 2D (x: up to 65535 workgroups): the linear index is
 // row-major, and invocations past `count` (the ragged last workgroup) do nothing.
-@compute @workgroup_size({wg})
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = gid.y * (groups.x * {wg}u) + gid.x;
+    let index = gid.y * (groups.x * WORKGROUP_SIZE) + gid.x;
     if (index >= p.count) {
         return;
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::backend::Backend;
 use crate::cpu::{Calibration, CpuBackend, Kernel};
-use crate::gpu::{AdapterChoice, Batch};
+use crate::gpu::{AdapterChoice, Batch, Workgroup};
 #[cfg(feature = "gpu")]
 use crate::gpu::{Gpu, GpuBackend, GpuError};
 use crate::scheduler::Tag;
@@ -64,6 +64,8 @@ pub struct BackendOptions {
     pub gpu: AdapterChoice,
     /// Nonces per GPU dispatch.
     pub gpu_batch: Batch,
+    /// Invocations per GPU workgroup.
+    pub gpu_workgroup: Workgroup,
 }
 
 /// The backends built from [`BackendOptions`].
@@ -123,7 +125,11 @@ impl Backends {
             #[cfg(feature = "gpu")]
             gpu: match options.kind {
                 BackendKind::Cpu => None,
-                _ => Some(Arc::new(gpu(&options.gpu, options.gpu_batch)?)),
+                _ => Some(Arc::new(gpu(
+                    &options.gpu,
+                    options.gpu_batch,
+                    options.gpu_workgroup,
+                )?)),
             },
             calibration,
             auto: None,
@@ -133,7 +139,7 @@ impl Backends {
     /// [`BackendKind::Auto`]: CPU and GPU when a real GPU opens, else the CPU alone, saying why.
     fn build_auto(options: &BackendOptions) -> Result<Self, Error> {
         #[cfg(feature = "gpu")]
-        let gpu = auto_gpu(&options.gpu, options.gpu_batch);
+        let gpu = auto_gpu(&options.gpu, options.gpu_batch, options.gpu_workgroup);
         #[cfg(not(feature = "gpu"))]
         let gpu: Result<(std::convert::Infallible, String), String> =
             Err(Error::NoGpuSupport.to_string());
@@ -173,7 +179,11 @@ impl Backends {
 /// The GPUs [`BackendKind::Auto`] adds to the CPU: those `--gpu` names, whatever their kind, or
 /// else every real GPU (one feeder each). A device that does not open is left out, and said
 /// so in the `Ok` text; `Err` says why there is no GPU at all.
-pub fn auto_gpu(choice: &AdapterChoice, batch: Batch) -> Result<(GpuBackend, String), String> {
+pub fn auto_gpu(
+    choice: &AdapterChoice,
+    batch: Batch,
+    workgroup: Workgroup,
+) -> Result<(GpuBackend, String), String> {
     use crate::gpu::device;
     let adapters = device::list();
     let chosen = match choice {
@@ -211,8 +221,8 @@ pub fn auto_gpu(choice: &AdapterChoice, batch: Batch) -> Result<(GpuBackend, Str
     if gpus.is_empty() {
         return Err(format!("the GPU {}", failed.join("; ")));
     }
-    let backend =
-        GpuBackend::on(&gpus, batch).map_err(|e| format!("the GPU failed to start ({e})"))?;
+    let backend = GpuBackend::tuned(&gpus, batch, workgroup)
+        .map_err(|e| format!("the GPU failed to start ({e})"))?;
     let mut text = match gpus.len() {
         1 => format!("the CPU and the GPU {}", backend.device_name),
         n => format!("the CPU and {n} GPUs: {}", backend.device_name),
@@ -249,6 +259,10 @@ pub fn threads(threads: Option<usize>, beside_gpu: bool) -> Result<usize, Error>
 #[cfg(feature = "gpu")]
 /// Opens the chosen adapters and builds the GPU backend, one feeder per device (tuning each
 /// batch unless given).
-pub fn gpu(choice: &AdapterChoice, batch: Batch) -> Result<GpuBackend, GpuError> {
-    GpuBackend::on(&Gpu::open_all(choice)?, batch)
+pub fn gpu(
+    choice: &AdapterChoice,
+    batch: Batch,
+    workgroup: Workgroup,
+) -> Result<GpuBackend, GpuError> {
+    GpuBackend::tuned(&Gpu::open_all(choice)?, batch, workgroup)
 }

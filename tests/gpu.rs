@@ -439,6 +439,42 @@ fn adapters_are_listed_and_a_missing_one_is_named() {
     );
 }
 
+/// The workgroup size is a pipeline override: 128 and 256 find what scalar finds, also over
+/// ragged counts; a size the kernel does not offer is refused; tuning among all three keeps one
+/// of them with a batch that is a multiple of it.
+#[test]
+fn every_workgroup_size_matches_scalar() {
+    use hashforge::gpu::kernel::WORKGROUP_SIZES;
+    let Some((s, _serial)) = shared() else { return };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x7767_3132);
+    for size in [128, 256] {
+        let mut kernel = Sha256dKernel::with_workgroup(&s.gpu, size).unwrap();
+        assert_eq!(kernel.workgroup(), size);
+        let work = WorkUnit::new(random_header(&mut rng), easy_target());
+        for count in [1u32, size - 1, size + 1, 100_003] {
+            let start = rng.gen_range(0..u32::MAX / 2);
+            let c = kernel.scan(&work, start, count).unwrap();
+            assert_eq!(
+                meeting_target(&c, &work),
+                scalar(&work, start, count),
+                "{size}/{count}"
+            );
+        }
+    }
+    assert!(matches!(
+        Sha256dKernel::with_workgroup(&s.gpu, 100),
+        Err(GpuError::Workgroup(100))
+    ));
+    let (kernel, batch) = hashforge::gpu::feeder::tune(
+        &s.gpu,
+        std::time::Duration::from_millis(5),
+        &WORKGROUP_SIZES,
+    )
+    .unwrap();
+    assert!(WORKGROUP_SIZES.contains(&kernel.workgroup()));
+    assert!(batch.is_multiple_of(kernel.workgroup()), "{batch}");
+}
+
 #[test]
 fn autotuned_batch_is_sane() {
     let Some((s, _serial)) = shared() else { return };
@@ -484,9 +520,60 @@ fn scan_command_gpu_matches_cpu() {
     assert_eq!(cpu, serde_json::json!([2083236893u32]));
     assert_eq!(run("gpu"), cpu);
     assert_eq!(run("all"), cpu);
-    // `--gpu all` (lavapipe, where there is no real GPU) and a list with a repeat (one device).
+    // `--gpu all` (lavapipe, where there is no real GPU) and a list with a repeat (two devices
+    // on the one adapter, two feeders).
     assert_eq!(run_on("gpu", "all"), cpu);
     assert_eq!(run_on("gpu", "0,0"), cpu);
+    let out = common::hashforge().success(&[
+        "scan",
+        "--gpu-workgroup",
+        "256",
+        "--header",
+        &header,
+        "--start",
+        "2083200000",
+        "--count",
+        "100000",
+        "--difficulty",
+        "1",
+        "--json",
+        "--backend",
+        "gpu",
+    ]);
+    assert_eq!(out.json()["nonces"], cpu);
+}
+
+/// `bench` on several devices: one row per device, then the total, whose hashes are theirs.
+#[test]
+fn bench_reports_each_device() {
+    let Some((_, _serial)) = shared() else { return };
+    let out = common::hashforge().success(&[
+        "bench",
+        "--backend",
+        "gpu",
+        "--gpu",
+        "0,0",
+        "--gpu-batch",
+        "65536",
+        "--seconds",
+        "1",
+        "--json",
+    ]);
+    let lines = out.json_lines();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let hashes: Vec<u64> = lines
+        .iter()
+        .map(|l| l["hashes"].as_u64().unwrap())
+        .collect();
+    assert!(hashes[0] > 0 && hashes[1] > 0, "{lines:?}");
+    assert_eq!(hashes[0] + hashes[1], hashes[2], "{lines:?}");
+    assert_eq!(lines[2]["threads"], 2);
+    for l in &lines {
+        assert_eq!(
+            (&l["backend"], &l["kernel"]),
+            (&"gpu".into(), &"wgsl".into())
+        );
+    }
 }
 
 #[test]

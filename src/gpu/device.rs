@@ -112,13 +112,14 @@ pub fn real_gpus(adapters: &[AdapterSummary]) -> Vec<usize> {
         .collect()
 }
 
-/// The adapters `choice` means in a list, as indexes into it, each once, in the order chosen:
-/// never empty (a choice that matches nothing is an error listing the adapters there are).
+/// The adapters `choice` means in a list, as indexes into it, in the order chosen: never empty
+/// (a choice that matches nothing is an error listing the adapters there are). Only a list of
+/// indexes repeats one: each repeat opens another device on that adapter, another feeder.
 pub fn select(choice: &AdapterChoice, adapters: &[AdapterSummary]) -> Result<Vec<usize>, GpuError> {
     if adapters.is_empty() {
         return Err(GpuError::NoAdapters);
     }
-    let mut chosen: Vec<usize> = match choice {
+    let chosen: Vec<usize> = match choice {
         AdapterChoice::Preferred => preferred(adapters).into_iter().collect(),
         AdapterChoice::Index(i) => vec![*i],
         AdapterChoice::Indexes(v) => v.clone(),
@@ -135,8 +136,6 @@ pub fn select(choice: &AdapterChoice, adapters: &[AdapterSummary]) -> Result<Vec
                 .collect()
         }
     };
-    let mut seen = std::collections::HashSet::new();
-    chosen.retain(|i| seen.insert(*i));
     if chosen.is_empty() || chosen.iter().any(|&i| i >= adapters.len()) {
         let found = adapters
             .iter()
@@ -170,17 +169,15 @@ impl Gpu {
 
     /// Opens a device on each adapter chosen ([`select`]), in the order chosen.
     pub fn open_all(choice: &AdapterChoice) -> Result<Vec<Gpu>, GpuError> {
-        let mut all: Vec<Option<wgpu::Adapter>> =
-            adapters(&instance()).into_iter().map(Some).collect();
+        let all = adapters(&instance());
         let summaries: Vec<AdapterSummary> = all
             .iter()
-            .flatten()
             .enumerate()
             .map(|(i, a)| AdapterSummary::new(i, &a.get_info()))
             .collect();
         select(choice, &summaries)?
             .into_iter()
-            .map(|i| Self::on(all[i].take().expect("select lists an adapter once")))
+            .map(|i| Self::on(all[i].clone()))
             .collect()
     }
 
@@ -276,7 +273,7 @@ mod tests {
         assert_eq!(select(&AdapterChoice::Index(2), &rig).unwrap(), [2]);
         assert_eq!(
             select(&AdapterChoice::Indexes(vec![1, 0, 1]), &rig).unwrap(),
-            [1, 0]
+            [1, 0, 1]
         );
         assert_eq!(
             select(&AdapterChoice::Name("pcie".into()), &rig).unwrap(),

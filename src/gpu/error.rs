@@ -13,6 +13,9 @@ pub enum GpuError {
     /// The adapter cannot run compute shaders.
     #[error("GPU adapter '{0}' does not support compute shaders")]
     NoCompute(String),
+    /// A workgroup size the kernel does not offer.
+    #[error("GPU workgroup size {0} is not one of 64, 128, 256")]
+    Workgroup(u32),
     /// The adapter refused to create a device.
     #[error("requesting a device on GPU adapter '{adapter}'")]
     RequestDevice {

@@ -6,8 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::kernel::{Candidates, Sha256dKernel, Ticket, MAX_FOUND, SLOTS, WORKGROUP_SIZE};
-use super::{Batch, Gpu, GpuError, MAX_BATCH};
+use super::kernel::{
+    Candidates, Sha256dKernel, Ticket, MAX_FOUND, SLOTS, WORKGROUP_SIZE, WORKGROUP_SIZES,
+};
+use super::{Batch, Gpu, GpuError, Workgroup, MAX_BATCH};
 use crate::backend::{Backend, BackendError, Feed, FoundSink, Part};
 use crate::cpu::Kernel;
 use crate::scheduler::{Chunk, Tag};
@@ -65,15 +67,29 @@ impl GpuBackend {
     /// As [`GpuBackend::new`] on each of `gpus` (at least one), each device sizing its own
     /// batch.
     pub fn on(gpus: &[Gpu], batch: Batch) -> Result<Self, GpuError> {
+        Self::tuned(gpus, batch, Workgroup::Auto)
+    }
+
+    /// As [`GpuBackend::on`], each device also choosing its workgroup size as `workgroup` says.
+    pub fn tuned(gpus: &[Gpu], batch: Batch, workgroup: Workgroup) -> Result<Self, GpuError> {
         assert!(!gpus.is_empty(), "a GPU backend needs a device");
         let devices = gpus
             .iter()
             .map(|gpu| {
-                let mut kernel = Sha256dKernel::new(gpu);
-                let batch = match batch {
-                    Batch::Fixed(n) if (1..=MAX_BATCH).contains(&n) => n,
-                    Batch::Fixed(n) => return Err(GpuError::Batch(n as u64)),
-                    Batch::Auto(target) => autotune(&mut kernel, target)?,
+                let real = crate::gpu::device::is_real_gpu(gpu.info.device_type);
+                let (kernel, batch) = match (batch, workgroup) {
+                    (Batch::Fixed(n), _) if !(1..=MAX_BATCH).contains(&n) => {
+                        return Err(GpuError::Batch(n as u64))
+                    }
+                    (Batch::Fixed(n), Workgroup::Fixed(w)) => {
+                        (Sha256dKernel::with_workgroup(gpu, w)?, n)
+                    }
+                    (Batch::Fixed(n), Workgroup::Auto) => (Sha256dKernel::new(gpu), n),
+                    (Batch::Auto(target), Workgroup::Fixed(w)) => tune(gpu, target, &[w])?,
+                    (Batch::Auto(target), Workgroup::Auto) if real => {
+                        tune(gpu, target, &WORKGROUP_SIZES)?
+                    }
+                    (Batch::Auto(target), Workgroup::Auto) => tune(gpu, target, &[WORKGROUP_SIZE])?,
                 };
                 Ok(Device {
                     kernel: Mutex::new(kernel),
@@ -111,6 +127,19 @@ impl GpuBackend {
     /// Nonces per dispatch of each device.
     pub fn batches(&self) -> Vec<u32> {
         self.devices.iter().map(|d| d.batch).collect()
+    }
+
+    /// Invocations per workgroup of each device.
+    pub fn workgroups(&self) -> Vec<u32> {
+        self.devices
+            .iter()
+            .map(|d| {
+                d.kernel
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .workgroup()
+            })
+            .collect()
     }
 
     /// Feeds the GPUs from the feed's scheduler until its `stop` is set (or, with
@@ -286,7 +315,17 @@ impl<T: Tag> Backend<T> for GpuBackend {
         let each: Vec<String> = self
             .devices
             .iter()
-            .map(|d| format!("{}, {} nonces per dispatch", d.name, d.batch))
+            .map(|d| {
+                let workgroup = d
+                    .kernel
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .workgroup();
+                format!(
+                    "{}, {} nonces per dispatch, workgroups of {workgroup}",
+                    d.name, d.batch
+                )
+            })
             .collect();
         format!("wgsl on {}", each.join("; "))
     }
@@ -364,12 +403,40 @@ fn split<T>(chunk: Chunk<T>) -> Vec<Chunk<T>> {
         .collect()
 }
 
+/// For each workgroup size of `sizes`, a kernel with its batch tuned to `target`
+/// ([`autotune`]); with several, their rates at that batch are measured (two dispatches each)
+/// and the fastest kernel is kept. Returns it with its batch.
+pub fn tune(gpu: &Gpu, target: Duration, sizes: &[u32]) -> Result<(Sha256dKernel, u32), GpuError> {
+    let mut best: Option<(Sha256dKernel, u32, f64)> = None;
+    for &size in sizes {
+        let mut kernel = Sha256dKernel::with_workgroup(gpu, size)?;
+        let batch = autotune(&mut kernel, target)?;
+        let rate = if sizes.len() > 1 {
+            let work = WorkUnit::new(Header::genesis(), Target::from_limbs([0; 4]));
+            let started = Instant::now();
+            kernel.scan(&work, 0, batch)?;
+            kernel.scan(&work, 0, batch)?;
+            2.0 * batch as f64 / started.elapsed().as_secs_f64().max(1e-9)
+        } else {
+            0.0
+        };
+        tracing::debug!(device = %gpu.name(), size, batch, rate, "workgroup size measured");
+        if best.as_ref().is_none_or(|b| rate > b.2) {
+            best = Some((kernel, batch, rate));
+        }
+    }
+    let (kernel, batch, _) = best.ok_or(GpuError::Workgroup(0))?;
+    Ok((kernel, batch))
+}
+
 /// Doubles the batch from 2^14 nonces until a dispatch takes at least half of `target`, then
-/// scales it to `target`. Uses a work unit whose target nothing meets.
+/// scales it to `target` (a multiple of the workgroup size). Uses a work unit whose target
+/// nothing meets.
 fn autotune(kernel: &mut Sha256dKernel, target: Duration) -> Result<u32, GpuError> {
     let work = WorkUnit::new(Header::genesis(), Target::from_limbs([0; 4]));
+    let wg = kernel.workgroup();
     // The first dispatch includes the driver's shader compilation on some drivers.
-    kernel.scan(&work, 0, WORKGROUP_SIZE * 256)?;
+    kernel.scan(&work, 0, wg * 256)?;
     let mut batch: u32 = 1 << 14;
     loop {
         let started = Instant::now();
@@ -377,8 +444,8 @@ fn autotune(kernel: &mut Sha256dKernel, target: Duration) -> Result<u32, GpuErro
         let took = started.elapsed();
         if took * 2 >= target || batch >= MAX_BATCH / 2 {
             let scaled = batch as f64 * target.as_secs_f64() / took.as_secs_f64().max(1e-6);
-            let rounded = (scaled as u64).div_ceil(WORKGROUP_SIZE as u64) * WORKGROUP_SIZE as u64;
-            return Ok(rounded.clamp(WORKGROUP_SIZE as u64, MAX_BATCH as u64) as u32);
+            let rounded = (scaled as u64).div_ceil(wg as u64) * wg as u64;
+            return Ok(rounded.clamp(wg as u64, MAX_BATCH as u64) as u32);
         }
         batch *= 2;
     }

@@ -6,7 +6,7 @@
 //!   [`Scheduler`](crate::scheduler::Scheduler), keeps two dispatches in flight and verifies
 //!   every candidate on the CPU (the one thing it needs `cpu/` for).
 //!
-//! - [`options`]: `--gpu` and `--gpu-batch` as values.
+//! - [`options`]: `--gpu`, `--gpu-batch` and `--gpu-workgroup` as values.
 //!
 //! Any Vulkan, Metal or DX12 adapter works, including Mesa's lavapipe (Vulkan on the CPU),
 //! which is what the tests use where there is no GPU.
@@ -32,7 +32,7 @@ pub use error::GpuError;
 pub use feeder::GpuBackend;
 #[cfg(feature = "gpu")]
 pub use kernel::{Candidates, Sha256dKernel};
-pub use options::{AdapterChoice, Batch, DEFAULT_DISPATCH_TIME, MAX_BATCH};
+pub use options::{AdapterChoice, Batch, Workgroup, DEFAULT_DISPATCH_TIME, MAX_BATCH};
 
 /// An error and its sources on one line: `waiting for the GPU: device lost`.
 pub fn error_chain(e: &dyn std::error::Error) -> String {

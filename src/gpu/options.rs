@@ -27,6 +27,17 @@ impl Default for Batch {
     }
 }
 
+/// Invocations per GPU workgroup (`--gpu-workgroup`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Workgroup {
+    /// On a real GPU with an automatic batch, the fastest of 64, 128 and 256, measured at start
+    /// with the batch; 64 elsewhere (a CPU rasteriser, or a fixed batch).
+    #[default]
+    Auto,
+    /// Exactly this many (64, 128 or 256).
+    Fixed(u32),
+}
+
 /// Which adapter to use (`--gpu`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum AdapterChoice {
@@ -36,7 +47,8 @@ pub enum AdapterChoice {
     Preferred,
     /// By enumeration index, as listed by `hashforge devices`.
     Index(usize),
-    /// Several by index (`0,2`), one feeder each; a repeated index counts once.
+    /// Several by index (`0,2`), one feeder each; a repeated index opens another device (and
+    /// feeder) on the same adapter.
     Indexes(Vec<usize>),
     /// Every real GPU (discrete, integrated or virtual), one feeder each, each device listed
     /// once even where several drivers offer it; with none, the preferred adapter (e.g. lavapipe).

@@ -75,6 +75,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         BackendChoice::Auto => match setup::auto_gpu(
             &super::adapter_choice(&args.backends.gpu),
             super::gpu_batch(&args.backends.gpu),
+            super::gpu_workgroup(&args.backends.gpu),
         ) {
             Ok((gpu, text)) => {
                 eprintln!("backend auto: {text}");
@@ -124,7 +125,11 @@ pub fn run(args: BenchArgs) -> Result<()> {
         #[cfg(feature = "gpu")]
         BackendChoice::Gpu => {
             let gpu = gpu.as_ref().expect("set up above");
-            vec![measure(gpu, seconds, gpu_measurement)?]
+            let devices = DeviceCounts::before(gpu);
+            let total = measure(gpu, seconds, gpu_measurement)?;
+            let mut v = devices.rows(total.seconds);
+            v.push(total);
+            v
         }
         #[cfg(feature = "gpu")]
         BackendChoice::All => {
@@ -267,6 +272,7 @@ fn measure_all(
         cpu.hashes.load(Ordering::Relaxed),
         gpu.hashes.load(Ordering::Relaxed),
     );
+    let devices = DeviceCounts::before(gpu);
     let seconds = timed(vec![cpu.clone(), gpu.clone()], duration)?;
     let cpu_hashes = cpu.hashes.load(Ordering::Relaxed) - cpu_before;
     let gpu_hashes = gpu.hashes.load(Ordering::Relaxed) - gpu_before;
@@ -281,11 +287,44 @@ fn measure_all(
         ratio: None,
         device: Some(gpu.device_name.clone()),
     };
-    Ok(vec![
-        cpu_measurement(cpu, cpu_hashes, seconds),
-        gpu_measurement(gpu, gpu_hashes, seconds),
-        all,
-    ])
+    let mut v = vec![cpu_measurement(cpu, cpu_hashes, seconds)];
+    v.extend(devices.rows(seconds));
+    v.extend([gpu_measurement(gpu, gpu_hashes, seconds), all]);
+    Ok(v)
+}
+
+/// Each GPU device's hash counter before a run, for one row per device after it.
+#[cfg(feature = "gpu")]
+struct DeviceCounts(Vec<(hashforge::backend::Part, u64)>);
+
+#[cfg(feature = "gpu")]
+impl DeviceCounts {
+    fn before(gpu: &GpuBackend) -> Self {
+        let parts = Backend::<()>::parts(gpu);
+        DeviceCounts(
+            parts
+                .into_iter()
+                .map(|p| {
+                    let n = p.hashes.load(Ordering::Relaxed);
+                    (p, n)
+                })
+                .collect(),
+        )
+    }
+
+    /// One `gpu` measurement per device, when there are several (one device is the total).
+    fn rows(&self, seconds: f64) -> Vec<Measurement> {
+        if self.0.len() < 2 {
+            return Vec::new();
+        }
+        self.0
+            .iter()
+            .map(|(part, before)| {
+                let hashes = part.hashes.load(Ordering::Relaxed) - before;
+                gpu_row(&part.name, 1, hashes, seconds)
+            })
+            .collect()
+    }
 }
 
 /// A CPU measurement: the kernel and thread count.
@@ -305,15 +344,26 @@ fn cpu_measurement(backend: &CpuBackend, hashes: u64, seconds: f64) -> Measureme
 /// A GPU measurement: kernel `wgsl`, one feeder thread per device, the adapters' names.
 #[cfg(feature = "gpu")]
 fn gpu_measurement(backend: &GpuBackend, hashes: u64, seconds: f64) -> Measurement {
+    gpu_row(
+        &backend.device_name,
+        backend.batches().len(),
+        hashes,
+        seconds,
+    )
+}
+
+/// A `gpu` row: kernel `wgsl` on `device` with `threads` feeder threads.
+#[cfg(feature = "gpu")]
+fn gpu_row(device: &str, threads: usize, hashes: u64, seconds: f64) -> Measurement {
     Measurement {
         backend: "gpu",
         kernel: "wgsl".into(),
-        threads: backend.batches().len(),
+        threads,
         hashes,
         seconds,
         hashrate: hashes as f64 / seconds,
         ratio: None,
-        device: Some(backend.device_name.clone()),
+        device: Some(device.to_string()),
     }
 }
 

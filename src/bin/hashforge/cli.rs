@@ -89,8 +89,9 @@ pub enum BackendChoice {
 /// Options for the GPU backend.
 #[derive(Args, Debug, Clone, Default)]
 pub struct GpuArgs {
-    /// GPU adapters, as `hashforge devices` lists them: an index, indexes (`0,2`), part of a
-    /// name, or `all` (every real GPU, one feeder each). Default: with `--backend auto`, every
+    /// GPU adapters, as `hashforge devices` lists them: an index, indexes (`0,2`; a repeat
+    /// opens a second feeder on that GPU), part of a name, or `all` (every real GPU, one feeder
+    /// each). Default: with `--backend auto`, every
     /// real GPU; with `gpu` or `all`, the first discrete GPU, else integrated, else any (e.g.
     /// lavapipe)
     #[arg(long)]
@@ -98,6 +99,10 @@ pub struct GpuArgs {
     /// Nonces per GPU dispatch (default: tuned at start so a dispatch takes about 20 ms)
     #[arg(long, value_parser = integer(1, hashforge::gpu::MAX_BATCH as u64).map(|n| n as u32), allow_negative_numbers = true)]
     pub gpu_batch: Option<u32>,
+    /// Invocations per GPU workgroup: 64, 128 or 256 (default: on a real GPU the fastest,
+    /// measured at start with the batch; 64 on a CPU rasteriser or with --gpu-batch)
+    #[arg(long, value_name = "N", value_parser = clap::builder::PossibleValuesParser::new(["64", "128", "256"]).map(|s| s.parse::<u32>().expect("a listed size")))]
+    pub gpu_workgroup: Option<u32>,
 }
 
 /// The backend options every hashing command takes (`scan`, `bench`, `mine`).

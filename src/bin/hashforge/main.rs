@@ -30,7 +30,7 @@ use anyhow::Result;
 use clap::{CommandFactory, FromArgMatches};
 
 use cli::{BackendArgs, Cli, Command, ConfigCommand, GpuArgs};
-use hashforge::gpu::{AdapterChoice, Batch};
+use hashforge::gpu::{AdapterChoice, Batch, Workgroup};
 use hashforge::setup::{BackendOptions, Backends};
 
 /// Exit status of a runtime failure.
@@ -292,6 +292,7 @@ pub(crate) fn backend_options(args: &BackendArgs) -> Result<BackendOptions> {
         threads: args.cpu.threads,
         gpu: adapter_choice(&args.gpu),
         gpu_batch: gpu_batch(&args.gpu),
+        gpu_workgroup: gpu_workgroup(&args.gpu),
     })
 }
 
@@ -301,6 +302,11 @@ pub(crate) fn adapter_choice(args: &GpuArgs) -> AdapterChoice {
         Some(s) => s.parse().unwrap_or_default(),
         None => AdapterChoice::Preferred,
     }
+}
+
+/// The GPU workgroup size of the command line.
+pub(crate) fn gpu_workgroup(args: &GpuArgs) -> Workgroup {
+    args.gpu_workgroup.map_or(Workgroup::Auto, Workgroup::Fixed)
 }
 
 /// The GPU batch of the command line.
