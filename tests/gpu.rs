@@ -494,11 +494,10 @@ fn autotuned_batch_is_sane() {
 fn scan_command_gpu_matches_cpu() {
     let Some((_, _serial)) = shared() else { return };
     let header = hex::encode(Header::genesis().to_bytes());
-    let run_on = |backend: &str, gpu: &str| {
-        let out = common::hashforge().success(&[
+    // `scan` of the genesis nonce's neighbourhood with `backend` and `extra` arguments.
+    let scan = |backend: &str, extra: &[&str]| {
+        let mut args = vec![
             "scan",
-            "--gpu",
-            gpu,
             "--header",
             &header,
             "--start",
@@ -508,39 +507,24 @@ fn scan_command_gpu_matches_cpu() {
             "--difficulty",
             "1",
             "--json",
-            "--backend",
-            backend,
             "--threads",
             "1",
-        ]);
-        out.json()["nonces"].clone()
+            "--backend",
+            backend,
+        ];
+        args.extend(extra);
+        common::hashforge().success(&args).json()["nonces"].clone()
     };
-    let run = |backend: &str| run_on(backend, "0");
+    let run = |backend: &str| scan(backend, &["--gpu", "0"]);
     let cpu = run("cpu");
     assert_eq!(cpu, serde_json::json!([2083236893u32]));
     assert_eq!(run("gpu"), cpu);
     assert_eq!(run("all"), cpu);
-    // `--gpu all` (lavapipe, where there is no real GPU) and a list with a repeat (two devices
-    // on the one adapter, two feeders).
-    assert_eq!(run_on("gpu", "all"), cpu);
-    assert_eq!(run_on("gpu", "0,0"), cpu);
-    let out = common::hashforge().success(&[
-        "scan",
-        "--gpu-workgroup",
-        "256",
-        "--header",
-        &header,
-        "--start",
-        "2083200000",
-        "--count",
-        "100000",
-        "--difficulty",
-        "1",
-        "--json",
-        "--backend",
-        "gpu",
-    ]);
-    assert_eq!(out.json()["nonces"], cpu);
+    // `--gpu all` (lavapipe, where there is no real GPU), a list with a repeat (two devices on
+    // the one adapter, two feeders), and workgroups of 256.
+    assert_eq!(scan("gpu", &["--gpu", "all"]), cpu);
+    assert_eq!(scan("gpu", &["--gpu", "0,0"]), cpu);
+    assert_eq!(scan("gpu", &["--gpu-workgroup", "256"]), cpu);
 }
 
 /// `bench` on several devices: one row per device, then the total, whose hashes are theirs.
