@@ -95,6 +95,15 @@ impl Backends {
         cpu.into_iter().chain(gpu).collect::<Vec<_>>().join("+")
     }
 
+    /// GPU candidates the CPU re-hash contradicted (0 without a GPU).
+    pub fn gpu_hw_errors(&self) -> u64 {
+        #[cfg(feature = "gpu")]
+        if let Some(gpu) = &self.gpu {
+            return gpu.hw_errors.load(std::sync::atomic::Ordering::Relaxed);
+        }
+        0
+    }
+
     /// CPU worker threads (0 when only the GPU runs).
     pub fn cpu_threads(&self) -> usize {
         self.cpu.as_ref().map_or(0, |c| c.threads)

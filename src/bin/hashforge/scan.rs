@@ -76,15 +76,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
 /// GPU candidates the CPU contradicted were never reported; say so, since it means a faulty
 /// device or driver.
 fn warn_hw_errors(backends: &Backends) {
-    #[cfg(feature = "gpu")]
-    let errors = backends.gpu.as_ref().map_or(0, |gpu| {
-        gpu.hw_errors.load(std::sync::atomic::Ordering::Relaxed)
-    });
-    #[cfg(not(feature = "gpu"))]
-    let errors = {
-        let _ = backends;
-        0
-    };
+    let errors = backends.gpu_hw_errors();
     if errors > 0 {
         eprintln!("warning: {errors} GPU hardware errors (candidates the CPU re-hash contradicts; not reported)");
     }
