@@ -23,6 +23,9 @@ struct Device {
     name: String,
     /// Nonces per dispatch (tuned or given).
     batch: u32,
+    /// Invocations per workgroup (tuned or given), kept apart from `kernel`, whose lock the
+    /// feeder holds while it runs.
+    workgroup: u32,
     /// Hashes done on this device.
     hashes: Arc<AtomicU64>,
 }
@@ -92,6 +95,7 @@ impl GpuBackend {
                     (Batch::Auto(target), Workgroup::Auto) => tune(gpu, target, &[WORKGROUP_SIZE])?,
                 };
                 Ok(Device {
+                    workgroup: kernel.workgroup(),
                     kernel: Mutex::new(kernel),
                     name: gpu.name().to_string(),
                     batch,
@@ -114,7 +118,8 @@ impl GpuBackend {
     }
 
     /// Caps every device's candidate slots per dispatch at `limit` (see
-    /// [`Sha256dKernel::limit_found`]): for tests of the overflow path.
+    /// [`Sha256dKernel::limit_found`]): for tests of the overflow path. Waits for a running
+    /// feeder, which holds the kernel.
     pub fn limit_found(&self, limit: u32) {
         for d in &self.devices {
             d.kernel
@@ -131,15 +136,7 @@ impl GpuBackend {
 
     /// Invocations per workgroup of each device.
     pub fn workgroups(&self) -> Vec<u32> {
-        self.devices
-            .iter()
-            .map(|d| {
-                d.kernel
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .workgroup()
-            })
-            .collect()
+        self.devices.iter().map(|d| d.workgroup).collect()
     }
 
     /// Feeds the GPUs from the feed's scheduler until its `stop` is set (or, with
@@ -316,14 +313,9 @@ impl<T: Tag> Backend<T> for GpuBackend {
             .devices
             .iter()
             .map(|d| {
-                let workgroup = d
-                    .kernel
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .workgroup();
                 format!(
-                    "{}, {} nonces per dispatch, workgroups of {workgroup}",
-                    d.name, d.batch
+                    "{}, {} nonces per dispatch, workgroups of {}",
+                    d.name, d.batch, d.workgroup
                 )
             })
             .collect();
