@@ -300,7 +300,7 @@ fn result_overflow_rescans_on_the_cpu() {
     assert_eq!(errors, 0, "hardware errors");
     assert_eq!(rescans, 32, "every dispatch overflowed");
     let beside = backend.dispatches_during_rescans.load(Ordering::Relaxed);
-    assert!(beside > 0, "no dispatch completed while a rescan ran");
+    assert!(beside > 0, "no dispatch was queued while a rescan ran");
 }
 
 #[test]

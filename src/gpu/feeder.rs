@@ -42,8 +42,8 @@ pub struct GpuBackend {
     pub hw_errors: Arc<AtomicU64>,
     /// Dispatches whose candidates overflowed the result buffer and were rescanned on the CPU.
     pub rescans: Arc<AtomicU64>,
-    /// Dispatches a device completed while one of its rescans ran beside it: the GPU kept
-    /// hashing during the CPU's work.
+    /// Dispatches a feeder queued while one of its rescans ran beside it: the GPU was kept fed
+    /// during the CPU's work.
     pub dispatches_during_rescans: Arc<AtomicU64>,
 }
 
@@ -211,14 +211,13 @@ impl GpuBackend {
                     };
                     let ticket = kernel.submit(chunk.work(), chunk.start, chunk.count);
                     in_flight.push_back((chunk, ticket));
-                }
-                if let Some((chunk, ticket)) = in_flight.pop_front() {
-                    let result = kernel.wait(ticket);
-                    if result.is_ok() && rescans.iter().any(|r| !r.is_finished()) {
+                    if rescans.iter().any(|r| !r.is_finished()) {
                         self.dispatches_during_rescans
                             .fetch_add(1, Ordering::Relaxed);
                     }
-                    match result {
+                }
+                if let Some((chunk, ticket)) = in_flight.pop_front() {
+                    match kernel.wait(ticket) {
                         Ok(candidates) if candidates.overflowed() => {
                             self.rescans.fetch_add(1, Ordering::Relaxed);
                             rescans.retain(|r| !r.is_finished());
