@@ -134,11 +134,6 @@ impl GpuBackend {
         self.devices.iter().map(|d| d.batch).collect()
     }
 
-    /// Invocations per workgroup of each device.
-    pub fn workgroups(&self) -> Vec<u32> {
-        self.devices.iter().map(|d| d.workgroup).collect()
-    }
-
     /// Feeds the GPUs from the feed's scheduler until its `stop` is set (or, with
     /// `WhenIdle::Finish`, until the scheduler runs dry), reporting verified nonces to `sink`.
     /// One device runs on the calling thread; several run on one scoped thread each.
