@@ -22,6 +22,7 @@ import sys
 
 MASK = 0xFFFFFFFF
 WORKGROUP_SIZE = 64
+ROLLED_VERSIONS = 4  # `ROLLED_VERSIONS` in src/work.rs
 
 K = [
     0x428A2F98, 0x71374491, 0xB5C0FBCF, 0xE9B5DBA5, 0x3956C25B, 0x59F111F1, 0x923F82A4, 0xAB1C5ED5,
@@ -176,16 +177,17 @@ def schedule(g, prefix, w, i):
     w[i] = g.let(f"{prefix}{i}", add(fn("ssig1", w[i - 2]), w[i - 7], fn("ssig0", w[i - 15]), w[i - 16]))
 
 
-def generate():
-    g = Gen()
-
-    # ---- First hash, second chunk, from round 3 (mirrors src/cpu/tail.rs). ----
-    g.comment("First hash, second chunk. Rounds 0-2 and the nonce-free words come precomputed.")
-    g.comment("Round 3: T1 = t1_3 + W3, T2 = t2_3 (both precomputed without the nonce).")
-    g.let("t1_3", "p.t1_3 + w3")
-    e3 = g.let("e3", "p.s3_d + t1_3")
-    a3 = g.let("a3", "t1_3 + p.t2_3")
-    h1 = Hash(g, "", [a3, "p.s3_a", "p.s3_b", "p.s3_c"], [e3, "p.s3_e", "p.s3_f", "p.s3_g"])
+def first_hash(gs, gr, src):
+    """The first hash's second chunk from round 3 (mirrors src/cpu/tail.rs): schedule words are
+    emitted by `gs`, rounds by `gr`, so that one Gen interleaves them and two Gens put the shared
+    schedule apart from the per-version rounds. `src` names the per-version values (`p` or `v`).
+    Returns the digest's eight names."""
+    gr.comment("Round 3: T1 = t1_3 + W3, T2 = t2_3 (both precomputed without the nonce).")
+    gr.let("t1_3", f"{src}.t1_3 + w3")
+    e3 = gr.let("e3", f"{src}.s3_d + t1_3")
+    a3 = gr.let("a3", f"t1_3 + {src}.t2_3")
+    h1 = Hash(gr, "", [a3, f"{src}.s3_a", f"{src}.s3_b", f"{src}.s3_c"],
+              [e3, f"{src}.s3_e", f"{src}.s3_f", f"{src}.s3_g"])
 
     # Message words: W3 is the nonce, W4 the padding bit, W5..W14 zero, W15 the length.
     w = [None] * 64
@@ -198,32 +200,39 @@ def generate():
     w[17] = "p.w17"
     for i in range(4, 18):
         h1.round(i, add(K[i], w[i]))
+
+    def kw(i):
+        # Apart (rolled), K[i] + W[i] is shared too.
+        return add(K[i], w[i]) if gs is gr else gs.let(f"kw{i}", add(K[i], w[i]))
+
     # W18, W19 come partly precomputed; W20..W32 fold their constant terms.
-    w[18] = g.let("w18", add("p.w18_base", fn("ssig0", "w3")))
-    h1.round(18, add(K[18], w[18]))
-    w[19] = g.let("w19", add("p.w19_base", "w3"))
-    h1.round(19, add(K[19], w[19]))
+    w[18] = gs.let("w18", add("p.w18_base", fn("ssig0", "w3")))
+    h1.round(18, kw(18))
+    w[19] = gs.let("w19", add("p.w19_base", "w3"))
+    h1.round(19, kw(19))
     for i in range(20, 31):
         # W[i-15] and W[i-16] are W4..W15 here: constants, folded.
-        schedule(g, "w", w, i)
-        h1.round(i, add(K[i], w[i]))
+        schedule(gs, "w", w, i)
+        h1.round(i, kw(i))
     # W31 = σ1(W29) + W24 + σ0(W16) + W15 and W32 = σ1(W30) + W25 + σ0(W17) + W16: the last two
     # terms are nonce-free and precomputed as w31_base / w32_base.
-    w[31] = g.let("w31", add(fn("ssig1", w[29]), w[24], "p.w31_base"))
-    h1.round(31, add(K[31], w[31]))
-    w[32] = g.let("w32", add(fn("ssig1", w[30]), w[25], "p.w32_base"))
-    h1.round(32, add(K[32], w[32]))
+    w[31] = gs.let("w31", add(fn("ssig1", w[29]), w[24], "p.w31_base"))
+    h1.round(31, kw(31))
+    w[32] = gs.let("w32", add(fn("ssig1", w[30]), w[25], "p.w32_base"))
+    h1.round(32, kw(32))
     for i in range(33, 64):
-        schedule(g, "w", w, i)
-        h1.round(i, add(K[i], w[i]))
-    g.comment("The first hash: midstate + final working variables.")
+        schedule(gs, "w", w, i)
+        h1.round(i, kw(i))
+    gr.comment("The first hash: midstate + final working variables.")
     a, b, c, d = h1.a
     e, f, gg, h = h1.e
-    digest = [
-        g.let(f"h1_{j}", add(f"p.midstate{j}", v)) for j, v in enumerate([a, b, c, d, e, f, gg, h])
+    return [
+        gr.let(f"h1_{j}", add(f"{src}.midstate{j}", v)) for j, v in enumerate([a, b, c, d, e, f, gg, h])
     ]
 
-    # ---- Second hash: one chunk, the 32-byte digest then constant padding. ----
+
+def second_hash(g, digest):
+    """The second hash of `digest` as far as `h7`."""
     g.comment("Second hash: the digest, then padding; constant words fold into the constants.")
     x = [None] * 64
     x[:8] = digest
@@ -243,8 +252,33 @@ def generate():
     e, f, gg, h = h2.e
     t1 = add(h, fn("bsig1", e), ch(e, f, gg), add(K[60], x[60]))
     g.let("h7", add(d, t1, IV[7]))
+
+
+def generate():
+    """The plain kernel's body: one version, schedule and rounds interleaved."""
+    g = Gen()
+    g.comment("First hash, second chunk. Rounds 0-2 and the nonce-free words come precomputed.")
+    second_hash(g, first_hash(g, g, "p"))
     return "\n".join(g.lines)
 
+
+def generate_rolled():
+    """The rolled kernel's body: the schedule once, then a loop over the versions."""
+    gs, gr = Gen(), Gen()
+    second_hash(gr, first_hash(gs, gr, "v"))
+    indent = lambda lines: ["    " + line for line in lines]
+    return "\n".join(
+        ["    // First hash, second chunk: the schedule words, shared by every version."]
+        + gs.lines
+        + ["", "    var hit = false;", f"    for (var i = 0u; i < {ROLLED_VERSIONS}u; i++) {{",
+           "        let v = p.versions[i];"]
+        + indent(gr.lines)
+        + [f"        {BSWAP_H7}", "        hit = hit | (top <= p.target_top);", "    }"]
+    )
+
+
+# byte-swap(H7): the top 32 bits of the hash as a little-endian number.
+BSWAP_H7 = "let top = (h7 << 24u) | ((h7 & 0xff00u) << 8u) | ((h7 >> 8u) & 0xff00u) | (h7 >> 24u);"
 
 HEADER = """\
 // SHA-256d of a block header's second chunk for one nonce per invocation, with an early
@@ -255,6 +289,19 @@ HEADER = """\
 // second hash stops after round 60. A nonce is a candidate when byte-swap(H7), the top 32 bits
 // of the hash read as a little-endian number, is <= the target's top word; the host then
 // re-hashes each candidate on the CPU and compares all 256 bits.
+//
+// Two entry points: `main` hashes the header as given; `main_rolled` hashes {rolled} versions of
+// it per nonce (BIP 320 version rolling), computing the second chunk's schedule once and
+// sharing it, and reports a nonce when any version passes the early test.
+
+// The values that differ between rolled versions (the rest of `Params` is shared).
+struct Version {
+    midstate0: u32, midstate1: u32, midstate2: u32, midstate3: u32,
+    midstate4: u32, midstate5: u32, midstate6: u32, midstate7: u32,
+    s3_a: u32, s3_b: u32, s3_c: u32, s3_d: u32, s3_e: u32, s3_f: u32, s3_g: u32, s3_h: u32,
+    t1_3: u32, t2_3: u32,
+    pad0: u32, pad1: u32,
+}
 
 // Must match `Params` in src/gpu/kernel.rs word for word.
 struct Params {
@@ -274,6 +321,8 @@ struct Params {
     // and the count, and the buffer holds at least this many).
     capacity: u32,
     pad1: u32,
+    // `main_rolled`'s versions (a unit with fewer repeats its last); `main` ignores them.
+    versions: array<Version, {rolled}>,
 }
 
 // The candidates: `count` may exceed the capacity; the host then rescans the range on the CPU.
@@ -288,11 +337,13 @@ struct Found {
 // Invocations per workgroup: set by the host when it builds the pipeline (each device tunes
 // it); 64 when not set.
 override WORKGROUP_SIZE: u32 = {wg}u;
+"""
 
+ENTRY = """
 // One nonce per invocation. The grid is 2D (x: up to 65535 workgroups): the linear index is
 // row-major, and invocations past `count` (the ragged last workgroup) do nothing.
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+fn {name}(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let index = gid.y * (groups.x * WORKGROUP_SIZE) + gid.x;
     if (index >= p.count) {
         return;
@@ -303,11 +354,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 
 """
 
-FOOTER = """
-
-    // byte-swap(H7): the top 32 bits of the hash as a little-endian number.
-    let top = (h7 << 24u) | ((h7 & 0xff00u) << 8u) | ((h7 >> 8u) & 0xff00u) | (h7 >> 24u);
-    if (top <= p.target_top) {
+RECORD = """
+    if ({test}) {
         let slot = atomicAdd(&found.count, 1u);
         if (slot < p.capacity) {
             found.nonces[slot] = nonce;
@@ -318,11 +366,18 @@ FOOTER = """
 
 
 def main():
-    body = generate()
     text = (
-        HEADER.replace("{wg}", str(WORKGROUP_SIZE))
-        + body
-        + FOOTER
+        HEADER.replace("{wg}", str(WORKGROUP_SIZE)).replace("{rolled}", str(ROLLED_VERSIONS))
+        + ENTRY.replace("{name}", "main")
+        + generate()
+        + "\n\n    // byte-swap(H7): the top 32 bits of the hash as a little-endian number.\n    "
+        + BSWAP_H7
+        + "\n"
+        + RECORD.replace("{test}", "top <= p.target_top")
+        + ENTRY.replace("{name}", "main_rolled")
+        + generate_rolled()
+        + "\n"
+        + RECORD.replace("{test}", "hit")
     )
     if "--stdout" in sys.argv[1:]:
         sys.stdout.write(text)

@@ -10,16 +10,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::scheduler::{Chunk, Scheduler, Tag};
+use crate::work::Found;
 
-/// What a backend reports: every nonce whose hash meets the chunk's target.
+/// What a backend reports: every nonce (and, in a rolled unit, version) whose hash meets the
+/// chunk's target.
 pub trait FoundSink<T>: Send + Sync {
-    /// Called once per found nonce, on the backend's thread.
-    fn found(&self, chunk: &Chunk<T>, nonce: u32);
+    /// Called once per found nonce and version, on the backend's thread.
+    fn found(&self, chunk: &Chunk<T>, found: Found);
 }
 
-impl<T, F: Fn(&Chunk<T>, u32) + Send + Sync> FoundSink<T> for F {
-    fn found(&self, chunk: &Chunk<T>, nonce: u32) {
-        self(chunk, nonce)
+impl<T, F: Fn(&Chunk<T>, Found) + Send + Sync> FoundSink<T> for F {
+    fn found(&self, chunk: &Chunk<T>, found: Found) {
+        self(chunk, found)
     }
 }
 

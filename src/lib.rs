@@ -24,4 +24,4 @@ mod work;
 
 pub use error::Error;
 pub use hashforge_bitcoin::{hash_difficulty, CompactTarget, Hash256, Header, PowError, Target};
-pub use work::{Precomputed, WorkUnit};
+pub use work::{Found, Precomputed, WorkUnit, ROLLED_VERSIONS};

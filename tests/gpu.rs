@@ -17,7 +17,7 @@ use hashforge::gpu::kernel::Candidates;
 use hashforge::gpu::{self, AdapterChoice, Batch, Gpu, GpuBackend, GpuError, Sha256dKernel};
 use hashforge::runner::Runner;
 use hashforge::scheduler::{Chunk, Scheduler};
-use hashforge::{Header, Target, WorkUnit};
+use hashforge::{Found, Header, Target, WorkUnit};
 use rand::{Rng, SeedableRng};
 
 /// Nonces per dispatch for the shared backend: small enough that the CPU workers get chunks
@@ -71,10 +71,11 @@ fn easy_target() -> Target {
     Target::from_limbs([u64::MAX, u64::MAX, u64::MAX, 0x00ff_ffff_ffff_ffff])
 }
 
+/// The nonces the scalar kernel finds (in units of one version).
 fn scalar(work: &WorkUnit, start: u32, count: u32) -> Vec<u32> {
     let mut found = Vec::new();
     Kernel::Scalar.scan(work, start, count, &mut found);
-    found
+    found.iter().map(|f| f.nonce).collect()
 }
 
 /// Scans a range through the GPU backend and checks it reports exactly what the scalar kernel
@@ -109,13 +110,20 @@ fn meeting_target(c: &Candidates, work: &WorkUnit) -> Vec<u32> {
 
 /// Scans a range through the GPU backend and the scheduler; every reported nonce, sorted.
 fn gpu_scan(backend: &GpuBackend, work: WorkUnit, start: u32, count: u64) -> Vec<u32> {
+    let found = gpu_scan_found(backend, work, start, count);
+    found.iter().map(|f| f.nonce).collect()
+}
+
+/// Scans a range through the GPU backend and the scheduler; every reported nonce and version,
+/// sorted.
+fn gpu_scan_found(backend: &GpuBackend, work: WorkUnit, start: u32, count: u64) -> Vec<Found> {
     let scheduler = Scheduler::new();
     scheduler.set_range(work, (), start, count);
     let found = Mutex::new(Vec::new());
     backend
         .run(
             Feed::new(&scheduler, &AtomicBool::new(false), WhenIdle::Finish),
-            &|_: &Chunk<()>, n: u32| found.lock().unwrap().push(n),
+            &|_: &Chunk<()>, f: Found| found.lock().unwrap().push(f),
         )
         .expect("GPU scan");
     let mut found = found.into_inner().unwrap();
@@ -207,6 +215,49 @@ fn same_nonces_as_scalar_on_random_headers() {
     );
 }
 
+/// Version rolling on the GPU (the shader's `main_rolled`, the schedule shared by 4 versions):
+/// the same nonces and versions as the scalar kernel over random headers and masks, groups of
+/// 1 to 4 versions, with the versions at the mask's edges and ranges at both ends of the nonce
+/// space.
+#[test]
+fn rolled_units_match_scalar() {
+    let Some((s, _serial)) = shared() else { return };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x0b19_0320);
+    let (_, errors_before, _) = counters(&s.backend);
+    let mut on_rolled = 0;
+    for round in 0..4 {
+        let header = random_header(&mut rng);
+        let mask = rng.gen::<u32>() & 0x1fff_e000 | 0x0000_6000;
+        let base = header.version & !mask;
+        let mut versions = vec![
+            base | mask,
+            base,
+            base | (rng.gen::<u32>() & mask),
+            base | (mask & mask.wrapping_neg()),
+        ];
+        versions.truncate(4 - round % 4);
+        let work = WorkUnit::rolled(header, easy_target(), &versions);
+        for (start, count) in [
+            (0u32, 1u32 << 16),
+            (u32::MAX - 9_999, 10_000),
+            (rng.gen::<u32>() / 2, 12_345),
+        ] {
+            let mut expected = Vec::new();
+            Kernel::Scalar.scan(&work, start, count, &mut expected);
+            expected.sort_unstable();
+            on_rolled += expected.iter().filter(|f| f.version != versions[0]).count();
+            assert_eq!(
+                gpu_scan_found(&s.backend, work.clone(), start, count as u64),
+                expected,
+                "versions {versions:08x?}, start {start}, count {count}"
+            );
+        }
+    }
+    assert!(on_rolled > 100, "only {on_rolled} found on rolled versions");
+    let (_, errors, _) = counters(&s.backend);
+    assert_eq!(errors, errors_before, "hardware errors");
+}
+
 #[test]
 fn ragged_ranges_match_scalar() {
     let Some((s, _serial)) = shared() else { return };
@@ -255,7 +306,7 @@ fn two_dimensional_dispatch() {
     let mut cpu = Vec::new();
     Kernel::best().scan(&work, 123, count, &mut cpu);
     assert!(!cpu.is_empty());
-    assert_eq!(gpu, cpu);
+    assert_eq!(gpu, cpu.iter().map(|f| f.nonce).collect::<Vec<_>>());
 }
 
 #[test]
@@ -320,7 +371,7 @@ fn cpu_and_gpu_tile_one_range() {
     let gpu_hashes = s.backend.hashes.load(Ordering::Relaxed);
     let sink = {
         let seen = seen.clone();
-        move |c: &Chunk<()>, n: u32| seen.lock().unwrap().push((c.start, c.count, n))
+        move |c: &Chunk<()>, f: Found| seen.lock().unwrap().push((c.start, c.count, f.nonce))
     };
     Runner::start(
         vec![cpu.clone(), s.backend.clone()],
@@ -377,9 +428,9 @@ fn new_work_preempts_a_waiting_feeder() {
         let feeder = scope.spawn(|| {
             s.backend.run(
                 Feed::new(&scheduler, &stop, WhenIdle::Wait),
-                &|c: &Chunk<()>, n: u32| {
+                &|c: &Chunk<()>, f: Found| {
                     *found.lock().unwrap() =
-                        Some((c.assignment.generation, n, std::time::Instant::now()))
+                        Some((c.assignment.generation, f.nonce, std::time::Instant::now()))
                 },
             )
         });

@@ -2,7 +2,7 @@
 //! an oracle, every kernel against `scalar`, edge nonces, and the early test's false positives.
 
 use hashforge::cpu::Kernel;
-use hashforge::{hash_difficulty, Hash256, Header, Target, WorkUnit};
+use hashforge::{hash_difficulty, Found, Hash256, Header, Target, WorkUnit};
 use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 
@@ -29,10 +29,91 @@ fn kernels() -> Vec<Kernel> {
     k
 }
 
+/// The nonces a kernel finds (in units of one version).
 fn scan(kernel: Kernel, work: &WorkUnit, start: u32, count: u32) -> Vec<u32> {
+    scan_found(kernel, work, start, count)
+        .iter()
+        .map(|f| f.nonce)
+        .collect()
+}
+
+/// Every nonce and version a kernel finds, in its order.
+fn scan_found(kernel: Kernel, work: &WorkUnit, start: u32, count: u32) -> Vec<Found> {
     let mut found = Vec::new();
     kernel.scan(work, start, count, &mut found);
     found
+}
+
+/// What a scan of a rolled unit must find, hashed from scratch with the `sha2` crate: every
+/// nonce of the range on every version, nonce-major.
+fn rolled_oracle(
+    header: &Header,
+    target: &Target,
+    versions: &[u32],
+    start: u32,
+    count: u32,
+) -> Vec<Found> {
+    let mut out = Vec::new();
+    for nonce in (start as u64..start as u64 + count as u64).map(|n| n as u32) {
+        for &version in versions {
+            let h = Header {
+                version,
+                nonce,
+                ..*header
+            };
+            if target.is_met_by(&Hash256(oracle(&h.to_bytes()))) {
+                out.push(Found { nonce, version });
+            }
+        }
+    }
+    out
+}
+
+/// Version rolling: every kernel over random headers and random masks finds exactly the nonces
+/// and versions the oracle does, over ranges at both ends of the nonce space, with the versions
+/// at the edges of the mask (all rolled bits clear, all set) and groups of 1 to 4 versions.
+#[test]
+fn rolled_units_match_the_oracle() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(320);
+    // About one nonce in 64 meets it, so every range has finds on several versions.
+    let target = Target::from_limbs([u64::MAX, u64::MAX, u64::MAX, 0x03ff_ffff_ffff_ffff]);
+    for round in 0..6 {
+        let header = random_header(&mut rng);
+        // A random mask of 2 to 16 bits inside BIP 320's 1fffe000, the BIP's own mask first.
+        let mask = if round == 0 {
+            0x1fff_e000
+        } else {
+            let m = rng.gen::<u32>() & 0x1fff_e000;
+            if m.count_ones() < 2 {
+                0x0000_6000
+            } else {
+                m
+            }
+        };
+        let base = header.version & !mask;
+        let mut versions = vec![base, base | mask, base | (mask & mask.wrapping_neg())];
+        versions.push(base | (rng.gen::<u32>() & mask));
+        versions.truncate(1 + round % 4);
+        let work = WorkUnit::rolled(header, target, &versions);
+        assert_eq!(work.versions(), versions.as_slice());
+        assert_eq!(work.header().version, versions[0]);
+        for (start, count) in [(0u32, 700u32), (u32::MAX - 299, 300), (12_345, 1)] {
+            let expected = rolled_oracle(&header, &target, &versions, start, count);
+            if count > 1 {
+                assert!(
+                    expected.iter().any(|f| f.version != versions[0]) || versions.len() == 1,
+                    "round {round}: nothing found on a rolled version"
+                );
+            }
+            for kernel in kernels() {
+                assert_eq!(
+                    scan_found(kernel, &work, start, count),
+                    expected,
+                    "{kernel}, round {round}, versions {versions:08x?}, start {start}, count {count}"
+                );
+            }
+        }
+    }
 }
 
 fn random_header(rng: &mut impl Rng) -> Header {

@@ -10,6 +10,7 @@ use hashforge::backend::Backend;
 use hashforge::cpu::{CpuBackend, Kernel};
 use hashforge::mining::source::{spread_bits, unit, ShareTag};
 use hashforge::mining::{self, Engine, MinerConfig, Status};
+use hashforge::Found;
 use hashforge_stratum::{
     ClientOptions, FailoverOptions, Job, Notify, PoolConfig, Server, ServerConfig, ServerEvent,
     ServerHandle, Target, Template,
@@ -230,26 +231,46 @@ fn shares_of_cleaned_jobs_are_never_submitted() {
         sched.set_source(job_source(job.clone()));
         sched.next_chunk(&mut None, 4).unwrap().assignment
     };
+    // Nonce `n` on the unit's (only) version.
+    let on = |unit: &Arc<hashforge::scheduler::Assignment<_>>, nonce: u32| Found {
+        nonce,
+        version: unit.work.versions()[0],
+    };
     let a = easy("a", true);
     checker.new_job(&a);
     let unit_a = take(&a);
-    assert!(matches!(checker.check(&unit_a, 1), Verdict::Submit { .. }));
-    assert!(matches!(checker.check(&unit_a, 1), Verdict::Duplicate));
+    assert!(matches!(
+        checker.check(&unit_a, on(&unit_a, 1)),
+        Verdict::Submit { .. }
+    ));
+    assert!(matches!(
+        checker.check(&unit_a, on(&unit_a, 1)),
+        Verdict::Duplicate
+    ));
 
     let b = easy("b", false);
     checker.new_job(&b);
     let unit_b = take(&b);
     assert!(
-        matches!(checker.check(&unit_a, 2), Verdict::Submit { .. }),
+        matches!(
+            checker.check(&unit_a, on(&unit_a, 2)),
+            Verdict::Submit { .. }
+        ),
         "not clean: a stays valid"
     );
 
     let c = easy("c", true);
     checker.new_job(&c);
-    assert!(matches!(checker.check(&unit_a, 3), Verdict::Stale { .. }));
-    assert!(matches!(checker.check(&unit_b, 3), Verdict::Stale { .. }));
+    assert!(matches!(
+        checker.check(&unit_a, on(&unit_a, 3)),
+        Verdict::Stale { .. }
+    ));
+    assert!(matches!(
+        checker.check(&unit_b, on(&unit_b, 3)),
+        Verdict::Stale { .. }
+    ));
     let unit_c = take(&c);
-    match checker.check(&unit_c, 3) {
+    match checker.check(&unit_c, on(&unit_c, 3)) {
         Verdict::Submit { share, .. } => assert_eq!((share.job_id.as_str(), share.nonce), ("c", 3)),
         v => panic!("{v:?}"),
     }
@@ -260,7 +281,7 @@ fn shares_of_cleaned_jobs_are_never_submitted() {
     checker.new_job(&hard);
     let unit_d = take(&hard);
     assert!(matches!(
-        checker.check(&unit_d, 3),
+        checker.check(&unit_d, on(&unit_d, 3)),
         Verdict::HardwareError { .. }
     ));
 }
@@ -286,7 +307,6 @@ fn new_work_preempts_the_cpu_threads_promptly() {
     let tag = ShareTag {
         job: job(8, None),
         extranonce2: vec![0; 8],
-        version: 0x2000_0000,
     };
     let tag2 = tag.clone();
     engine
@@ -414,21 +434,35 @@ fn units_roll_extranonce2_then_version_bits() {
         (t0.extranonce2.clone(), t1.extranonce2.clone()),
         (vec![0], vec![1])
     );
-    assert_eq!(t0.version, 0x2000_0000);
-    let (w256, t256) = unit(&j, 256).unwrap();
+    // Two mask bits: every unit carries the 4 versions they allow.
     assert_eq!(
-        (t256.extranonce2.clone(), t256.version),
-        (vec![0], 0x2000_2000)
+        w0.versions(),
+        [0x2000_0000, 0x2000_2000, 0x2000_4000, 0x2000_6000]
     );
-    assert_eq!(w256.header().version, 0x2000_2000);
+    assert_eq!(w0.header().version, 0x2000_0000);
     assert_ne!(
         w0.header().merkle_root,
         unit(&j, 1).unwrap().0.header().merkle_root
     );
-    // 256 extranonce2 values × 4 version values, then the job is used up.
-    assert!(unit(&j, 1023).is_some());
-    assert!(unit(&j, 1024).is_none());
+    // 256 extranonce2 values × one group of 4 versions, then the job is used up.
+    assert!(unit(&j, 255).is_some());
+    assert!(unit(&j, 256).is_none());
     assert!(unit(&job(1, None), 256).is_none());
+    // Three bits: a second group of 4 after every extranonce2 value.
+    let j3 = job(1, Some(0x0000_e000));
+    let (w256, t256) = unit(&j3, 256).unwrap();
+    assert_eq!(t256.extranonce2, vec![0]);
+    assert_eq!(
+        w256.versions(),
+        [0x2000_8000, 0x2000_a000, 0x2000_c000, 0x2000_e000]
+    );
+    assert!(unit(&j3, 511).is_some());
+    assert!(unit(&j3, 512).is_none());
+    // One bit: too few for a group, so one version per unit, rolled after extranonce2.
+    let j1 = job(1, Some(0x0000_2000));
+    assert_eq!(unit(&j1, 0).unwrap().0.versions(), [0x2000_0000]);
+    assert_eq!(unit(&j1, 256).unwrap().0.versions(), [0x2000_2000]);
+    assert!(unit(&j1, 512).is_none());
     // The unit's header is exactly the one the job builds.
     let en2 = t1.extranonce2.clone();
     let (w1, _) = unit(&j, 1).unwrap();

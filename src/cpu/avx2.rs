@@ -4,7 +4,7 @@ use std::arch::x86_64::*;
 
 use super::lanes::Lanes;
 use super::scan_lanes;
-use crate::work::WorkUnit;
+use crate::work::{Found, WorkUnit};
 
 /// Eight 32-bit lanes in one AVX2 register.
 #[derive(Clone, Copy)]
@@ -76,6 +76,6 @@ pub(crate) unsafe fn bswap_mask() -> __m256i {
 /// # Safety
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
-pub(crate) unsafe fn scan(work: &WorkUnit, start: u32, count: u32, found: &mut Vec<u32>) {
+pub(crate) unsafe fn scan(work: &WorkUnit, start: u32, count: u32, found: &mut Vec<Found>) {
     scan_lanes::<U32x8>(work, start, count, found);
 }

@@ -5,7 +5,7 @@ use std::arch::x86_64::*;
 
 use super::lanes::{Lanes, TERNLOG_CH, TERNLOG_MAJ, TERNLOG_XOR3};
 use super::scan_lanes;
-use crate::work::WorkUnit;
+use crate::work::{Found, WorkUnit};
 
 /// Sixteen 32-bit lanes in one AVX-512 register.
 #[derive(Clone, Copy)]
@@ -100,7 +100,7 @@ unsafe fn bswap_mask() -> __m512i {
 /// # Safety
 /// The CPU must support AVX-512F and AVX-512BW.
 #[target_feature(enable = "avx512f,avx512bw")]
-pub(crate) unsafe fn scan(work: &WorkUnit, start: u32, count: u32, found: &mut Vec<u32>) {
+pub(crate) unsafe fn scan(work: &WorkUnit, start: u32, count: u32, found: &mut Vec<Found>) {
     scan_lanes::<U32x16>(work, start, count, found);
 }
 
@@ -109,6 +109,6 @@ pub(crate) unsafe fn scan(work: &WorkUnit, start: u32, count: u32, found: &mut V
 /// # Safety
 /// As for [`scan`].
 #[target_feature(enable = "avx512f,avx512bw")]
-pub(crate) unsafe fn scan_x2(work: &WorkUnit, start: u32, count: u32, found: &mut Vec<u32>) {
+pub(crate) unsafe fn scan_x2(work: &WorkUnit, start: u32, count: u32, found: &mut Vec<Found>) {
     scan_lanes::<super::lanes::Pair<U32x16>>(work, start, count, found);
 }

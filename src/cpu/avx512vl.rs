@@ -7,7 +7,7 @@ use std::arch::x86_64::*;
 use super::avx2::U32x8;
 use super::lanes::{Lanes, TERNLOG_CH, TERNLOG_MAJ, TERNLOG_XOR3};
 use super::scan_lanes;
-use crate::work::WorkUnit;
+use crate::work::{Found, WorkUnit};
 
 /// Eight 32-bit lanes in one 256-bit register, with the AVX-512VL forms of the fused operations.
 #[derive(Clone, Copy)]
@@ -90,7 +90,7 @@ impl U32x8Vl {
 /// # Safety
 /// The CPU must support AVX2, AVX-512F and AVX-512VL.
 #[target_feature(enable = "avx2,avx512f,avx512vl")]
-pub(crate) unsafe fn scan(work: &WorkUnit, start: u32, count: u32, found: &mut Vec<u32>) {
+pub(crate) unsafe fn scan(work: &WorkUnit, start: u32, count: u32, found: &mut Vec<Found>) {
     scan_lanes::<U32x8Vl>(work, start, count, found);
 }
 
@@ -99,6 +99,6 @@ pub(crate) unsafe fn scan(work: &WorkUnit, start: u32, count: u32, found: &mut V
 /// # Safety
 /// As for [`scan`].
 #[target_feature(enable = "avx2,avx512f,avx512vl")]
-pub(crate) unsafe fn scan_x2(work: &WorkUnit, start: u32, count: u32, found: &mut Vec<u32>) {
+pub(crate) unsafe fn scan_x2(work: &WorkUnit, start: u32, count: u32, found: &mut Vec<Found>) {
     scan_lanes::<super::lanes::Pair<U32x8Vl>>(work, start, count, found);
 }

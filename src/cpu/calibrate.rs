@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use super::Kernel;
-use crate::work::WorkUnit;
+use crate::work::{Found, WorkUnit};
 
 /// Nonces per timed scan: small enough that a slice of a few milliseconds holds many.
 const STEP: u32 = 4096;
@@ -59,7 +59,13 @@ impl Calibration {
 }
 
 /// Scans steps of `STEP` nonces from `start` until `slice` has passed; nonces per second.
-fn time(kernel: Kernel, work: &WorkUnit, start: u32, slice: Duration, found: &mut Vec<u32>) -> f64 {
+fn time(
+    kernel: Kernel,
+    work: &WorkUnit,
+    start: u32,
+    slice: Duration,
+    found: &mut Vec<Found>,
+) -> f64 {
     let began = Instant::now();
     let mut nonces = 0u64;
     loop {

@@ -21,7 +21,7 @@ pub use calibrate::Calibration;
 use lanes::Lanes;
 pub use workers::CpuBackend;
 
-use crate::work::WorkUnit;
+use crate::work::{Found, WorkUnit};
 use crate::Error;
 
 /// A CPU hashing kernel.
@@ -124,12 +124,13 @@ impl Kernel {
         }
     }
 
-    /// Scans the `count` nonces from `start` (at most up to 2^32 − 1) and appends every nonce
-    /// whose hash meets the work unit's target, in ascending order.
+    /// Scans the `count` nonces from `start` (at most up to 2^32 − 1), each on every version of
+    /// the unit, and appends every nonce and version whose hash meets the work unit's target, in
+    /// ascending order of nonce, then in the unit's order of versions.
     ///
     /// # Panics
     /// If the kernel is not supported by this CPU (use [`Kernel::checked`] first).
-    pub fn scan(self, work: &WorkUnit, start: u32, count: u32, found: &mut Vec<u32>) {
+    pub fn scan(self, work: &WorkUnit, start: u32, count: u32, found: &mut Vec<Found>) {
         assert!(
             self.is_supported(),
             "kernel {} not supported by this CPU",
@@ -202,24 +203,56 @@ impl FromStr for Kernel {
 }
 
 /// The scan loop shared by the lane kernels: early test on the last state word, then the full
-/// 256-bit compare on the rare candidates.
+/// 256-bit compare on the rare candidates. A rolled unit shares each nonce's schedule between
+/// its versions ([`tail::Schedule`]).
 #[inline(always)]
-fn scan_lanes<V: Lanes>(work: &WorkUnit, start: u32, count: u32, found: &mut Vec<u32>) {
-    let p = work.precomputed();
+fn scan_lanes<V: Lanes>(work: &WorkUnit, start: u32, count: u32, found: &mut Vec<Found>) {
+    let versions = work.precomputed_versions();
     let limit = work.target().top_word();
     let end = start as u64 + count as u64;
-    let mut n = start as u64;
-    while n < end {
-        let h7 = tail::last_word::<V>(p, n as u32);
-        let mut mask = h7.bswap_le_mask(limit);
-        while mask != 0 {
-            let nonce = n + mask.trailing_zeros() as u64;
-            if nonce < end && work.meets_target(nonce as u32) {
-                found.push(nonce as u32);
-            }
-            mask &= mask - 1;
+    let bases = (start as u64..end).step_by(V::WIDTH);
+    if let [p] = versions {
+        for n in bases {
+            let h7 = tail::last_word::<V>(p, n as u32);
+            push_candidates(work, 0, n, end, h7.bswap_le_mask(limit), found);
         }
-        n += V::WIDTH as u64;
+    } else {
+        let first = found.len();
+        for n in bases {
+            let schedule = tail::Schedule::<V>::new(&versions[0], n as u32);
+            for (index, p) in versions.iter().enumerate() {
+                let h7 = schedule.last_word(p);
+                push_candidates(work, index, n, end, h7.bswap_le_mask(limit), found);
+            }
+        }
+        in_scan_order(work, &mut found[first..]);
+    }
+}
+
+/// Sorts a rolled scan's finds in the order [`Kernel::scan`] promises: by nonce, then in the
+/// unit's order of versions (a kernel that goes version by version finds them out of order).
+fn in_scan_order(work: &WorkUnit, found: &mut [Found]) {
+    let position = |f: &Found| work.versions().iter().position(|&v| v == f.version);
+    found.sort_by_key(|f| (f.nonce, position(f)));
+}
+
+/// Checks the candidates of one early test in full: bit `i` of `mask` is nonce `base + i` on
+/// the version of index `index`; nonces from `end` on are outside the scan.
+#[inline(always)]
+fn push_candidates(
+    work: &WorkUnit,
+    index: usize,
+    base: u64,
+    end: u64,
+    mut mask: u32,
+    found: &mut Vec<Found>,
+) {
+    while mask != 0 {
+        let nonce = base + mask.trailing_zeros() as u64;
+        if nonce < end {
+            found.extend(work.check(index, nonce as u32));
+        }
+        mask &= mask - 1;
     }
 }
 
@@ -229,7 +262,7 @@ mod tests {
     use super::*;
     use crate::{Header, Target};
 
-    fn scan_with<V: Lanes>(work: &WorkUnit, start: u32, count: u32) -> Vec<u32> {
+    fn scan_with<V: Lanes>(work: &WorkUnit, start: u32, count: u32) -> Vec<Found> {
         let mut found = Vec::new();
         scan_lanes::<V>(work, start, count, &mut found);
         found

@@ -12,7 +12,7 @@ use std::arch::x86_64::*;
 
 use seq_macro::seq;
 
-use crate::work::{WorkUnit, LEN_W15, PAD_W4};
+use crate::work::{Found, Precomputed, WorkUnit, LEN_W15, PAD_W4};
 use hashforge_bitcoin::sha256::{self, IV, K};
 
 /// A state as the SHA extensions hold it: (ABEF, CDGH).
@@ -68,8 +68,98 @@ unsafe fn words(w: [u32; 4]) -> __m128i {
     _mm_set_epi32(w[3] as i32, w[2] as i32, w[1] as i32, w[0] as i32)
 }
 
-/// Scans `count` nonces from `start`, `STREAMS` independent nonces at a time, pushing every nonce
-/// whose hash meets the target.
+/// The constants of the second chunk's rounds 4–15 (padding, zeros, length) as K + W.
+struct Constants {
+    wk4: __m128i,
+    wk8: __m128i,
+    wk12: __m128i,
+}
+
+#[inline(always)]
+unsafe fn constants() -> Constants {
+    Constants {
+        wk4: _mm_add_epi32(words([PAD_W4, 0, 0, 0]), k4(4)),
+        wk8: k4(8),
+        wk12: _mm_add_epi32(words([0, 0, 0, LEN_W15]), k4(12)),
+    }
+}
+
+/// The state after the second chunk's rounds 0 and 1, which do not depend on the nonce.
+#[inline(always)]
+unsafe fn after_round_1(p: &Precomputed) -> State {
+    let mut s = p.midstate;
+    sha256::round(&mut s, K[0], p.tail[0]);
+    sha256::round(&mut s, K[1], p.tail[1]);
+    pack(&s)
+}
+
+/// Rounds 2 and 3's K + W, with the nonce as W3, in the low 64 bits.
+#[inline(always)]
+unsafe fn wk23(p: &Precomputed, nonce_be: u32) -> __m128i {
+    let wk = ((nonce_be.wrapping_add(K[3]) as u64) << 32) | p.tail[2].wrapping_add(K[2]) as u64;
+    _mm_cvtsi64_si128(wk as i64)
+}
+
+/// The second hash of `STREAMS` first-hash states (after round 63; `mid` is each one's
+/// midstate): each stream's last state word `H7`.
+#[inline(always)]
+unsafe fn second_hash<const STREAMS: usize>(
+    mut st: [State; STREAMS],
+    mid: [State; STREAMS],
+) -> [u32; STREAMS] {
+    // The message's second half is constant padding.
+    let iv = pack(&IV);
+    let x2 = words([0x8000_0000, 0, 0, 0]);
+    let x3 = words([0, 0, 0, 256]);
+    let xk8 = _mm_add_epi32(x2, k4(8));
+    let xk12 = _mm_add_epi32(x3, k4(12));
+    // Feed the first digest (H0..H7) to the second hash as its message words.
+    let mut x = [[x2; 4]; STREAMS];
+    for j in 0..STREAMS {
+        let abef = _mm_shuffle_epi32::<0x1B>(_mm_add_epi32(st[j].abef, mid[j].abef));
+        let cdgh = _mm_shuffle_epi32::<0x1B>(_mm_add_epi32(st[j].cdgh, mid[j].cdgh));
+        x[j] = [
+            _mm_unpacklo_epi64(abef, cdgh),
+            _mm_unpackhi_epi64(abef, cdgh),
+            x2,
+            x3,
+        ];
+        st[j] = iv;
+        four_rounds(&mut st[j], _mm_add_epi32(x[j][0], k4(0)));
+    }
+    for j in 0..STREAMS {
+        four_rounds(&mut st[j], _mm_add_epi32(x[j][1], k4(4)));
+    }
+    for s in st.iter_mut() {
+        four_rounds(s, xk8);
+    }
+    for s in st.iter_mut() {
+        four_rounds(s, xk12);
+    }
+    seq!(G in 4..15 {
+        for j in 0..STREAMS {
+            let [a, b, c, d] = x[j];
+            let next = schedule(a, b, c, d);
+            x[j] = [b, c, d, next];
+            four_rounds(&mut st[j], _mm_add_epi32(next, k4(G * 4)));
+        }
+    });
+    // Rounds 60 and 61 leave F = f62 = the final h before the feed-forward.
+    for j in 0..STREAMS {
+        let [a, b, c, d] = x[j];
+        let next = schedule(a, b, c, d);
+        two_rounds(&mut st[j], _mm_add_epi32(next, k4(60)));
+    }
+    st.map(|s| (_mm_cvtsi128_si32(s.abef) as u32).wrapping_add(IV[7]))
+}
+
+/// Scans `count` nonces from `start`, `STREAMS` independent nonces at a time, pushing every
+/// nonce (and version) whose hash meets the target.
+///
+/// A rolled unit is scanned one version after the other. Sharing the schedule between versions
+/// does not pay here: `sha256rnds2` bounds this kernel (on Zen 1 one issues every 2 cycles and
+/// a nonce needs 62), and the message instructions it would save run beside it. Measured with
+/// `bench --version-rolling`: a shared-schedule form ran at 0.90× the plain rate.
 ///
 /// # Safety
 /// The CPU must support SHA, SSE4.1 and SSSE3.
@@ -78,31 +168,35 @@ pub(crate) unsafe fn scan<const STREAMS: usize>(
     work: &WorkUnit,
     start: u32,
     count: u32,
-    found: &mut Vec<u32>,
+    found: &mut Vec<Found>,
 ) {
-    let p = work.precomputed();
-    let limit = work.target().top_word();
-    let [t0, t1, t2] = p.tail;
+    let first = found.len();
+    for index in 0..work.versions().len() {
+        scan_version::<STREAMS>(work, index, start, count, found);
+    }
+    super::in_scan_order(work, &mut found[first..]);
+}
 
-    // First hash: rounds 0 and 1 do not depend on the nonce.
-    let mut s2 = p.midstate;
-    sha256::round(&mut s2, K[0], t0);
-    sha256::round(&mut s2, K[1], t1);
-    let start2 = pack(&s2);
+/// [`scan`] on the version of index `index`.
+#[inline(always)]
+unsafe fn scan_version<const STREAMS: usize>(
+    work: &WorkUnit,
+    index: usize,
+    start: u32,
+    count: u32,
+    found: &mut Vec<Found>,
+) {
+    let p = &work.precomputed_versions()[index];
+    let limit = work.target().top_word();
+    let start2 = after_round_1(p);
     let mid = pack(&p.midstate);
-    let w0_base = words([t0, t1, t2, 0]);
-    let w1 = words([PAD_W4, 0, 0, 0]);
-    let w2 = _mm_setzero_si128();
-    let w3 = words([0, 0, 0, LEN_W15]);
-    let wk4 = _mm_add_epi32(w1, k4(4));
-    let wk8 = k4(8);
-    let wk12 = _mm_add_epi32(w3, k4(12));
-    // Second hash: the message's second half is constant padding.
-    let iv = pack(&IV);
-    let x2 = words([0x8000_0000, 0, 0, 0]);
-    let x3 = words([0, 0, 0, 256]);
-    let xk8 = _mm_add_epi32(x2, k4(8));
-    let xk12 = _mm_add_epi32(x3, k4(12));
+    let w0_base = words([p.tail[0], p.tail[1], p.tail[2], 0]);
+    let consts = constants();
+    let [w1, w2, w3] = [
+        words([PAD_W4, 0, 0, 0]),
+        _mm_setzero_si128(),
+        words([0, 0, 0, LEN_W15]),
+    ];
 
     let end = start as u64 + count as u64;
     let mut n = start as u64;
@@ -112,17 +206,16 @@ pub(crate) unsafe fn scan<const STREAMS: usize>(
         for j in 0..STREAMS {
             let nonce_be = (n as u32).wrapping_add(j as u32).swap_bytes();
             m0[j] = _mm_insert_epi32::<3>(w0_base, nonce_be as i32);
-            let wk23 = ((nonce_be.wrapping_add(K[3]) as u64) << 32) | t2.wrapping_add(K[2]) as u64;
-            two_rounds(&mut st[j], _mm_cvtsi64_si128(wk23 as i64));
+            two_rounds(&mut st[j], wk23(p, nonce_be));
         }
         for s in st.iter_mut() {
-            four_rounds(s, wk4);
+            four_rounds(s, consts.wk4);
         }
         for s in st.iter_mut() {
-            four_rounds(s, wk8);
+            four_rounds(s, consts.wk8);
         }
         for s in st.iter_mut() {
-            four_rounds(s, wk12);
+            four_rounds(s, consts.wk12);
         }
         let mut m = [[m0[0], w1, w2, w3]; STREAMS];
         for j in 0..STREAMS {
@@ -136,51 +229,10 @@ pub(crate) unsafe fn scan<const STREAMS: usize>(
                 four_rounds(&mut st[j], _mm_add_epi32(next, k4(G * 4)));
             }
         });
-
-        // Feed the first digest (H0..H7) to the second hash as its message words.
-        let mut x = [[w2; 4]; STREAMS];
-        for j in 0..STREAMS {
-            let abef = _mm_shuffle_epi32::<0x1B>(_mm_add_epi32(st[j].abef, mid.abef));
-            let cdgh = _mm_shuffle_epi32::<0x1B>(_mm_add_epi32(st[j].cdgh, mid.cdgh));
-            x[j] = [
-                _mm_unpacklo_epi64(abef, cdgh),
-                _mm_unpackhi_epi64(abef, cdgh),
-                x2,
-                x3,
-            ];
-            st[j] = iv;
-            four_rounds(&mut st[j], _mm_add_epi32(x[j][0], k4(0)));
-        }
-        for j in 0..STREAMS {
-            four_rounds(&mut st[j], _mm_add_epi32(x[j][1], k4(4)));
-        }
-        for s in st.iter_mut() {
-            four_rounds(s, xk8);
-        }
-        for s in st.iter_mut() {
-            four_rounds(s, xk12);
-        }
-        seq!(G in 4..15 {
-            for j in 0..STREAMS {
-                let [a, b, c, d] = x[j];
-                let next = schedule(a, b, c, d);
-                x[j] = [b, c, d, next];
-                four_rounds(&mut st[j], _mm_add_epi32(next, k4(G * 4)));
-            }
-        });
-        // Rounds 60 and 61 leave F = f62 = the final h before the feed-forward.
-        for j in 0..STREAMS {
-            let [a, b, c, d] = x[j];
-            let next = schedule(a, b, c, d);
-            two_rounds(&mut st[j], _mm_add_epi32(next, k4(60)));
-        }
-        for (j, s) in st.iter().enumerate() {
-            let h7 = (_mm_cvtsi128_si32(s.abef) as u32).wrapping_add(IV[7]);
-            if h7.swap_bytes() <= limit {
-                let nonce = n + j as u64;
-                if nonce < end && work.meets_target(nonce as u32) {
-                    found.push(nonce as u32);
-                }
+        for (j, h7) in second_hash(st, [mid; STREAMS]).into_iter().enumerate() {
+            let nonce = n + j as u64;
+            if h7.swap_bytes() <= limit && nonce < end {
+                found.extend(work.check(index, nonce as u32));
             }
         }
         n += STREAMS as u64;

@@ -60,12 +60,13 @@ impl CpuBackend {
             found.clear();
             self.kernel
                 .scan(chunk.work(), chunk.start, chunk.count, &mut found);
-            self.hashes.fetch_add(chunk.count as u64, Ordering::Relaxed);
+            let hashes = chunk.work().hashes(chunk.count as u64);
+            self.hashes.fetch_add(hashes, Ordering::Relaxed);
             if let Some(mine) = mine {
-                mine.fetch_add(chunk.count as u64, Ordering::Relaxed);
+                mine.fetch_add(hashes, Ordering::Relaxed);
             }
-            for &nonce in &found {
-                sink.found(&chunk, nonce);
+            for &f in &found {
+                sink.found(&chunk, f);
             }
         }
     }

@@ -13,7 +13,7 @@ use super::{Batch, Gpu, GpuError, Workgroup, MAX_BATCH};
 use crate::backend::{Backend, BackendError, Feed, FoundSink, Part};
 use crate::cpu::Kernel;
 use crate::scheduler::{Chunk, Tag};
-use crate::work::WorkUnit;
+use crate::work::{Found, WorkUnit};
 use crate::{Header, Target};
 
 /// One device and its feeder's kernel.
@@ -260,12 +260,14 @@ impl GpuBackend {
         let listed = nonces.len();
         nonces.dedup();
         let mut errors = (listed - nonces.len()) as u64;
+        let mut finds = Vec::new();
         for nonce in nonces {
-            match check(work, chunk, nonce) {
-                Check::Meets => sink.found(chunk, nonce),
-                Check::NearMiss => {}
-                Check::Wrong => errors += 1,
+            if !check(work, chunk, nonce, &mut finds) {
+                errors += 1;
             }
+        }
+        for f in finds {
+            sink.found(chunk, f);
         }
         if errors > 0 {
             self.hw_errors.fetch_add(errors, Ordering::Relaxed);
@@ -277,7 +279,7 @@ impl GpuBackend {
                 "GPU candidates contradicted by the CPU re-hash (hardware errors, not reported)"
             );
         }
-        self.count(device, chunk.count);
+        self.count(device, chunk.work().hashes(chunk.count as u64));
     }
 
     /// Scans a chunk on the CPU with the fastest kernel this CPU has (result overflow, or the
@@ -285,16 +287,16 @@ impl GpuBackend {
     fn rescan<T>(&self, device: &Device, chunk: &Chunk<T>, sink: &dyn FoundSink<T>) {
         let mut found = Vec::new();
         Kernel::best().scan(chunk.work(), chunk.start, chunk.count, &mut found);
-        for nonce in found {
-            sink.found(chunk, nonce);
+        for f in found {
+            sink.found(chunk, f);
         }
-        self.count(device, chunk.count);
+        self.count(device, chunk.work().hashes(chunk.count as u64));
     }
 
     /// Counts `n` hashes done by `device`.
-    fn count(&self, device: &Device, n: u32) {
-        device.hashes.fetch_add(n as u64, Ordering::Relaxed);
-        self.hashes.fetch_add(n as u64, Ordering::Relaxed);
+    fn count(&self, device: &Device, n: u64) {
+        device.hashes.fetch_add(n, Ordering::Relaxed);
+        self.hashes.fetch_add(n, Ordering::Relaxed);
     }
 }
 
@@ -341,28 +343,26 @@ impl<T: Tag> Backend<T> for GpuBackend {
     }
 }
 
-/// What the CPU makes of a GPU candidate.
-enum Check {
-    /// Meets the full 256-bit target: report it.
-    Meets,
-    /// Passes the early test (top 32 bits) but not the full compare: a legitimate candidate.
-    NearMiss,
-    /// Out of the dispatch's range or fails the early test: the GPU computed it wrong.
-    Wrong,
-}
-
-fn check<T>(work: &WorkUnit, chunk: &Chunk<T>, nonce: u32) -> Check {
+/// Checks a GPU candidate on the CPU over every version of the unit: appends what meets the full
+/// 256-bit target to `finds`. False when the GPU computed it wrong: out of the dispatch's range,
+/// or no version passes the early test (top 32 bits); a candidate that passes it but not the
+/// full compare is legitimate.
+fn check<T>(work: &WorkUnit, chunk: &Chunk<T>, nonce: u32, finds: &mut Vec<Found>) -> bool {
     if nonce.wrapping_sub(chunk.start) >= chunk.count {
-        return Check::Wrong;
+        return false;
     }
-    let hash = work.hash(nonce);
-    if work.target().is_met_by(&hash) {
-        Check::Meets
-    } else if (hash.to_limbs()[3] >> 32) as u32 <= work.target().top_word() {
-        Check::NearMiss
-    } else {
-        Check::Wrong
+    let mut candidate = false;
+    for index in 0..work.versions().len() {
+        let hash = work.hash_version(index, nonce);
+        candidate |= (hash.to_limbs()[3] >> 32) as u32 <= work.target().top_word();
+        if work.target().is_met_by(&hash) {
+            finds.push(Found {
+                nonce,
+                version: work.versions()[index],
+            });
+        }
     }
+    candidate
 }
 
 /// Expected early-test candidates per dispatch that [`split`] allows: a quarter of the largest
@@ -375,9 +375,10 @@ const MIN_SPLIT: u64 = 4096;
 /// Splits a chunk so each piece expects at most [`EXPECTED_CANDIDATES`] early-test candidates
 /// (pieces of at least [`MIN_SPLIT`] nonces). Hard targets leave the chunk whole.
 fn split<T>(chunk: Chunk<T>) -> Vec<Chunk<T>> {
-    // A nonce passes the early test with probability (top + 1) / 2^32.
+    // A nonce passes the early test with probability (top + 1) / 2^32 per version.
     let top = chunk.work().target().top_word() as u64;
-    let size = (EXPECTED_CANDIDATES * (1u64 << 32) / (top + 1)).max(MIN_SPLIT);
+    let versions = chunk.work().versions().len() as u64;
+    let size = (EXPECTED_CANDIDATES * (1u64 << 32) / ((top + 1) * versions)).max(MIN_SPLIT);
     let end = chunk.start as u64 + chunk.count as u64;
     (chunk.start as u64..end)
         .step_by(size as usize)
@@ -448,26 +449,38 @@ mod tests {
         scheduler.next_chunk(&mut None, count).unwrap()
     }
 
+    /// [`check`]'s verdict and what it reported.
+    fn checked(work: &WorkUnit, c: &Chunk<()>, nonce: u32) -> (bool, Vec<Found>) {
+        let mut finds = Vec::new();
+        let ok = check(work, c, nonce, &mut finds);
+        (ok, finds)
+    }
+
     #[test]
     fn candidates_are_checked_on_the_cpu() {
         // Genesis: nonce 2083236893 meets its own target; its neighbours fail the early test.
         let header = Header::genesis();
-        let work = WorkUnit::new(header, Target::from_compact(header.bits).unwrap());
+        let target = Target::from_compact(header.bits).unwrap();
+        let work = WorkUnit::new(header, target);
         let c = chunk(work.clone(), 2_083_236_000, 1000);
-        assert!(matches!(check(&work, &c, 2_083_236_893), Check::Meets));
-        assert!(matches!(check(&work, &c, 2_083_236_894), Check::Wrong));
-        assert!(
-            matches!(check(&work, &c, 2_083_235_999), Check::Wrong),
-            "out of range"
-        );
-        assert!(
-            matches!(check(&work, &c, 2_083_237_000), Check::Wrong),
-            "out of range"
-        );
-        // A target whose top word the genesis hash meets but whose lower bits it does not.
+        let genesis = Found {
+            nonce: 2_083_236_893,
+            version: 1,
+        };
+        assert_eq!(checked(&work, &c, 2_083_236_893), (true, vec![genesis]));
+        assert_eq!(checked(&work, &c, 2_083_236_894), (false, vec![]));
+        assert!(!checked(&work, &c, 2_083_235_999).0, "out of range");
+        assert!(!checked(&work, &c, 2_083_237_000).0, "out of range");
+        // A target whose top word the genesis hash meets but whose lower bits it does not: a
+        // legitimate candidate, nothing to report.
         let near = WorkUnit::new(header, Target::from_limbs([0, 0, 0, 0]));
         let c = chunk(near.clone(), 2_083_236_000, 1000);
-        assert!(matches!(check(&near, &c, 2_083_236_893), Check::NearMiss));
+        assert_eq!(checked(&near, &c, 2_083_236_893), (true, vec![]));
+        // Rolled: every version is checked, and the one that meets is reported with its version.
+        let rolled = WorkUnit::rolled(header, target, &[0x2000_0000, 1, 0x2000_4000]);
+        let c = chunk(rolled.clone(), 2_083_236_000, 1000);
+        assert_eq!(checked(&rolled, &c, 2_083_236_893), (true, vec![genesis]));
+        assert_eq!(checked(&rolled, &c, 2_083_236_894), (false, vec![]));
     }
 
     #[test]

@@ -13,11 +13,11 @@ use crate::backend::{Backend, FoundSink, WhenIdle};
 use crate::runner::Runner;
 use crate::scheduler::{Assignment, Chunk, Scheduler};
 
-/// A nonce a backend found, with the unit it belongs to.
+/// A nonce (and version) a backend found, with the unit it belongs to.
 #[derive(Debug)]
 pub struct Found {
     pub assignment: Arc<Assignment<ShareTag>>,
-    pub nonce: u32,
+    pub found: crate::Found,
 }
 
 /// Found nonces waiting for the mining loop. Shares come seconds apart at any sane difficulty;
@@ -95,10 +95,10 @@ struct Queue {
 impl FoundSink<ShareTag> for Queue {
     /// Queues a found nonce; while the queue is full the backend waits (never dropping a
     /// share), unless the engine is stopping or the loop is gone.
-    fn found(&self, chunk: &Chunk<ShareTag>, nonce: u32) {
+    fn found(&self, chunk: &Chunk<ShareTag>, found: crate::Found) {
         let mut found = Found {
             assignment: chunk.assignment.clone(),
-            nonce,
+            found,
         };
         loop {
             match self.tx.try_send(found) {

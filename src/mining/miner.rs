@@ -628,7 +628,7 @@ impl Loop {
     /// Checks a found nonce; returns the share to submit, if any.
     fn on_found(&mut self, f: Found) -> Option<hashforge_stratum::Share> {
         self.counters.found += 1;
-        match self.checker.check(&f.assignment, f.nonce) {
+        match self.checker.check(&f.assignment, f.found) {
             Verdict::Submit {
                 share,
                 hash,

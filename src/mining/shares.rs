@@ -6,7 +6,7 @@ use std::collections::{HashSet, VecDeque};
 
 use super::source::ShareTag;
 use crate::scheduler::Assignment;
-use crate::{hash_difficulty, Hash256};
+use crate::{hash_difficulty, Found, Hash256, Header};
 
 /// Jobs remembered as valid between clean notifies (pools keep about this many too).
 const MAX_VALID_JOBS: usize = 32;
@@ -61,7 +61,9 @@ impl ShareChecker {
         self.valid.iter().any(|id| id == job.id())
     }
 
-    pub fn check(&mut self, unit: &Assignment<ShareTag>, nonce: u32) -> Verdict {
+    /// Checks a found nonce and version of `unit`.
+    pub fn check(&mut self, unit: &Assignment<ShareTag>, found: Found) -> Verdict {
+        let Found { nonce, version } = found;
         let tag = &unit.tag;
         let job = &tag.job;
         if !self.is_valid(job) {
@@ -69,8 +71,13 @@ impl ShareChecker {
                 job_id: job.id().to_string(),
             };
         }
+        if !unit.work.versions().contains(&version) {
+            return Verdict::HardwareError {
+                reason: format!("version {version:08x} is not one the unit was given"),
+            };
+        }
         let ntime = job.notify.ntime;
-        let rebuilt = match job.header(&tag.extranonce2, ntime, nonce, tag.version) {
+        let rebuilt = match job.header(&tag.extranonce2, ntime, nonce, version) {
             Ok(h) => h,
             Err(e) => {
                 return Verdict::HardwareError {
@@ -78,7 +85,11 @@ impl ShareChecker {
                 }
             }
         };
-        if rebuilt != unit.work.header().with_nonce(nonce) {
+        let hashed = Header {
+            version,
+            ..unit.work.header().with_nonce(nonce)
+        };
+        if rebuilt != hashed {
             return Verdict::HardwareError {
                 reason: "hashed header differs from the job's".into(),
             };
@@ -94,7 +105,7 @@ impl ShareChecker {
             tag.extranonce2.clone(),
             ntime,
             nonce,
-            tag.version,
+            version,
         );
         if !self.seen.insert(key.clone()) {
             return Verdict::Duplicate;
@@ -111,7 +122,7 @@ impl ShareChecker {
                 extranonce2: tag.extranonce2.clone(),
                 ntime,
                 nonce,
-                version: tag.version,
+                version,
             },
             hash,
             difficulty: hash_difficulty(&hash),

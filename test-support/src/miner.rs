@@ -29,7 +29,8 @@ pub fn scan_for_share(job: &Job, superseded: impl Fn() -> bool) -> Option<Share>
         }
         let mut found = Vec::new();
         kernel.scan(&work, start, chunk, &mut found);
-        for nonce in found {
+        for f in found {
+            let nonce = f.nonce;
             let h = job.header(&extranonce2, ntime, nonce, version).ok()?;
             if job.check_share(&h).1 {
                 return Some(Share {

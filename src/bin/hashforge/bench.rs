@@ -35,12 +35,29 @@ pub struct Measurement {
     /// The GPU adapter's name (GPU and `all` measurements).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
+    /// Versions hashed per nonce: more than 1 on the rolled unit of `--version-rolling`.
+    #[serde(skip_serializing_if = "is_one")]
+    pub versions: usize,
+    /// With `--version-rolling`, on the rolled row: its rate ÷ the plain row's, same run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vs_plain: Option<f64>,
 }
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
+}
+
+/// With `--version-rolling`, how many times the plain and the rolled unit are each measured,
+/// in turns, so that a change of load or clock during the run hits both alike.
+const ROLLING_ROUNDS: u32 = 2;
 
 pub fn run(args: BenchArgs) -> Result<()> {
     let requested = args.backends.backend;
     if args.sweep && !matches!(requested, BackendChoice::Cpu | BackendChoice::Auto) {
         bail!("--sweep measures the CPU kernels: use it with --backend cpu");
+    }
+    if args.version_rolling && (args.sweep || requested == BackendChoice::All) {
+        bail!("--version-rolling compares one backend with itself: use it with --backend cpu or gpu, without --sweep");
     }
     // The kernel first, so that a bad name is the only line.
     let kernels = match (requested, args.backends.cpu.kernel.as_str()) {
@@ -117,11 +134,21 @@ pub fn run(args: BenchArgs) -> Result<()> {
             for &kernel in &kernels {
                 for &n in &thread_counts {
                     let cpu = Arc::new(CpuBackend::new(kernel, n));
-                    v.push(measure(&cpu, seconds, cpu_measurement)?);
+                    if args.version_rolling {
+                        v.extend(measure_rolling(&cpu, seconds, cpu_measurement)?);
+                    } else {
+                        v.push(measure(&cpu, seconds, cpu_measurement)?);
+                    }
                 }
             }
             v
         }
+        #[cfg(feature = "gpu")]
+        BackendChoice::Gpu if args.version_rolling => measure_rolling(
+            gpu.as_ref().expect("set up above"),
+            seconds,
+            gpu_measurement,
+        )?,
         #[cfg(feature = "gpu")]
         BackendChoice::Gpu => {
             let gpu = gpu.as_ref().expect("set up above");
@@ -185,6 +212,8 @@ fn print_json(measurements: &[Measurement], reference: Option<&Reference>) -> Re
             hashrate: r.mean(),
             ratio: Some(1.0),
             device: None,
+            versions: 1,
+            vs_plain: None,
         };
         println!("{}", serde_json::to_string(&line)?);
     }
@@ -217,8 +246,12 @@ fn print_table(measurements: &[Measurement], reference: Option<&Reference>) {
             .as_ref()
             .map(|d| format!("  on {d}"))
             .unwrap_or_default();
+        let rolled = m
+            .vs_plain
+            .map(|r| format!("  {} versions per nonce: {r:.3}× plain", m.versions))
+            .unwrap_or_default();
         println!(
-            "{:<8} {:<12} {:>7} {:>14} {:>16}{ratio}{device}",
+            "{:<8} {:<12} {:>7} {:>14} {:>16}{ratio}{rolled}{device}",
             m.backend,
             m.kernel,
             m.threads,
@@ -228,11 +261,16 @@ fn print_table(measurements: &[Measurement], reference: Option<&Reference>) {
     }
 }
 
-/// Runs `backends` together on the benchmark work (a fresh scheduler) until `duration` has
-/// passed; returns the seconds it took.
-fn timed(backends: Vec<Arc<dyn Backend<()>>>, duration: Duration) -> Result<f64> {
+/// Runs `backends` together on the benchmark work (a fresh scheduler; `rolled`: the unit rolled
+/// over several versions) until `duration` has passed; returns the seconds it took.
+fn timed(backends: Vec<Arc<dyn Backend<()>>>, duration: Duration, rolled: bool) -> Result<f64> {
     let scheduler = Arc::new(Scheduler::new());
-    scheduler.set_source(Box::new(|| Some((WorkUnit::benchmark(), ()))));
+    let work = if rolled {
+        WorkUnit::benchmark_rolled()
+    } else {
+        WorkUnit::benchmark()
+    };
+    scheduler.set_source(Box::new(move || Some((work.clone(), ()))));
     let started = Instant::now();
     let runner = Runner::start(
         backends,
@@ -253,11 +291,46 @@ fn measure<B: Backend<()> + 'static>(
     duration: Duration,
     measurement: fn(&B, u64, f64) -> Measurement,
 ) -> Result<Measurement> {
+    let (hashes, seconds) = count(backend, duration, false)?;
+    Ok(measurement(backend, hashes, seconds))
+}
+
+/// Runs one backend on the benchmark work (or its rolled form) for `duration`: the hashes it did
+/// and the seconds it took.
+fn count<B: Backend<()> + 'static>(
+    backend: &Arc<B>,
+    duration: Duration,
+    rolled: bool,
+) -> Result<(u64, f64)> {
     let counter = backend.hash_counter();
     let before = counter.load(Ordering::Relaxed);
-    let seconds = timed(vec![backend.clone()], duration)?;
-    let hashes = counter.load(Ordering::Relaxed) - before;
-    Ok(measurement(backend, hashes, seconds))
+    let seconds = timed(vec![backend.clone()], duration, rolled)?;
+    Ok((counter.load(Ordering::Relaxed) - before, seconds))
+}
+
+/// Measures one backend on the plain benchmark unit and on the rolled one, in turns
+/// ([`ROLLING_ROUNDS`] each, `duration` per turn): the plain row, then the rolled row with its
+/// ratio to the plain one.
+fn measure_rolling<B: Backend<()> + 'static>(
+    backend: &Arc<B>,
+    duration: Duration,
+    measurement: fn(&B, u64, f64) -> Measurement,
+) -> Result<Vec<Measurement>> {
+    let mut totals = [(0u64, 0f64); 2];
+    for _ in 0..ROLLING_ROUNDS {
+        for (rolled, total) in totals.iter_mut().enumerate() {
+            let (hashes, seconds) = count(backend, duration, rolled == 1)?;
+            total.0 += hashes;
+            total.1 += seconds;
+        }
+    }
+    let [plain, rolled] = totals.map(|(hashes, seconds)| measurement(backend, hashes, seconds));
+    let rolled = Measurement {
+        versions: WorkUnit::benchmark_rolled().versions().len(),
+        vs_plain: Some(rolled.hashrate / plain.hashrate),
+        ..rolled
+    };
+    Ok(vec![plain, rolled])
 }
 
 /// Runs the CPU workers and the GPU together on the benchmark work (one scheduler) for
@@ -273,7 +346,7 @@ fn measure_all(
         gpu.hashes.load(Ordering::Relaxed),
     );
     let devices = DeviceCounts::before(gpu);
-    let seconds = timed(vec![cpu.clone(), gpu.clone()], duration)?;
+    let seconds = timed(vec![cpu.clone(), gpu.clone()], duration, false)?;
     let cpu_hashes = cpu.hashes.load(Ordering::Relaxed) - cpu_before;
     let gpu_hashes = gpu.hashes.load(Ordering::Relaxed) - gpu_before;
     let total = cpu_hashes + gpu_hashes;
@@ -286,6 +359,8 @@ fn measure_all(
         hashrate: total as f64 / seconds,
         ratio: None,
         device: Some(gpu.device_name.clone()),
+        versions: 1,
+        vs_plain: None,
     };
     let mut v = vec![cpu_measurement(cpu, cpu_hashes, seconds)];
     v.extend(devices.rows(seconds));
@@ -338,6 +413,8 @@ fn cpu_measurement(backend: &CpuBackend, hashes: u64, seconds: f64) -> Measureme
         hashrate: hashes as f64 / seconds,
         ratio: None,
         device: None,
+        versions: 1,
+        vs_plain: None,
     }
 }
 
@@ -364,6 +441,8 @@ fn gpu_row(device: &str, threads: usize, hashes: u64, seconds: f64) -> Measureme
         hashrate: hashes as f64 / seconds,
         ratio: None,
         device: Some(device.to_string()),
+        versions: 1,
+        vs_plain: None,
     }
 }
 

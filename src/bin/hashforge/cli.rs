@@ -187,6 +187,11 @@ pub struct BenchArgs {
     /// Also draw the rates against the thread count as an SVG chart in FILE
     #[arg(long, value_name = "FILE")]
     pub plot: Option<std::path::PathBuf>,
+    /// Measure each backend on the plain unit and on a unit rolled over 4 versions (BIP 320,
+    /// the second chunk's schedule shared), in turns, and print the rolled rate's ratio to the
+    /// plain one
+    #[arg(long)]
+    pub version_rolling: bool,
     /// Print one JSON line per measurement
     #[arg(long)]
     pub json: bool,

@@ -45,7 +45,7 @@ pub fn run(args: ScanArgs) -> Result<()> {
     let found = Arc::new(Mutex::new(Vec::new()));
     let sink = {
         let found = found.clone();
-        move |_: &Chunk<()>, n: u32| found.lock().unwrap().push(n)
+        move |_: &Chunk<()>, f: hashforge::Found| found.lock().unwrap().push(f.nonce)
     };
     let started = Instant::now();
     let result = Runner::start(list, scheduler, WhenIdle::Finish, Arc::new(sink)).join();
