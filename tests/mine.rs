@@ -286,6 +286,57 @@ fn shares_of_cleaned_jobs_are_never_submitted() {
     ));
 }
 
+/// A share found on a rolled version of a unit is checked on that version and submitted with
+/// it; a version the unit was not given is a hardware error, never a share.
+#[test]
+fn a_share_on_a_rolled_version_carries_its_version() {
+    use hashforge::mining::shares::{ShareChecker, Verdict};
+    use hashforge::mining::source::job_source;
+    use hashforge::scheduler::Scheduler;
+
+    let mut notify = job(8, None).notify.clone();
+    notify.clean_jobs = true;
+    // Difficulty 1e-6: one hash in about 4,300 meets it, so 2^18 nonces × 4 versions give
+    // about 240 finds, three quarters of them on rolled versions.
+    let j = Arc::new(Job::new(
+        notify,
+        vec![1, 2, 3, 4],
+        8,
+        1e-6,
+        Some(0x1fff_e000),
+    ));
+    let sched = Scheduler::new();
+    sched.set_source(job_source(j.clone()));
+    let unit = sched.next_chunk(&mut None, 4).unwrap().assignment;
+    assert_eq!(unit.work.versions().len(), hashforge::ROLLED_VERSIONS);
+    let mut found = Vec::new();
+    Kernel::best().scan(&unit.work, 0, 1 << 18, &mut found);
+    let rolled = *found
+        .iter()
+        .find(|f| f.version != unit.work.versions()[0])
+        .expect("a find on a rolled version");
+    let mut checker = ShareChecker::new();
+    checker.new_job(&j);
+    match checker.check(&unit, rolled) {
+        Verdict::Submit { share, .. } => {
+            assert_eq!((share.nonce, share.version), (rolled.nonce, rolled.version));
+            let header = j
+                .header(&share.extranonce2, share.ntime, share.nonce, share.version)
+                .unwrap();
+            assert!(j.share_target().is_met_by(&header.block_hash()));
+        }
+        v => panic!("{v:?}"),
+    }
+    let foreign = Found {
+        nonce: rolled.nonce,
+        version: rolled.version ^ 0x0004_0000 ^ 0x1000_0000,
+    };
+    assert!(matches!(
+        checker.check(&unit, foreign),
+        Verdict::HardwareError { .. }
+    ));
+}
+
 /// A new job moves every CPU thread over within one chunk: after the switch, the old work
 /// yields at most what was already queued plus one chunk per thread. Counted, not timed, so a
 /// loaded CI machine that parks a thread mid-chunk cannot fail it; without preemption the old

@@ -464,7 +464,13 @@ mod tests {
         )));
         assert!(SHADER.contains("@workgroup_size(WORKGROUP_SIZE)"));
         assert!(SHADER.contains("if (slot < p.capacity)"));
-        assert_eq!(std::mem::size_of::<Params>(), 32 * 4);
+        assert!(SHADER.contains(&format!("versions: array<Version, {ROLLED_VERSIONS}>,")));
+        // 32 shared words, then each version's 20 (16-byte aligned, as a uniform array needs).
+        assert_eq!(std::mem::size_of::<VersionParams>(), 20 * 4);
+        assert_eq!(
+            std::mem::size_of::<Params>(),
+            (32 + 20 * ROLLED_VERSIONS) * 4
+        );
     }
 
     /// The committed shader is what the generator writes (skipped where there is no python3).
