@@ -337,6 +337,98 @@ fn a_share_on_a_rolled_version_carries_its_version() {
     ));
 }
 
+/// A share on a rolled version of a job ckpool really sent (the recorded session's connection 3,
+/// with the mask the fixture's ckpool was configured with, 1fffe000, and its difficulty 1): the
+/// rolled unit finds it, the checker passes it with its version, the `mining.submit` carries
+/// the version bits as a sixth parameter, and the header ckpool rebuilds from that submit
+/// (BIP 310: the job's version outside the mask, the submitted bits inside) meets its target.
+/// The nonce was found once with `hashforge scan --difficulty 1` on that header with version
+/// 20004000 (the unit's third version; its second, 20002000, has no difficulty-1 nonce at all).
+#[test]
+fn a_rolled_share_on_a_recorded_ckpool_job_meets_ckpools_rule() {
+    use hashforge::mining::shares::{ShareChecker, Verdict};
+    use hashforge::mining::source::job_source;
+    use hashforge::scheduler::Scheduler;
+    use hashforge_stratum::messages::{ClientRequest, ServerMessage, Submit, SubscribeResult};
+
+    const SESSION: &str = include_str!("../stratum/tests/fixtures/stratum-ckpool-session.jsonl");
+    const MASK: u32 = 0x1fff_e000;
+    const NONCE: u32 = 963_811_935;
+    let (mut extranonce1, mut notify) = (None, None);
+    for rec in SESSION.lines() {
+        let rec: serde_json::Value = serde_json::from_str(rec).unwrap();
+        let (Some(3), Some("s2c"), Some(line)) = (
+            rec["conn"].as_u64(),
+            rec["dir"].as_str(),
+            rec["line"].as_str(),
+        ) else {
+            continue;
+        };
+        match ServerMessage::parse_line(line).unwrap() {
+            ServerMessage::Response(r) if r.id_u64() == Some(1) => {
+                extranonce1 = Some(SubscribeResult::parse(&r.result).unwrap().extranonce1);
+            }
+            ServerMessage::Notify(n) if n.job_id == "6b016d390000001d" => notify = Some(n),
+            _ => {}
+        }
+    }
+    let notify = notify.expect("the recorded notify");
+    let job = Arc::new(Job::new(
+        notify.clone(),
+        extranonce1.expect("the recorded subscribe answer"),
+        8,
+        1.0,
+        Some(MASK),
+    ));
+    let sched = Scheduler::new();
+    sched.set_source(job_source(job.clone()));
+    let unit = sched.next_chunk(&mut None, 4).unwrap().assignment;
+    assert_eq!(unit.tag.extranonce2, vec![0; 8]);
+    assert_eq!(
+        unit.work.versions(),
+        [0x2000_0000, 0x2000_2000, 0x2000_4000, 0x2000_6000]
+    );
+    let mut found = Vec::new();
+    Kernel::best().scan(&unit.work, NONCE - 5_000, 10_000, &mut found);
+    let share = Found {
+        nonce: NONCE,
+        version: 0x2000_4000,
+    };
+    assert!(found.contains(&share), "{found:x?}");
+
+    let mut checker = ShareChecker::new();
+    checker.new_job(&job);
+    let share = match checker.check(&unit, share) {
+        Verdict::Submit { share, .. } => share,
+        v => panic!("{v:?}"),
+    };
+    // The submit as the client writes it (`version_bits`: the version inside the granted mask).
+    let params = ClientRequest::Submit(Submit {
+        user: "bcrt1q9pe4m4mhm5dwjhlspl8yqz3hc9pcz6sswkkz8c".into(),
+        job_id: share.job_id.clone(),
+        extranonce2: share.extranonce2.clone(),
+        ntime: share.ntime,
+        nonce: share.nonce,
+        version_bits: Some(share.version & MASK),
+    })
+    .params();
+    assert_eq!(params[5], "00004000", "{params}");
+    // What the pool reads from it, and ckpool's rule for the header.
+    let sent = Submit::parse(&params).unwrap();
+    let bits = sent.version_bits.expect("the sixth parameter");
+    let version = hashforge_stratum::job::apply_version_bits(notify.version, MASK, bits);
+    assert_eq!(version, 0x2000_4000);
+    let header = job
+        .header(&sent.extranonce2, sent.ntime, sent.nonce, version)
+        .unwrap();
+    assert!(Target::DIFF1.is_met_by(&header.block_hash()));
+    // Regtest: a share of difficulty 1 is also a block, as every one in the recording was.
+    assert!(job
+        .network_target()
+        .unwrap()
+        .is_met_by(&header.block_hash()));
+}
+
 /// A new job moves every CPU thread over within one chunk: after the switch, the old work
 /// yields at most what was already queued plus one chunk per thread. Counted, not timed, so a
 /// loaded CI machine that parks a thread mid-chunk cannot fail it; without preemption the old
