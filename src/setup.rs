@@ -219,7 +219,8 @@ pub fn auto_gpu(
     let mut failed = Vec::new();
     let gpus: Vec<Gpu> = chosen
         .iter()
-        .filter_map(|&i| match Gpu::open(&AdapterChoice::Index(i)) {
+        .zip(Gpu::open_each(&chosen))
+        .filter_map(|(&i, opened)| match opened {
             Ok(gpu) => Some(gpu),
             Err(e) => {
                 failed.push(format!("{} did not open ({e})", adapters[i].name));

@@ -71,7 +71,11 @@ fn adapters(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
 
 /// Every adapter on this machine, in enumeration order.
 pub fn list() -> Vec<AdapterSummary> {
-    adapters(&instance())
+    summaries(&adapters(&instance()))
+}
+
+fn summaries(adapters: &[wgpu::Adapter]) -> Vec<AdapterSummary> {
+    adapters
         .iter()
         .enumerate()
         .map(|(i, a)| AdapterSummary::new(i, &a.get_info()))
@@ -162,22 +166,36 @@ fn preference(device_type: wgpu::DeviceType) -> u8 {
 }
 
 impl Gpu {
-    /// Opens a device on the chosen adapter (the first, where the choice names several).
+    /// Opens a device on the chosen adapter (the first, where the choice names several; the
+    /// others are not opened).
     pub fn open(choice: &AdapterChoice) -> Result<Gpu, GpuError> {
-        Ok(Self::open_all(choice)?.swap_remove(0))
+        let all = adapters(&instance());
+        let first = select(choice, &summaries(&all))?[0];
+        Self::on(all[first].clone())
     }
 
     /// Opens a device on each adapter chosen ([`select`]), in the order chosen.
     pub fn open_all(choice: &AdapterChoice) -> Result<Vec<Gpu>, GpuError> {
         let all = adapters(&instance());
-        let summaries: Vec<AdapterSummary> = all
-            .iter()
-            .enumerate()
-            .map(|(i, a)| AdapterSummary::new(i, &a.get_info()))
-            .collect();
-        select(choice, &summaries)?
+        select(choice, &summaries(&all))?
             .into_iter()
             .map(|i| Self::on(all[i].clone()))
+            .collect()
+    }
+
+    /// Opens a device on each adapter of `indexes` ([`list`]'s numbering), from one listing of
+    /// the adapters: each one's result on its own, so one that fails leaves the others open.
+    pub fn open_each(indexes: &[usize]) -> Vec<Result<Gpu, GpuError>> {
+        let all = adapters(&instance());
+        indexes
+            .iter()
+            .map(|&i| match all.get(i) {
+                Some(adapter) => Self::on(adapter.clone()),
+                None => Err(GpuError::NoSuchAdapter {
+                    wanted: i.to_string(),
+                    found: format!("{} adapters", all.len()),
+                }),
+            })
             .collect()
     }
 
