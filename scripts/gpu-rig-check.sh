@@ -4,6 +4,7 @@
 #
 #   scripts/gpu-rig-check.sh prepare      # here: build, copy the binaries to .device-bin/
 #   scripts/gpu-rig-check.sh run OUTDIR   # there: GPU tests, then bench per workgroup size
+#                                         # and with version rolling
 #
 # The rig has no network, so it runs binaries built here (x86-64): the release `hashforge` and
 # the GPU test binary. `prepare` also fetches the Vulkan loader packages into .gl/ where they
@@ -55,6 +56,8 @@ run)
   done
   "$hf" bench --backend gpu --seconds 10 --json 2>&1 | tee -a "$out/bench.jsonl"
   "$hf" bench --backend gpu --gpu-batch 268435456 --seconds 10 --json | tee -a "$out/bench.jsonl"
+  # Version rolling: the plain and the 4-version kernel in turns ("vs_plain" is the ratio).
+  "$hf" bench --backend gpu --version-rolling --seconds 5 --json | tee -a "$out/bench.jsonl"
   ;;
 *)
   echo "usage: $0 prepare | run OUTDIR" >&2

@@ -129,6 +129,39 @@ fn bench_auto_names_the_chosen_kernel() {
     );
 }
 
+/// `bench --version-rolling`: the kernel on the plain unit, then on the 4-version unit, with the
+/// ratio of the rates; it compares a backend with itself, so `--sweep` or `all` is refused.
+#[test]
+fn bench_version_rolling_compares_with_plain() {
+    let out = hashforge(&[
+        "bench",
+        "--backend",
+        "cpu",
+        "--kernel",
+        "scalar",
+        "--seconds",
+        "0.2",
+        "--threads",
+        "1",
+        "--version-rolling",
+        "--json",
+    ]);
+    let lines = out.json_lines();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].get("versions").is_none() && lines[0].get("vs_plain").is_none());
+    assert_eq!(lines[1]["versions"], 4);
+    let (plain, rolled) = (
+        lines[0]["hashrate"].as_f64().unwrap(),
+        lines[1]["hashrate"].as_f64().unwrap(),
+    );
+    let ratio = lines[1]["vs_plain"].as_f64().unwrap();
+    assert!((ratio - rolled / plain).abs() < 1e-9, "{lines:?}");
+    assert_one_line_error(
+        &["bench", "--sweep", "--version-rolling"],
+        "--version-rolling compares one backend with itself",
+    );
+}
+
 /// `bench --sweep`: every kernel at every thread count as JSON lines, and `--plot` draws them.
 #[test]
 fn bench_sweep_covers_kernels_and_threads_and_plots() {
