@@ -90,13 +90,7 @@ impl WorkUnit {
 
     /// Prepares `header` (its nonce is ignored) for scanning against `target`.
     pub fn new(header: Header, target: Target) -> Self {
-        let pre = precompute(&header);
-        WorkUnit {
-            header,
-            target,
-            versions: vec![header.version],
-            pre: vec![pre],
-        }
+        WorkUnit::rolled(header, target, &[header.version])
     }
 
     /// Prepares `header` with each of `versions` in place of its own (the first becomes the
@@ -202,9 +196,9 @@ impl WorkUnit {
         count * self.versions.len() as u64
     }
 
-    /// The full hash of the header with `nonce`, computed from scratch.
+    /// The full hash of the header (its first version) with `nonce`, computed from scratch.
     pub fn hash(&self, nonce: u32) -> Hash256 {
-        self.header.with_nonce(nonce).block_hash()
+        self.hash_version(0, nonce)
     }
 
     /// Full 256-bit check of a candidate nonce on the first version: re-hashes from scratch and

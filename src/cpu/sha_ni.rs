@@ -68,22 +68,6 @@ unsafe fn words(w: [u32; 4]) -> __m128i {
     _mm_set_epi32(w[3] as i32, w[2] as i32, w[1] as i32, w[0] as i32)
 }
 
-/// The constants of the second chunk's rounds 4–15 (padding, zeros, length) as K + W.
-struct Constants {
-    wk4: __m128i,
-    wk8: __m128i,
-    wk12: __m128i,
-}
-
-#[inline(always)]
-unsafe fn constants() -> Constants {
-    Constants {
-        wk4: _mm_add_epi32(words([PAD_W4, 0, 0, 0]), k4(4)),
-        wk8: k4(8),
-        wk12: _mm_add_epi32(words([0, 0, 0, LEN_W15]), k4(12)),
-    }
-}
-
 /// The state after the second chunk's rounds 0 and 1, which do not depend on the nonce.
 #[inline(always)]
 unsafe fn after_round_1(p: &Precomputed) -> State {
@@ -100,12 +84,28 @@ unsafe fn wk23(p: &Precomputed, nonce_be: u32) -> __m128i {
     _mm_cvtsi64_si128(wk as i64)
 }
 
-/// The second hash of `STREAMS` first-hash states (after round 63; `mid` is each one's
-/// midstate): each stream's last state word `H7`.
+/// Four rounds on each stream with its next four schedule words, W[4·group..4·group+4], made
+/// from the last sixteen (`m`, which moves on by four).
+#[inline(always)]
+unsafe fn scheduled_four_rounds<const STREAMS: usize>(
+    st: &mut [State; STREAMS],
+    m: &mut [[__m128i; 4]; STREAMS],
+    group: usize,
+) {
+    for j in 0..STREAMS {
+        let [a, b, c, d] = m[j];
+        let next = schedule(a, b, c, d);
+        m[j] = [b, c, d, next];
+        four_rounds(&mut st[j], _mm_add_epi32(next, k4(group * 4)));
+    }
+}
+
+/// The second hash of `STREAMS` first-hash states (after round 63, of the header whose midstate
+/// is `mid`): each stream's last state word `H7`.
 #[inline(always)]
 unsafe fn second_hash<const STREAMS: usize>(
     mut st: [State; STREAMS],
-    mid: [State; STREAMS],
+    mid: State,
 ) -> [u32; STREAMS] {
     // The message's second half is constant padding.
     let iv = pack(&IV);
@@ -116,8 +116,8 @@ unsafe fn second_hash<const STREAMS: usize>(
     // Feed the first digest (H0..H7) to the second hash as its message words.
     let mut x = [[x2; 4]; STREAMS];
     for j in 0..STREAMS {
-        let abef = _mm_shuffle_epi32::<0x1B>(_mm_add_epi32(st[j].abef, mid[j].abef));
-        let cdgh = _mm_shuffle_epi32::<0x1B>(_mm_add_epi32(st[j].cdgh, mid[j].cdgh));
+        let abef = _mm_shuffle_epi32::<0x1B>(_mm_add_epi32(st[j].abef, mid.abef));
+        let cdgh = _mm_shuffle_epi32::<0x1B>(_mm_add_epi32(st[j].cdgh, mid.cdgh));
         x[j] = [
             _mm_unpacklo_epi64(abef, cdgh),
             _mm_unpackhi_epi64(abef, cdgh),
@@ -137,12 +137,7 @@ unsafe fn second_hash<const STREAMS: usize>(
         four_rounds(s, xk12);
     }
     seq!(G in 4..15 {
-        for j in 0..STREAMS {
-            let [a, b, c, d] = x[j];
-            let next = schedule(a, b, c, d);
-            x[j] = [b, c, d, next];
-            four_rounds(&mut st[j], _mm_add_epi32(next, k4(G * 4)));
-        }
+        scheduled_four_rounds(&mut st, &mut x, G);
     });
     // Rounds 60 and 61 leave F = f62 = the final h before the feed-forward.
     for j in 0..STREAMS {
@@ -191,12 +186,12 @@ unsafe fn scan_version<const STREAMS: usize>(
     let start2 = after_round_1(p);
     let mid = pack(&p.midstate);
     let w0_base = words([p.tail[0], p.tail[1], p.tail[2], 0]);
-    let consts = constants();
-    let [w1, w2, w3] = [
-        words([PAD_W4, 0, 0, 0]),
-        _mm_setzero_si128(),
-        words([0, 0, 0, LEN_W15]),
-    ];
+    let w1 = words([PAD_W4, 0, 0, 0]);
+    let w2 = _mm_setzero_si128();
+    let w3 = words([0, 0, 0, LEN_W15]);
+    let wk4 = _mm_add_epi32(w1, k4(4));
+    let wk8 = k4(8);
+    let wk12 = _mm_add_epi32(w3, k4(12));
 
     let end = start as u64 + count as u64;
     let mut n = start as u64;
@@ -209,27 +204,22 @@ unsafe fn scan_version<const STREAMS: usize>(
             two_rounds(&mut st[j], wk23(p, nonce_be));
         }
         for s in st.iter_mut() {
-            four_rounds(s, consts.wk4);
+            four_rounds(s, wk4);
         }
         for s in st.iter_mut() {
-            four_rounds(s, consts.wk8);
+            four_rounds(s, wk8);
         }
         for s in st.iter_mut() {
-            four_rounds(s, consts.wk12);
+            four_rounds(s, wk12);
         }
         let mut m = [[m0[0], w1, w2, w3]; STREAMS];
         for j in 0..STREAMS {
             m[j][0] = m0[j];
         }
         seq!(G in 4..16 {
-            for j in 0..STREAMS {
-                let [a, b, c, d] = m[j];
-                let next = schedule(a, b, c, d);
-                m[j] = [b, c, d, next];
-                four_rounds(&mut st[j], _mm_add_epi32(next, k4(G * 4)));
-            }
+            scheduled_four_rounds(&mut st, &mut m, G);
         });
-        for (j, h7) in second_hash(st, [mid; STREAMS]).into_iter().enumerate() {
+        for (j, h7) in second_hash(st, mid).into_iter().enumerate() {
             let nonce = n + j as u64;
             if h7.swap_bytes() <= limit && nonce < end {
                 found.extend(work.check(index, nonce as u32));
