@@ -634,7 +634,7 @@ fn mine_bad_arguments_are_one_line_errors() {
     for (args, needle) in [
         (
             vec!["mine", "-o", "http://127.0.0.1:1"],
-            "unknown scheme: use stratum+tcp://, stratum+ssl:// or stratum+tls://",
+            "unknown scheme: use stratum+tcp://, stratum+ssl://, stratum+tls:// or stratum2+tcp://",
         ),
         (
             vec![

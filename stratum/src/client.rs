@@ -71,6 +71,8 @@ pub struct ClientOptions {
     pub allow_reconnect_to_other_host: bool,
     /// Accept any TLS certificate (self-signed pools).
     pub insecure_tls: bool,
+    /// Stratum V2: the authority key of `stratum2+tcp://` pools whose URL does not name one.
+    pub sv2_authority_key: Option<crate::v2::AuthorityPublicKey>,
     /// TCP (+TLS) connect timeout.
     pub connect_timeout: Duration,
     /// Time allowed from connect to a successful authorize.
@@ -100,6 +102,7 @@ impl Default for ClientOptions {
             extranonce_subscribe: false,
             allow_reconnect_to_other_host: false,
             insecure_tls: false,
+            sv2_authority_key: None,
             connect_timeout: Duration::from_secs(10),
             handshake_timeout: Duration::from_secs(20),
             submit_timeout: Duration::from_secs(30),
@@ -649,6 +652,7 @@ impl Session<'_, '_> {
                     host: host.unwrap_or_else(|| self.ctx.url.host.clone()),
                     port: port.unwrap_or(self.ctx.url.port),
                     tls: self.ctx.url.tls,
+                    sv2: None,
                 };
                 let asked = Duration::from_secs(wait.unwrap_or(0));
                 let wait = asked.min(MAX_RECONNECT_WAIT);

@@ -202,6 +202,12 @@ pub enum ClientError {
     /// A submitted share got no answer in time: the connection is presumed dead.
     #[error("no answer to a submit for {0:?}")]
     SubmitTimeout(std::time::Duration),
+    /// Stratum V2: the handshake or the transport failed.
+    #[error(transparent)]
+    Sv2(#[from] Sv2Error),
+    /// Stratum V2: the pool refused the connection setup or closed the channel.
+    #[error("{0}")]
+    Sv2Refused(String),
     /// Too many shares are waiting for a connection to the pool.
     #[error("too many shares waiting for the pool (no connection for a while)")]
     QueueFull,
@@ -220,6 +226,38 @@ pub enum ServerError {
     #[error("bad server config: {0}")]
     Config(String),
     /// I/O error (bind, accept).
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Errors of the Stratum V2 transport and keys.
+#[derive(Debug, Error)]
+pub enum Sv2Error {
+    /// An authority key or key file that cannot be used.
+    #[error("{0}")]
+    BadKey(String),
+    /// The Noise handshake failed (not a certificate problem).
+    #[error("Noise handshake failed: {0}")]
+    Handshake(String),
+    /// The pool's certificate did not check out against the authority key.
+    #[error("{0}")]
+    Certificate(String),
+    /// A frame that could not be decrypted or decoded (the connection is unusable after it).
+    #[error("bad frame: {0}")]
+    Frame(String),
+    /// A frame longer than this side takes.
+    #[error("frame larger than {max} bytes")]
+    TooLarge {
+        /// The bound.
+        max: usize,
+    },
+    /// The peer does not read what is sent.
+    #[error("write timed out")]
+    WriteTimeout,
+    /// The peer closed the connection.
+    #[error("connection closed")]
+    Closed,
+    /// An I/O error.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -55,10 +55,12 @@ pub mod text;
 pub mod tls;
 pub mod transport;
 pub mod url;
+pub mod v2;
 
 pub use client::{Client, ClientOptions, Event, PoolConfig, Share, ShareOutcome, SubmitStats};
 pub use error::{
     ClientError, CodecError, JobError, MessageError, RejectKind, RejectReason, ServerError,
+    Sv2Error,
 };
 /// The Bitcoin basics this crate speaks (header, target, hash), from their one home.
 pub use hashforge_bitcoin::{hash_difficulty, CompactTarget, Hash256, Header, PowError, Target};
@@ -66,8 +68,8 @@ pub use job::Job;
 pub use manager::{FailoverOptions, PoolManager};
 pub use messages::{Notify, ServerMessage};
 pub use server::{
-    FoundBlock, Keepalive, Server, ServerConfig, ServerEvent, ServerHandle, Template, Tuning,
-    VardiffConfig, WorkerStats, MAX_SHARES_PER_CONNECTION,
+    FoundBlock, Keepalive, Server, ServerConfig, ServerEvent, ServerHandle, Sv2Options, Template,
+    Tuning, VardiffConfig, WorkerStats, MAX_SHARES_PER_CONNECTION,
 };
 pub use url::PoolUrl;
 

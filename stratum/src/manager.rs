@@ -395,7 +395,11 @@ async fn manage(
             stats: &mut stats,
             ready: None,
         };
-        let end = run_session(ctx, stop).await;
+        let end = if url.sv2.is_some() {
+            crate::v2::client::run_session(ctx, stop).await
+        } else {
+            run_session(ctx, stop).await
+        };
         if let SessionEnd::Shutdown = end {
             return;
         }

@@ -1,8 +1,10 @@
-//! Pool URLs: `stratum+tcp://HOST:PORT`, `stratum+ssl://…`, `stratum+tls://…`.
+//! Pool URLs: `stratum+tcp://HOST:PORT`, `stratum+ssl://…`, `stratum+tls://…`, and Stratum V2's
+//! `stratum2+tcp://HOST:PORT[/AUTHORITY_PUBKEY]`.
 
 use std::fmt;
 
 use crate::error::ClientError;
+use crate::v2::AuthorityPublicKey;
 
 /// A parsed pool address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -13,6 +15,8 @@ pub struct PoolUrl {
     pub port: u16,
     /// Whether to use TLS (`stratum+ssl` / `stratum+tls`).
     pub tls: bool,
+    /// Stratum V2 (`stratum2+tcp`), with the pool's authority key when the URL names it.
+    pub sv2: Option<Option<AuthorityPublicKey>>,
 }
 
 impl PoolUrl {
@@ -23,15 +27,27 @@ impl PoolUrl {
             url: s.to_string(),
             reason: reason.to_string(),
         };
-        let (tls, rest) = match s.split_once("://") {
-            None => (false, s),
+        let (tls, v2, rest) = match s.split_once("://") {
+            None => (false, false, s),
             Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
-                "stratum+tcp" | "stratum" | "tcp" => (false, rest),
-                "stratum+ssl" | "stratum+tls" | "ssl" | "tls" => (true, rest),
+                "stratum+tcp" | "stratum" | "tcp" => (false, false, rest),
+                "stratum+ssl" | "stratum+tls" | "ssl" | "tls" => (true, false, rest),
+                "stratum2+tcp" | "stratum2" => (false, true, rest),
                 _ => return Err(bad("unknown scheme")),
             },
         };
         let rest = rest.trim_end_matches('/');
+        let (rest, sv2) = match (v2, rest.split_once('/')) {
+            (false, None) => (rest, None),
+            (false, Some(_)) => return Err(bad("a path after the port")),
+            (true, None) => (rest, Some(None)),
+            (true, Some((addr, key))) => {
+                let key = key
+                    .parse::<AuthorityPublicKey>()
+                    .map_err(|e| bad(&e.to_string()))?;
+                (addr, Some(Some(key)))
+            }
+        };
         let (host, port) = if let Some(r) = rest.strip_prefix('[') {
             let (h, p) = r.split_once("]:").ok_or_else(|| bad("missing port"))?;
             (h, p)
@@ -49,6 +65,7 @@ impl PoolUrl {
             host: host.to_string(),
             port,
             tls,
+            sv2,
         })
     }
 
@@ -64,10 +81,10 @@ impl PoolUrl {
 
 impl fmt::Display for PoolUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let scheme = if self.tls {
-            "stratum+ssl"
-        } else {
-            "stratum+tcp"
+        let scheme = match (self.tls, self.sv2.is_some()) {
+            (_, true) => "stratum2+tcp",
+            (true, false) => "stratum+ssl",
+            (false, false) => "stratum+tcp",
         };
         write!(f, "{scheme}://{}", crate::text::Escaped(&self.addr()))
     }
@@ -95,5 +112,14 @@ mod tests {
         assert!(PoolUrl::parse("http://h:1").is_err());
         assert!(PoolUrl::parse("stratum+tcp://h").is_err());
         assert!(PoolUrl::parse("stratum+tcp://h:0").is_err());
+        assert!(PoolUrl::parse("stratum+tcp://h:1/path").is_err());
+        let key = "9auqWEzQDVyd2oe1JVGFLMLHZtCo2FFqZwtKA5gd9xbuEu7PH72";
+        let u = PoolUrl::parse(&format!("stratum2+tcp://127.0.0.1:34254/{key}")).unwrap();
+        assert_eq!(u.addr(), "127.0.0.1:34254");
+        assert_eq!(u.sv2.flatten().map(|k| k.to_string()).as_deref(), Some(key));
+        assert_eq!(u.to_string(), "stratum2+tcp://127.0.0.1:34254");
+        let u = PoolUrl::parse("stratum2+tcp://h:1").unwrap();
+        assert_eq!(u.sv2, Some(None));
+        assert!(PoolUrl::parse("stratum2+tcp://h:1/notakey").is_err());
     }
 }

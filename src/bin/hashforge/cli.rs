@@ -45,6 +45,12 @@ pub enum Command {
     },
     /// Print the man page (roff): `hashforge man > hashforge.1`
     Man,
+    /// Write a new Stratum V2 authority key pair for `serve --sv2-key` and print its public key
+    Keygen {
+        /// The key file to write (it must not exist yet; readable by its owner only)
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+    },
     /// Write or check a config file (TOML) for `mine` and `serve`
     #[command(subcommand, arg_required_else_help = true)]
     Config(ConfigCommand),
@@ -203,8 +209,9 @@ pub struct MineArgs {
     /// command line overrides it
     #[arg(long, value_name = "FILE")]
     pub config: Option<std::path::PathBuf>,
-    /// Pool URL (stratum+tcp://, stratum+ssl://, stratum+tls://); repeat for failover pools in
-    /// priority order. Without one (and without --node), hashforge mines against its embedded
+    /// Pool URL (stratum+tcp://, stratum+ssl://, stratum+tls://, or Stratum V2's
+    /// stratum2+tcp://HOST:PORT/AUTHORITY_PUBKEY); repeat for failover pools in priority order,
+    /// v1 and V2 mixed. Without one (and without --node), hashforge mines against its embedded
     /// pool on 127.0.0.1.
     #[arg(short = 'o', long = "url", conflicts_with = "node", value_parser = pool_url)]
     pub urls: Vec<String>,
@@ -228,6 +235,10 @@ pub struct MineArgs {
     /// Accept self-signed TLS certificates from the pool
     #[arg(long)]
     pub tls_insecure: bool,
+    /// The Stratum V2 pool's authority public key (base58, as `hashforge keygen` prints it),
+    /// for stratum2+tcp:// URLs that do not end in one
+    #[arg(long, value_name = "KEY", value_parser = authority_key)]
+    pub sv2_authority_key: Option<hashforge_stratum::v2::AuthorityPublicKey>,
     /// Ask the pool for this difficulty (mining.suggest_difficulty, sent after authorize)
     #[arg(long, value_name = "DIFFICULTY", value_parser = difficulty, allow_negative_numbers = true)]
     pub suggest_difficulty: Option<f64>,
@@ -363,6 +374,16 @@ pub struct ServeArgs {
     /// The PEM private key of --tls-cert
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// Also serve Stratum V2 miners (standard and extended channels, Noise-encrypted) on this
+    /// address, beside the Stratum v1 listener
+    #[arg(long, value_name = "ADDR", requires = "sv2_key")]
+    pub sv2_listen: Option<std::net::SocketAddr>,
+    /// The authority key pair of --sv2-listen (written by `hashforge keygen --out FILE`)
+    #[arg(long, value_name = "FILE", requires = "sv2_listen")]
+    pub sv2_key: Option<std::path::PathBuf>,
+    /// How long each Stratum V2 connection's certificate is valid
+    #[arg(long, value_name = "SECONDS", default_value = "3600", value_parser = seconds(Min::AtLeast(60.0), 31_536_000.0), allow_negative_numbers = true)]
+    pub sv2_cert_validity: Duration,
     #[command(flatten)]
     pub api: ApiArgs,
     #[command(flatten)]
@@ -506,6 +527,12 @@ pub fn log_level(text: &str) -> Result<String, String> {
     Ok(text.to_string())
 }
 
+/// A value parser for a Stratum V2 authority public key.
+pub fn authority_key(text: &str) -> Result<hashforge_stratum::v2::AuthorityPublicKey, String> {
+    text.parse()
+        .map_err(|e: hashforge_stratum::Sv2Error| e.to_string())
+}
+
 /// A value parser for a pool URL: the text, once `PoolUrl` reads it; a bad scheme lists the
 /// schemes taken.
 pub fn pool_url(text: &str) -> Result<String, String> {
@@ -515,8 +542,8 @@ pub fn pool_url(text: &str) -> Result<String, String> {
             if reason == "unknown scheme" =>
         {
             Err(
-                "unknown scheme: use stratum+tcp://, stratum+ssl:// or stratum+tls:// \
-                 (tcp://, ssl://, tls:// and a bare host:port also work)"
+                "unknown scheme: use stratum+tcp://, stratum+ssl://, stratum+tls:// or \
+                 stratum2+tcp:// (tcp://, ssl://, tls:// and a bare host:port also work)"
                     .to_string(),
             )
         }

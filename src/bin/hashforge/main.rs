@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{CommandFactory, FromArgMatches};
 
 use cli::{BackendArgs, Cli, Command, ConfigCommand, GpuArgs};
@@ -212,6 +212,15 @@ fn long_version() -> &'static str {
 }
 
 /// `config init` and `config check`.
+/// `hashforge keygen --out FILE`: a new authority key pair; the public key on stdout.
+fn keygen(out: &std::path::Path) -> Result<()> {
+    let keys = hashforge_stratum::v2::AuthorityKeys::generate();
+    keys.save(out)
+        .with_context(|| format!("cannot write the key file {}", out.display()))?;
+    println!("{}", keys.public());
+    Ok(())
+}
+
 fn config_command(command: ConfigCommand) -> Result<()> {
     match command {
         ConfigCommand::Init { file } => {
@@ -273,6 +282,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Mine(args) => mine::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Config(command) => config_command(command),
+        Command::Keygen { out } => keygen(&out),
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(shell, &mut command, "hashforge", &mut std::io::stdout());

@@ -133,6 +133,7 @@ async fn mine(
             extranonce_subscribe: args.extranonce_subscribe,
             version_rolling: !args.no_version_rolling,
             insecure_tls: args.tls_insecure,
+            sv2_authority_key: args.sv2_authority_key,
             submit_timeout: args.submit_timeout,
             ..ClientOptions::default()
         },

@@ -62,6 +62,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
     } else {
         "stratum+tcp"
     };
+    let sv2_keys = match &args.sv2_key {
+        Some(path) => Some(hashforge_stratum::v2::AuthorityKeys::load(path)?),
+        None => None,
+    };
     let node = super::node::connect(&args.node).await?;
     let (rpc, chain, payout, address) = (node.rpc, node.chain, node.payout, node.address);
 
@@ -85,6 +89,21 @@ async fn serve(args: ServeArgs) -> Result<()> {
     };
     let pool = SoloPool::start(rpc, payout, args.listen, config, options).await?;
     let server = pool.server();
+    let sv2 = match (args.sv2_listen, sv2_keys) {
+        (Some(addr), Some(keys)) => {
+            let public = keys.public();
+            let options = hashforge_stratum::Sv2Options {
+                cert_validity: args.sv2_cert_validity,
+                ..hashforge_stratum::Sv2Options::new(keys)
+            };
+            let bound = server
+                .listen_sv2(addr, options)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (Stratum V2)"))?;
+            Some(format!("stratum2+tcp://{bound}/{public}"))
+        }
+        _ => None,
+    };
     // SIGHUP re-reads --config: the difficulty settings of new connections change. Set up
     // before the listening line, so that a SIGHUP sent once that line is out is handled, and
     // compared with the settings the server started with.
@@ -120,6 +139,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
             address,
             chain.network
         );
+        if let Some(url) = &sv2 {
+            let _ = writeln!(out, "hashforge serve: Stratum V2 on {url}");
+        }
         let _ = out.flush();
     }
     info!(

@@ -13,8 +13,9 @@ use tokio::sync::{broadcast, oneshot, watch};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
+use super::share::{self, Origin, ShareKey, Submission};
 use super::vardiff::Vardiff;
-use super::{lock, Broadcast, FoundBlock, ServerEvent, Shared, TemplateEntry};
+use super::{lock, Broadcast, Shared, TemplateEntry};
 use crate::codec::{self, LineReader};
 use crate::error::codes;
 use crate::job;
@@ -23,7 +24,7 @@ use crate::messages::{
     SubscribeResult,
 };
 use crate::transport::BoxStream;
-use hashforge_bitcoin::{hash_difficulty, merkle, sha256d, CompactTarget, Header, Target};
+use hashforge_bitcoin::Target;
 
 /// Worker names one connection may authorize.
 pub const MAX_WORKERS_PER_CONNECTION: usize = 16;
@@ -44,22 +45,6 @@ struct ConnJob {
     /// The share target of `difficulty`, computed once.
     target: Target,
     extranonce1: [u8; 4],
-}
-
-/// What makes a share the same share: the header fields the miner chooses, on one template
-/// (jobs of the same template, e.g. after a difficulty change, share one key space, so a share
-/// cannot count twice under two job ids). 32 bytes, no allocation: the duplicate set of a
-/// connection holds at most [`ServerConfig::max_shares_per_connection`] of them.
-///
-/// [`ServerConfig::max_shares_per_connection`]: super::ServerConfig::max_shares_per_connection
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct ShareKey {
-    template: u64,
-    /// Extranonce2 (4 or 8 bytes, checked before) as a number.
-    extranonce2: u64,
-    ntime: u32,
-    nonce: u32,
-    version: u32,
 }
 
 /// An open session, registered under its session id: the way for a connection that resumes
@@ -557,20 +542,8 @@ impl Conn {
         }
     }
 
-    /// The highest share difficulty for work from `template`: its network difficulty (never
-    /// below the configured minimum) when [`ServerConfig::cap_at_network_difficulty`] is on.
-    ///
-    /// [`ServerConfig::cap_at_network_difficulty`]: super::ServerConfig::cap_at_network_difficulty
     fn difficulty_cap(&self, template: &super::Template) -> f64 {
-        let cfg = &self.shared.config;
-        if cfg.cap_at_network_difficulty {
-            template
-                .network_target
-                .difficulty()
-                .max(self.tuning.min_difficulty)
-        } else {
-            f64::INFINITY
-        }
+        share::difficulty_cap(&self.shared, template, self.tuning.min_difficulty)
     }
 
     async fn change_difficulty(&mut self, d: f64) -> Result<(), Close> {
@@ -645,21 +618,8 @@ impl Conn {
     }
 
     async fn reject(&mut self, id: &Value, user: &str, code: i64, msg: &str) -> Result<(), Close> {
-        if self.users.contains(user) {
-            let now = std::time::SystemTime::now();
-            self.shared.with_worker(user, |w| {
-                w.rejected += 1;
-                if code == codes::STALE {
-                    w.stale += 1;
-                }
-                w.last_share = Some(now);
-            });
-        }
-        self.shared.event(ServerEvent::ShareRejected {
-            worker: user.to_string(),
-            code,
-            reason: msg.to_string(),
-        });
+        self.shared
+            .share_rejected(user, self.users.contains(user), code, msg);
         self.write(&response_err(id, code, msg)).await
     }
 
@@ -684,7 +644,7 @@ impl Conn {
         let t = &job.entry.template;
         let check = if s.extranonce2.len() != en2_size {
             Err("Incorrect size of extranonce2")
-        } else if s.ntime < t.ntime || s.ntime > t.ntime.saturating_add(7200) {
+        } else if !share::ntime_ok(t, s.ntime) {
             Err("ntime out of range")
         } else {
             match (s.version_bits, mask) {
@@ -699,40 +659,26 @@ impl Conn {
             Ok(v) => v,
             Err(msg) => return self.reject(id, &s.user, codes::OTHER, msg).await,
         };
-        let mut en2 = [0u8; 8];
-        en2[..s.extranonce2.len()].copy_from_slice(&s.extranonce2);
-        let key = ShareKey {
-            template: job.entry.id,
-            extranonce2: u64::from_le_bytes(en2),
+        let submission = Submission {
+            extranonce1: &job.extranonce1,
+            extranonce2: &s.extranonce2,
             ntime: s.ntime,
             nonce: s.nonce,
             version,
         };
+        let key = submission.key(job.entry.id);
         if self.seen.contains(&key) {
             return self
                 .reject(id, &s.user, codes::DUPLICATE, "Duplicate share")
                 .await;
         }
-        let coinbase = job::coinbase(&t.coinb1, &job.extranonce1, &s.extranonce2, &t.coinb2);
-        let header = Header {
-            version,
-            prev_blockhash: t.prev_hash,
-            merkle_root: merkle::fold_branch(sha256d(&coinbase), &t.merkle_branch),
-            time: s.ntime,
-            bits: CompactTarget(t.nbits),
-            nonce: s.nonce,
-        };
-        let hash = header.block_hash();
-        let difficulty = job.difficulty;
-        // A block first: one that misses the share target is still a block.
-        let is_block = t.network_target.is_met_by(&hash);
-        if !is_block && !job.target.is_met_by(&hash) {
+        let Some(met) = share::check(t, &job.target, &submission) else {
             return self
                 .reject(id, &s.user, codes::LOW_DIFFICULTY, "Low difficulty share")
                 .await;
-        }
+        };
         let max = self.shared.config.max_shares_per_connection;
-        if self.seen.len() >= max && !is_block {
+        if self.seen.len() >= max && !met.is_block {
             // The duplicate set is full: cut the connection (a block still counts, above).
             if let Some(held) = self.shared.flood_log.allow() {
                 warn!(
@@ -748,38 +694,15 @@ impl Conn {
             return Err("share limit of the connection reached".into());
         }
         self.seen.insert(key);
-        let found = is_block.then(|| FoundBlock {
-            template_id: job.entry.id,
-            template: job.entry.template.clone(),
-            job_id: job.id.clone(),
-            worker: s.user.clone(),
-            header,
-            hash,
-            extranonce1: job.extranonce1.to_vec(),
-            extranonce2: s.extranonce2.clone(),
-            coinbase,
-        });
         self.vardiff.record_share();
-        let (now, share_difficulty) = (std::time::SystemTime::now(), hash_difficulty(&hash));
-        self.shared.with_worker(&s.user, |w| {
-            w.accepted += 1;
-            w.accepted_difficulty += difficulty;
-            if is_block {
-                w.blocks += 1;
-            }
-            w.difficulty = difficulty;
-            w.last_share = Some(now);
-            w.best_share = w.best_share.max(share_difficulty);
-        });
-        self.shared.event(ServerEvent::ShareAccepted {
-            worker: s.user.clone(),
-            difficulty,
-            hash_difficulty: share_difficulty,
-        });
-        if let Some(b) = found {
-            info!(worker = %crate::text::Escaped(&s.user), hash = %hash, "block found");
-            self.shared.block_found(b);
-        }
+        let origin = Origin {
+            entry: &job.entry,
+            job_id: job.id.clone(),
+            worker: &s.user,
+            extranonce1: &job.extranonce1,
+            extranonce2: &s.extranonce2,
+        };
+        self.shared.share_accepted(origin, job.difficulty, met);
         self.write(&response_ok(id, json!(true))).await
     }
 }

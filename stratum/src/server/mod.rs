@@ -2,7 +2,9 @@
 //! vardiff, validates every share and reports found blocks.
 
 mod conn;
+mod share;
 mod stats;
+mod sv2;
 mod template;
 mod vardiff;
 
@@ -18,6 +20,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, error, warn};
 
 pub use stats::WorkerStats;
+pub use sv2::{Sv2Options, MAX_MINER_FRAME};
 pub use template::Template;
 pub use vardiff::VardiffConfig;
 
@@ -659,6 +662,26 @@ impl ServerHandle {
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Also serves Stratum V2 miners on `addr` (standard and extended channels, the same
+    /// templates, share checks, statistics and blocks); returns the bound address. Stops with
+    /// the server.
+    pub async fn listen_sv2(
+        &self,
+        addr: SocketAddr,
+        options: Sv2Options,
+    ) -> Result<SocketAddr, ServerError> {
+        let listener = TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        tokio::spawn(sv2::accept_loop(
+            listener,
+            self.shared.clone(),
+            self.bcast.clone(),
+            self.shutdown.subscribe(),
+            Arc::new(options),
+        ));
+        Ok(local)
     }
 
     /// Total extranonce area size the templates' coinbase must leave (4 + extranonce2 size).

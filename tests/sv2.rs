@@ -1,0 +1,181 @@
+//! Stratum V2 end to end through the binary: `hashforge mine -o stratum2+tcp://…` against
+//! `hashforge serve --sv2-listen` on the replay node (regtest: every share is a block, so the
+//! node moves to a new tip after each and the miner must follow every new previous block),
+//! and a miner given the wrong authority key refused in one line.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::Exit;
+
+/// A regtest address (P2WPKH).
+const ADDRESS: &str = "bcrt1q92v6550wrjqhldxwc2cvqlqm77wmzufv4dq433";
+
+/// `hashforge keygen` into a temp file: (the file, the public key it printed).
+fn keygen(tag: &str) -> (PathBuf, String) {
+    let path = std::env::temp_dir().join(format!("hashforge-sv2-{}-{tag}.key", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let Exit {
+        code,
+        stdout,
+        stderr,
+    } = common::hashforge().run(&["keygen", "--out", path.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    (path, stdout.trim().to_string())
+}
+
+/// `serve --sv2-listen` on `node_url` with the key file; returns it and its SV2 URL.
+async fn serve_sv2(node_url: &str, key: &std::path::Path) -> (common::Serve, String) {
+    let args = [
+        "serve",
+        "--node",
+        node_url,
+        "--rpc-user",
+        "u",
+        "--rpc-pass",
+        "p",
+        "--address",
+        ADDRESS,
+        "--listen",
+        "127.0.0.1:0",
+        "--start-difficulty",
+        "0.0001",
+        "--status-interval",
+        "1",
+        "--sv2-listen",
+        "127.0.0.1:0",
+        "--sv2-key",
+        key.to_str().unwrap(),
+    ];
+    let mut serve = common::start_serve(&args, Duration::from_secs(30)).await;
+    let line = tokio::time::timeout(Duration::from_secs(10), serve.lines.recv())
+        .await
+        .ok()
+        .flatten()
+        .expect("the Stratum V2 line");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("stratum2+tcp://"))
+        .unwrap_or_else(|| panic!("no stratum2 URL in {line:?}"))
+        .to_string();
+    (serve, url)
+}
+
+/// A count of `mine`'s final summary ("  accepted        12 (100.0 %)").
+fn summary_count(stdout: &str, item: &str) -> u64 {
+    stdout
+        .lines()
+        .find_map(|l| {
+            let rest = l.trim_start().strip_prefix(item)?;
+            rest.split_whitespace().next()?.parse().ok()
+        })
+        .unwrap_or_else(|| panic!("no {item} in the summary:\n{stdout}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mine_over_sv2_on_serve_gets_shares_accepted_and_blocks_to_the_node() {
+    let node = common::advancing_empty_node(400).await;
+    let (key, public) = keygen("e2e");
+    let (serve, url) = serve_sv2(&node.url(), &key).await;
+    assert!(url.ends_with(&format!("/{public}")), "{url}");
+    let miner = common::hashforge().spawn(&[
+        "mine",
+        "-o",
+        &url,
+        "-u",
+        "sv2rig",
+        "-t",
+        "1",
+        "--duration",
+        "6",
+        "--status-interval",
+        "1",
+    ]);
+    let Exit {
+        code,
+        stdout,
+        stderr,
+    } = miner.finish(Duration::from_secs(60)).await;
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stderr.contains("sv2 channel open"), "{stderr}");
+    for (item, ok) in [
+        ("rejected", 0..1),
+        ("hardware errors", 0..1),
+        ("lost", 0..1),
+        ("timed out", 0..1),
+        ("accepted", 2..u64::MAX),
+    ] {
+        let n = summary_count(&stdout, item);
+        assert!(ok.contains(&n), "{item} {n}\n{stdout}\n{stderr}");
+    }
+    // Every share is a block here: the node accepted them, and after each one the miner moved
+    // to the new tip (a SetNewPrevHash) within one chunk: nothing it found on an old tip was
+    // sent, so every block submitted was accepted.
+    let accepted = node.accepted_blocks();
+    assert!(accepted.len() >= 2, "{accepted:?}\n{stderr}");
+    assert_eq!(node.submitted_blocks().len(), accepted.len(), "{stderr}");
+    drop(serve);
+    let _ = std::fs::remove_file(key);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_authority_key_is_refused_in_one_line() {
+    let node = common::advancing_empty_node(10).await;
+    let (key, _public) = keygen("right");
+    let (other, wrong) = keygen("wrong");
+    let (serve, url) = serve_sv2(&node.url(), &key).await;
+    let addr = url["stratum2+tcp://".len()..]
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    // The key in the URL, and the key given apart: both refused, nothing mined, exit 3.
+    for args in [
+        vec![
+            "mine",
+            "-o",
+            &format!("stratum2+tcp://{addr}/{wrong}"),
+            "-r",
+            "0",
+        ],
+        vec![
+            "mine",
+            "-o",
+            &format!("stratum2+tcp://{addr}"),
+            "--sv2-authority-key",
+            &wrong,
+            "-r",
+            "0",
+        ],
+    ] {
+        let mut full = args.clone();
+        full.extend(["-u", "w", "-t", "1", "--duration", "10"]);
+        let Exit {
+            code,
+            stdout,
+            stderr,
+        } = common::hashforge().run_within(&full, Duration::from_secs(30));
+        assert_eq!(code, Some(3), "{stdout}\n{stderr}");
+        assert!(
+            stderr.contains("not signed by the authority key"),
+            "{stderr}"
+        );
+    }
+    // A malformed key is a usage error.
+    let Exit { code, stderr, .. } = common::hashforge().run_within(
+        &[
+            "mine",
+            "-o",
+            &format!("stratum2+tcp://{addr}/xyz"),
+            "-u",
+            "w",
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    drop(serve);
+    let _ = std::fs::remove_file(key);
+    let _ = std::fs::remove_file(other);
+}

@@ -1,0 +1,274 @@
+//! Interoperability with the Stratum V2 reference implementation: its translator proxy
+//! (`translator_sv2`, the SRI's published crate, installed by `.ci/run` at a pinned version)
+//! between Stratum v1 miners and `hashforge serve --sv2-listen` on the replay node.
+//!
+//! SV1 miners (`hashforge mine` and the raw test miner) → SRI translator (SV1 in, one extended
+//! SV2 channel out, Noise with our authority key) → our SV2 server. Their shares must arrive
+//! as accepted SV2 shares, and their blocks (regtest: every share is one) must reach the node.
+//!
+//! The translator binary: `$HASHFORGE_TRANSLATOR`, else `translator_sv2` on the PATH. When
+//! neither is there the test fails (it never skips): CI installs it.
+
+mod common;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Exit, TestMiner};
+
+/// A regtest address (P2WPKH).
+const ADDRESS: &str = "bcrt1q92v6550wrjqhldxwc2cvqlqm77wmzufv4dq433";
+
+/// The translator, killed when dropped; its output goes to a log file in the temp folder.
+struct Translator {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Translator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Translator {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn translator_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("HASHFORGE_TRANSLATOR") {
+        return p.into();
+    }
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("translator_sv2"))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "translator_sv2 not found: install it with `cargo install translator_sv2 --version 0.6.0 --locked` \
+             (as .ci/run does) or set HASHFORGE_TRANSLATOR"
+        )
+    })
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the translator: SV1 on 127.0.0.1:`downstream`, its upstream our SV2 server.
+fn start_translator(
+    upstream: SocketAddr,
+    authority: &str,
+    downstream: u16,
+    tag: &str,
+) -> Translator {
+    let dir = std::env::temp_dir().join(format!("hashforge-tproxy-{}-{tag}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("translator.toml");
+    let log = dir.join("translator.log");
+    std::fs::write(
+        &config,
+        format!(
+            r#"downstream_address = "127.0.0.1"
+downstream_port = {downstream}
+max_supported_version = 2
+min_supported_version = 2
+downstream_extranonce2_size = 4
+aggregate_channels = true
+
+[downstream_difficulty_config]
+min_individual_miner_hashrate = 10000000.0
+shares_per_minute = 60.0
+enable_vardiff = false
+job_keepalive_interval_secs = 0
+
+[[upstreams]]
+address = "{}"
+port = {}
+authority_pubkey = "{authority}"
+user_identity = "tproxy"
+"#,
+            upstream.ip(),
+            upstream.port()
+        ),
+    )
+    .unwrap();
+    let out = std::fs::File::create(&log).unwrap();
+    let child = Command::new(translator_binary())
+        .arg("-c")
+        .arg(&config)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .expect("start translator_sv2");
+    Translator { child, log }
+}
+
+/// Waits until something accepts TCP connections on 127.0.0.1:`port`.
+async fn wait_listening(port: u16, within: Duration, what: &str, log: impl Fn() -> String) {
+    let deadline = Instant::now() + within;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{what} never listened:\n{}",
+            log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A count of `mine`'s final summary ("  accepted        12 (100.0 %)").
+fn summary_count(stdout: &str, item: &str) -> u64 {
+    stdout
+        .lines()
+        .find_map(|l| {
+            let rest = l.trim_start().strip_prefix(item)?;
+            rest.split_whitespace().next()?.parse().ok()
+        })
+        .unwrap_or_else(|| panic!("no {item} in the summary:\n{stdout}"))
+}
+
+/// `hashforge keygen` into a temp file: (the file, the public key it printed).
+fn keygen(tag: &str) -> (PathBuf, String) {
+    let path = std::env::temp_dir().join(format!("hashforge-sv2-{}-{tag}.key", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let Exit {
+        code,
+        stdout,
+        stderr,
+    } = common::hashforge().run(&["keygen", "--out", path.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    (path, stdout.trim().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sv1_miners_through_the_sri_translator_get_accepted_sv2_shares_and_blocks() {
+    let node = common::advancing_empty_node(400).await;
+    let (key, public) = keygen("tproxy");
+    let url = node.url();
+    let args = [
+        "serve",
+        "--node",
+        &url,
+        "--rpc-user",
+        "u",
+        "--rpc-pass",
+        "p",
+        "--address",
+        ADDRESS,
+        "--listen",
+        "127.0.0.1:0",
+        "--start-difficulty",
+        "0.0001",
+        "--status-interval",
+        "1",
+        "--sv2-listen",
+        "127.0.0.1:0",
+        "--sv2-key",
+        key.to_str().unwrap(),
+    ];
+    let mut serve = common::start_serve(&args, Duration::from_secs(30)).await;
+    let sv2_line = tokio::time::timeout(Duration::from_secs(10), serve.lines.recv())
+        .await
+        .ok()
+        .flatten()
+        .expect("the Stratum V2 line");
+    let sv2_url = sv2_line
+        .split_whitespace()
+        .find(|w| w.starts_with("stratum2+tcp://"))
+        .unwrap_or_else(|| panic!("no stratum2 URL in {sv2_line:?}"));
+    assert!(
+        sv2_url.ends_with(&format!("/{public}")),
+        "{sv2_url} vs {public}"
+    );
+    let upstream: SocketAddr = sv2_url["stratum2+tcp://".len()..]
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    let downstream = free_port();
+    let tproxy = start_translator(upstream, &public, downstream, "a");
+    wait_listening(downstream, Duration::from_secs(30), "translator", || {
+        tproxy.log()
+    })
+    .await;
+
+    let pool = format!("stratum+tcp://127.0.0.1:{downstream}");
+    let miner = common::hashforge().spawn(&[
+        "mine",
+        "-o",
+        &pool,
+        "-u",
+        "hf1",
+        "-p",
+        "x",
+        "-t",
+        "1",
+        "--duration",
+        "8",
+    ]);
+    let raw = TestMiner::start(format!("127.0.0.1:{downstream}").parse().unwrap(), "raw1").await;
+    let Exit {
+        code,
+        stdout,
+        stderr,
+    } = miner.finish(Duration::from_secs(60)).await;
+    drop(raw);
+    let tlog = tproxy.log();
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}\ntranslator:\n{tlog}");
+    // Every share the translator took was accepted; a stale one (a block moved the tip while
+    // the share was on its way) is the only other outcome.
+    for (item, ok) in [
+        ("rejected", 0..1),
+        ("hardware errors", 0..1),
+        ("lost", 0..1),
+        ("accepted", 1..u64::MAX),
+    ] {
+        let n = summary_count(&stdout, item);
+        assert!(
+            ok.contains(&n),
+            "{item} {n}\n{stdout}\n{stderr}\ntranslator:\n{tlog}"
+        );
+    }
+    let accepted = node.accepted_blocks();
+    assert!(
+        !accepted.is_empty(),
+        "no block reached the node\n{stderr}\ntranslator:\n{tlog}"
+    );
+    // The server counted the translator's channel ("tproxy") with accepted shares and blocks.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = None;
+    while Instant::now() < deadline {
+        let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(2), serve.lines.recv()).await
+        else {
+            break;
+        };
+        if line.starts_with("tproxy") {
+            seen = Some(line);
+            break;
+        }
+    }
+    let line =
+        seen.unwrap_or_else(|| panic!("no tproxy worker in serve's status\ntranslator:\n{tlog}"));
+    let blocks: u64 = line.split_whitespace().last().unwrap().parse().unwrap();
+    assert!(blocks > 0, "{line}");
+    drop(tproxy);
+    let _ = std::fs::remove_file(key);
+}
