@@ -729,7 +729,7 @@ impl Conn {
             return Err(if known {
                 Refusal(m::ERROR_CODE_SUBMIT_SHARES_STALE_SHARE, codes::STALE)
             } else {
-                Refusal(m::ERROR_CODE_SUBMIT_SHARES_INVALID_JOB_ID, codes::STALE)
+                Refusal(m::ERROR_CODE_SUBMIT_SHARES_INVALID_JOB_ID, codes::OTHER)
             });
         };
         let t = &job.entry.template;

@@ -1,12 +1,13 @@
 //! What the Stratum tests share (`stratum/tests/`, and through `hashforge-test-support` the
 //! miner's tests): servers and clients on 127.0.0.1 with short timeouts, waits for events and
-//! share results, a brute-force share search, a scripted raw peer ([`RawPeer`]) and self-signed
-//! certificates ([`tls`]).
+//! share results, a brute-force share search, a scripted raw peer ([`RawPeer`]), a scripted
+//! Stratum V2 miner ([`sv2_peer::Sv2Peer`]) and self-signed certificates ([`tls`]).
 //!
 //! It depends on `hashforge-stratum` only, so the stratum crate's tests use it without building
 //! the miner.
 
 mod raw_peer;
+pub mod sv2_peer;
 pub mod tls;
 
 pub use raw_peer::{error_code, last_job, submit_request, Handshake, PoolScript, RawPeer, Session};
