@@ -330,7 +330,16 @@ fn lost_or_failed(authorized: bool, e: ClientError) -> SessionEnd {
     }
 }
 
-/// Runs one connection until it ends. `stop` ends it from outside.
+/// Runs one connection in the protocol its URL names (Stratum v1, or V2 for `stratum2+tcp`).
+pub(crate) async fn run_any_session(ctx: SessionCtx<'_>, stop: StopFuture<'_>) -> SessionEnd {
+    if ctx.url.sv2.is_some() {
+        crate::v2::client::run_session(ctx, stop).await
+    } else {
+        run_session(ctx, stop).await
+    }
+}
+
+/// Runs one Stratum v1 connection until it ends. `stop` ends it from outside.
 pub(crate) async fn run_session(mut ctx: SessionCtx<'_>, mut stop: StopFuture<'_>) -> SessionEnd {
     let opts = ctx.opts;
     let stream = tokio::select! {
@@ -924,7 +933,7 @@ impl Client {
                 stats: &mut stats,
                 ready: Some(ready_tx),
             };
-            let end = run_session(ctx, Box::pin(std::future::pending())).await;
+            let end = run_any_session(ctx, Box::pin(std::future::pending())).await;
             let reason = describe_end(&end);
             let event = Event::Disconnected {
                 pool: 0,

@@ -56,6 +56,9 @@ pub struct Job {
     pub version_mask: Option<u32>,
     /// The share target of `difficulty`, computed once by [`Job::new`].
     share_target: Target,
+    /// A header-only job (a Stratum V2 standard channel): the pool gave the merkle root, there
+    /// is no coinbase to build and no extranonce2 (its size is 0).
+    fixed_merkle_root: Option<[u8; 32]>,
 }
 
 impl Job {
@@ -76,7 +79,27 @@ impl Job {
             difficulty,
             version_mask,
             share_target: Target::from_difficulty(difficulty).unwrap_or(Target::MAX),
+            fixed_merkle_root: None,
         }
+    }
+
+    /// A header-only job: `merkle_root` as the pool gave it (internal byte order), no
+    /// extranonce2. `notify`'s coinbase parts and branch are not used.
+    pub fn header_only(
+        notify: Notify,
+        merkle_root: [u8; 32],
+        difficulty: f64,
+        version_mask: Option<u32>,
+    ) -> Self {
+        Job {
+            fixed_merkle_root: Some(merkle_root),
+            ..Job::new(notify, Vec::new(), 0, difficulty, version_mask)
+        }
+    }
+
+    /// Whether the job is header-only ([`Job::header_only`]).
+    pub fn is_header_only(&self) -> bool {
+        self.fixed_merkle_root.is_some()
     }
 
     /// Job id.
@@ -105,8 +128,17 @@ impl Job {
         ))
     }
 
-    /// Merkle root for an extranonce2.
+    /// Merkle root for an extranonce2 (a header-only job's own, for an empty one).
     pub fn merkle_root(&self, extranonce2: &[u8]) -> Result<[u8; 32], JobError> {
+        if let Some(root) = self.fixed_merkle_root {
+            if !extranonce2.is_empty() {
+                return Err(JobError::Extranonce2Size {
+                    expected: 0,
+                    got: extranonce2.len(),
+                });
+            }
+            return Ok(root);
+        }
         Ok(merkle::fold_branch(
             sha256d(&self.coinbase(extranonce2)?),
             &self.notify.merkle_branch,

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::client::{
-    describe_end, run_session, ClientOptions, Command, Event, PoolConfig, Resume, SessionCtx,
+    describe_end, run_any_session, ClientOptions, Command, Event, PoolConfig, Resume, SessionCtx,
     SessionEnd, Share, StopFuture, SubmitStats,
 };
 use crate::error::ClientError;
@@ -395,11 +395,7 @@ async fn manage(
             stats: &mut stats,
             ready: None,
         };
-        let end = if url.sv2.is_some() {
-            crate::v2::client::run_session(ctx, stop).await
-        } else {
-            run_session(ctx, stop).await
-        };
+        let end = run_any_session(ctx, stop).await;
         if let SessionEnd::Shutdown = end {
             return;
         }

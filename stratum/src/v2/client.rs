@@ -13,7 +13,10 @@ use std::time::Duration;
 
 use binary_sv2::{Str0255, U256};
 use common_messages_sv2::{Protocol, SetupConnection};
-use mining_sv2::{OpenExtendedMiningChannel, SubmitSharesExtended};
+use mining_sv2::{
+    OpenExtendedMiningChannel, OpenStandardMiningChannel, SubmitSharesExtended,
+    SubmitSharesStandard,
+};
 use parsers_sv2::{AnyMessage, CommonMessages, Mining};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -40,29 +43,45 @@ const MAX_FUTURE_JOBS: usize = 16;
 const KNOWN_JOBS: usize = 256;
 /// Frames read ahead of the session loop.
 const READ_AHEAD: usize = 64;
+/// The request id of our `OpenExtendedMiningChannel`.
+const EXTENDED_REQUEST: u32 = 1;
+/// The request id of our `OpenStandardMiningChannel`.
+const STANDARD_REQUEST: u32 = 2;
 
 type Step = Result<(), SessionEnd>;
 
-struct ExtendedJob {
+/// A job as the pool sent it, kept until its previous block is known.
+struct PoolJob {
     version: u32,
     version_rolling_allowed: bool,
-    merkle_path: Vec<[u8; 32]>,
-    prefix: Vec<u8>,
-    suffix: Vec<u8>,
+    work: Work,
+}
+
+enum Work {
+    /// An extended job: the coinbase around the extranonce, and the merkle path.
+    Extended {
+        merkle_path: Vec<[u8; 32]>,
+        prefix: Vec<u8>,
+        suffix: Vec<u8>,
+    },
+    /// A standard (header-only) job: the merkle root.
+    Standard { merkle_root: [u8; 32] },
 }
 
 struct Session<'a, 'b> {
     ctx: &'b mut SessionCtx<'a>,
     writer: Sv2Writer,
     channel: Option<u32>,
+    /// The channel is a standard one (the pool refused an extended channel).
+    standard: bool,
     extranonce_prefix: Vec<u8>,
     extranonce_size: usize,
     difficulty: f64,
     /// The previous block and its time, from the last `SetNewPrevHash`.
     prev: Option<([u8; 32], u32, u32)>,
-    future: BTreeMap<u32, ExtendedJob>,
+    future: BTreeMap<u32, PoolJob>,
     /// The active job, re-sent with a new difficulty on `SetTarget`.
-    current: Option<(u32, ExtendedJob)>,
+    current: Option<(u32, PoolJob)>,
     known_jobs: VecDeque<String>,
     next_sequence: u32,
     in_flight: BTreeMap<u32, (Share, Instant)>,
@@ -122,6 +141,7 @@ pub(crate) async fn run_session(mut ctx: SessionCtx<'_>, mut stop: StopFuture<'_
         ctx: &mut ctx,
         writer,
         channel: None,
+        standard: false,
         extranonce_prefix: Vec::new(),
         extranonce_size: 0,
         difficulty: 1.0,
@@ -230,6 +250,33 @@ impl Session<'_, '_> {
             .await
     }
 
+    async fn open_standard(&mut self) -> Step {
+        let user = self.ctx.pool.user.clone();
+        let user = Str0255::try_from(user.as_str()).map_err(|_| {
+            SessionEnd::Failed(ClientError::Sv2Refused(
+                "the worker name is longer than 255 bytes".into(),
+            ))
+        })?;
+        let max = self.max_target();
+        let m = OpenStandardMiningChannel {
+            request_id: STANDARD_REQUEST,
+            user_identity: user,
+            nominal_hash_rate: 0.0,
+            max_target: U256::from(&max),
+        };
+        self.send(AnyMessage::Mining(Mining::OpenStandardMiningChannel(m)))
+            .await
+    }
+
+    /// The easiest target we take: the suggested difficulty's, or any.
+    fn max_target(&self) -> [u8; 32] {
+        match self.ctx.opts.suggest_difficulty {
+            Some(d) => Target::from_difficulty(d).unwrap_or(Target::MAX),
+            None => Target::MAX,
+        }
+        .to_le_bytes()
+    }
+
     async fn open_channel(&mut self) -> Step {
         let user = self.ctx.pool.user.clone();
         let user = Str0255::try_from(user.as_str()).map_err(|_| {
@@ -237,14 +284,9 @@ impl Session<'_, '_> {
                 "the worker name is longer than 255 bytes".into(),
             ))
         })?;
-        // The easiest target we take: the suggested difficulty, or any.
-        let max = match self.ctx.opts.suggest_difficulty {
-            Some(d) => Target::from_difficulty(d).unwrap_or(Target::MAX),
-            None => Target::MAX,
-        }
-        .to_le_bytes();
+        let max = self.max_target();
         let m = OpenExtendedMiningChannel {
-            request_id: 1,
+            request_id: EXTENDED_REQUEST,
             user_identity: user,
             nominal_hash_rate: 0.0,
             max_target: U256::from(&max),
@@ -328,28 +370,26 @@ impl Session<'_, '_> {
         let ours = |id: u32| self.channel == Some(id);
         match mining {
             Mining::OpenExtendedMiningChannelSuccess(m) if !open => {
-                self.channel = Some(m.channel_id);
-                self.extranonce_prefix = m.extranonce_prefix.as_bytes().to_vec();
-                self.extranonce_size = usize::from(m.extranonce_size);
-                self.difficulty = self.difficulty_of(m.target.as_array());
-                info!(url = %self.ctx.url, channel = m.channel_id, extranonce_prefix = %hex::encode(&self.extranonce_prefix), "sv2 channel open");
-                if let Some(tx) = self.ctx.ready.take() {
-                    let _ = tx.send(());
-                }
-                let ev = Event::Connected {
-                    pool: self.ctx.pool_index,
-                    url: self.ctx.url.to_string(),
-                    extranonce1: self.extranonce_prefix.clone(),
-                    extranonce2_size: self.extranonce_size,
-                    version_mask: Some(VERSION_ROLLING_MASK),
-                    difficulty: self.difficulty,
-                };
-                self.emit(ev).await
+                let prefix = m.extranonce_prefix.as_bytes().to_vec();
+                let (size, target) = (usize::from(m.extranonce_size), *m.target.as_array());
+                self.channel_opened(m.channel_id, prefix, size, &target)
+                    .await
+            }
+            Mining::OpenStandardMiningChannelSuccess(m) if !open => {
+                self.standard = true;
+                let prefix = m.extranonce_prefix.as_bytes().to_vec();
+                let target = *m.target.as_array();
+                self.channel_opened(m.channel_id, prefix, 0, &target).await
             }
             Mining::OpenMiningChannelError(e) if !open => {
                 let code = text(e.error_code.as_bytes());
                 let user_refused = code == mining_sv2::ERROR_CODE_OPEN_MINING_CHANNEL_UNKNOWN_USER
                     || code == mining_sv2::ERROR_CODE_OPEN_MINING_CHANNEL_INVALID_USER_IDENTITY;
+                if !user_refused && e.request_id == EXTENDED_REQUEST {
+                    // A pool that offers only header-only mining: a standard channel.
+                    info!(url = %self.ctx.url, "pool refused an extended channel ({}); asking for a standard channel", Escaped(&code));
+                    return self.open_standard().await;
+                }
                 let err = if user_refused {
                     // The manager fails over at once from a pool that refuses the worker.
                     ClientError::Rejected {
@@ -361,37 +401,34 @@ impl Session<'_, '_> {
                 };
                 Err(SessionEnd::Failed(err))
             }
-            Mining::NewExtendedMiningJob(j) if ours(j.channel_id) => {
-                let job = ExtendedJob {
+            Mining::NewExtendedMiningJob(j) if ours(j.channel_id) && !self.standard => {
+                let job = PoolJob {
                     version: j.version,
                     version_rolling_allowed: j.version_rolling_allowed,
-                    merkle_path: j
-                        .merkle_path
-                        .clone()
-                        .into_inner()
-                        .iter()
-                        .map(|h| *h.as_array())
-                        .collect(),
-                    prefix: j.coinbase_tx_prefix.as_bytes().to_vec(),
-                    suffix: j.coinbase_tx_suffix.as_bytes().to_vec(),
+                    work: Work::Extended {
+                        merkle_path: j
+                            .merkle_path
+                            .clone()
+                            .into_inner()
+                            .iter()
+                            .map(|h| *h.as_array())
+                            .collect(),
+                        prefix: j.coinbase_tx_prefix.as_bytes().to_vec(),
+                        suffix: j.coinbase_tx_suffix.as_bytes().to_vec(),
+                    },
                 };
-                match j.min_ntime.into_inner() {
-                    None => {
-                        self.future.insert(j.job_id, job);
-                        while self.future.len() > MAX_FUTURE_JOBS {
-                            self.future.pop_first();
-                        }
-                        Ok(())
-                    }
-                    Some(ntime) => {
-                        let Some((prev, _, nbits)) = self.prev else {
-                            debug!(url = %self.ctx.url, "job before any SetNewPrevHash ignored");
-                            return Ok(());
-                        };
-                        self.prev = Some((prev, ntime, nbits));
-                        self.activate(j.job_id, job, false).await
-                    }
-                }
+                self.new_job(j.job_id, j.min_ntime.into_inner(), job).await
+            }
+            Mining::NewMiningJob(j) if ours(j.channel_id) && self.standard => {
+                let job = PoolJob {
+                    version: j.version,
+                    // Standard jobs roll BIP 320's bits when the setup asked for rolling.
+                    version_rolling_allowed: self.ctx.opts.version_rolling,
+                    work: Work::Standard {
+                        merkle_root: *j.merkle_root.as_array(),
+                    },
+                };
+                self.new_job(j.job_id, j.min_ntime.into_inner(), job).await
             }
             Mining::SetNewPrevHash(p) if ours(p.channel_id) => {
                 self.prev = Some((*p.prev_hash.as_array(), p.min_ntime, p.nbits));
@@ -464,6 +501,58 @@ impl Session<'_, '_> {
         }
     }
 
+    async fn channel_opened(
+        &mut self,
+        channel: u32,
+        prefix: Vec<u8>,
+        extranonce_size: usize,
+        target: &[u8; 32],
+    ) -> Step {
+        self.channel = Some(channel);
+        self.extranonce_prefix = prefix;
+        self.extranonce_size = extranonce_size;
+        self.difficulty = self.difficulty_of(target);
+        let kind = if self.standard {
+            "standard"
+        } else {
+            "extended"
+        };
+        info!(url = %self.ctx.url, channel, extranonce_prefix = %hex::encode(&self.extranonce_prefix), "sv2 {kind} channel open");
+        if let Some(tx) = self.ctx.ready.take() {
+            let _ = tx.send(());
+        }
+        let ev = Event::Connected {
+            pool: self.ctx.pool_index,
+            url: self.ctx.url.to_string(),
+            extranonce1: self.extranonce_prefix.clone(),
+            extranonce2_size: self.extranonce_size,
+            version_mask: Some(VERSION_ROLLING_MASK),
+            difficulty: self.difficulty,
+        };
+        self.emit(ev).await
+    }
+
+    /// A job: a future one waits for its `SetNewPrevHash`, another is active at once.
+    async fn new_job(&mut self, id: u32, min_ntime: Option<u32>, job: PoolJob) -> Step {
+        match min_ntime {
+            None => {
+                self.future.insert(id, job);
+                while self.future.len() > MAX_FUTURE_JOBS {
+                    self.future.pop_first();
+                }
+                Ok(())
+            }
+            Some(ntime) => {
+                let Some((prev, _, nbits)) = self.prev else {
+                    debug!(url = %self.ctx.url, "job before any SetNewPrevHash ignored");
+                    return Ok(());
+                };
+                self.prev = Some((prev, ntime, nbits));
+                self.activate(id, job, false).await
+            }
+        }
+    }
+
     /// A pool target as a difficulty, raised to [`MIN_POOL_DIFFICULTY`] with one warning.
     fn difficulty_of(&mut self, target: &[u8; 32]) -> f64 {
         let d = Target::from_le_bytes(target).difficulty();
@@ -478,16 +567,26 @@ impl Session<'_, '_> {
     }
 
     /// Hands job `id` to the miner; `clean` when the previous block changed.
-    async fn activate(&mut self, id: u32, job: ExtendedJob, clean: bool) -> Step {
+    async fn activate(&mut self, id: u32, job: PoolJob, clean: bool) -> Step {
         let Some((prev, ntime, nbits)) = self.prev else {
             return Ok(());
+        };
+        let (merkle_branch, coinb1, coinb2, root) = match &job.work {
+            Work::Extended {
+                merkle_path,
+                prefix,
+                suffix,
+            } => (merkle_path.clone(), prefix.clone(), suffix.clone(), None),
+            Work::Standard { merkle_root } => {
+                (Vec::new(), Vec::new(), Vec::new(), Some(*merkle_root))
+            }
         };
         let notify = Notify {
             job_id: id.to_string(),
             prevhash: swap_words(&prev),
-            coinb1: job.prefix.clone(),
-            coinb2: job.suffix.clone(),
-            merkle_branch: job.merkle_path.clone(),
+            coinb1,
+            coinb2,
+            merkle_branch,
             version: job.version,
             nbits,
             ntime,
@@ -495,13 +594,16 @@ impl Session<'_, '_> {
         };
         self.first_job_sent = true;
         let mask = job.version_rolling_allowed.then_some(VERSION_ROLLING_MASK);
-        let j = Job::new(
-            notify,
-            self.extranonce_prefix.clone(),
-            self.extranonce_size,
-            self.difficulty,
-            mask,
-        );
+        let j = match root {
+            None => Job::new(
+                notify,
+                self.extranonce_prefix.clone(),
+                self.extranonce_size,
+                self.difficulty,
+                mask,
+            ),
+            Some(root) => Job::header_only(notify, root, self.difficulty, mask),
+        };
         self.known_jobs.push_back(id.to_string());
         while self.known_jobs.len() > KNOWN_JOBS {
             self.known_jobs.pop_front();
@@ -535,22 +637,35 @@ impl Session<'_, '_> {
                 )
                 .await;
         }
-        let Ok(extranonce) = binary_sv2::B032::new(&share.extranonce2[..]) else {
-            return self.lose(share, "extranonce longer than 32 bytes").await;
-        };
         let seq = self.next_sequence;
+        if self.standard {
+            let m = SubmitSharesStandard {
+                channel_id,
+                sequence_number: seq,
+                job_id,
+                nonce: share.nonce,
+                ntime: share.ntime,
+                version: share.version,
+            };
+            self.send(AnyMessage::Mining(Mining::SubmitSharesStandard(m)))
+                .await?;
+        } else {
+            let Ok(extranonce) = binary_sv2::B032::new(&share.extranonce2[..]) else {
+                return self.lose(share, "extranonce longer than 32 bytes").await;
+            };
+            let m = SubmitSharesExtended {
+                channel_id,
+                sequence_number: seq,
+                job_id,
+                nonce: share.nonce,
+                ntime: share.ntime,
+                version: share.version,
+                extranonce,
+            };
+            self.send(AnyMessage::Mining(Mining::SubmitSharesExtended(m)))
+                .await?;
+        }
         self.next_sequence = self.next_sequence.wrapping_add(1);
-        let m = SubmitSharesExtended {
-            channel_id,
-            sequence_number: seq,
-            job_id,
-            nonce: share.nonce,
-            ntime: share.ntime,
-            version: share.version,
-            extranonce,
-        };
-        self.send(AnyMessage::Mining(Mining::SubmitSharesExtended(m)))
-            .await?;
         let deadline = Instant::now() + self.ctx.opts.submit_timeout;
         self.in_flight.insert(seq, (share, deadline));
         Ok(())

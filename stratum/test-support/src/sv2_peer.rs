@@ -317,3 +317,244 @@ pub fn extended_job(
         version_rolling_allowed.then_some(0x1fff_e000),
     )
 }
+
+/// What the miner said, as plain values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MinerMsg {
+    Setup {
+        flags: u32,
+    },
+    OpenExtended {
+        request: u32,
+        user: String,
+        min_extranonce_size: u16,
+    },
+    OpenStandard {
+        request: u32,
+        user: String,
+    },
+    Submit {
+        channel: u32,
+        sequence: u32,
+        job: u32,
+        nonce: u32,
+        ntime: u32,
+        version: u32,
+        /// `None` for a standard share.
+        extranonce: Option<Vec<u8>>,
+    },
+    Other(u8),
+}
+
+/// A scripted Stratum V2 pool for tests of the client: it accepts one miner (the real Noise
+/// handshake, with `keys`) and sends what the test says.
+pub struct Sv2Pool {
+    frames: mpsc::Receiver<Result<Frame, Sv2Error>>,
+    /// The writing half.
+    pub writer: Sv2Writer,
+}
+
+impl Sv2Pool {
+    /// Accepts the next miner on `listener`.
+    pub async fn accept(
+        listener: &tokio::net::TcpListener,
+        keys: &hashforge_stratum::v2::AuthorityKeys,
+    ) -> Sv2Pool {
+        let (tcp, _) = tokio::time::timeout(SV2_WAIT, listener.accept())
+            .await
+            .expect("a miner within the wait")
+            .unwrap();
+        let limits = Limits {
+            handshake_timeout: SV2_WAIT,
+            write_timeout: SV2_WAIT,
+            max_payload: 1 << 20,
+        };
+        let (reader, writer) =
+            transport::accept(tcp, keys, Duration::from_secs(3600), None, limits)
+                .await
+                .expect("handshake");
+        Sv2Pool {
+            frames: reader.spawn(64),
+            writer,
+        }
+    }
+
+    /// Sends one message.
+    pub async fn send(&mut self, m: AnyMessage<'_>) {
+        self.writer.send(m).await.expect("send to the miner");
+    }
+
+    /// The miner's next message; `None` when it closed the connection.
+    pub async fn next(&mut self) -> Option<MinerMsg> {
+        let mut f = match tokio::time::timeout(SV2_WAIT, self.frames.recv()).await {
+            Ok(Some(Ok(f))) => f,
+            Ok(Some(Err(_))) | Ok(None) => return None,
+            Err(_) => panic!("no message from the miner within {SV2_WAIT:?}"),
+        };
+        let t = f.msg_type;
+        if let Ok(CommonMessages::SetupConnection(m)) =
+            CommonMessages::try_from((t, f.payload.as_mut_slice()))
+        {
+            return Some(MinerMsg::Setup { flags: m.flags });
+        }
+        Some(match Mining::try_from((t, f.payload.as_mut_slice())) {
+            Ok(Mining::OpenExtendedMiningChannel(m)) => MinerMsg::OpenExtended {
+                request: m.request_id,
+                user: text(m.user_identity.as_bytes()),
+                min_extranonce_size: m.min_extranonce_size,
+            },
+            Ok(Mining::OpenStandardMiningChannel(m)) => MinerMsg::OpenStandard {
+                request: m.request_id,
+                user: text(m.user_identity.as_bytes()),
+            },
+            Ok(Mining::SubmitSharesExtended(m)) => MinerMsg::Submit {
+                channel: m.channel_id,
+                sequence: m.sequence_number,
+                job: m.job_id,
+                nonce: m.nonce,
+                ntime: m.ntime,
+                version: m.version,
+                extranonce: Some(m.extranonce.as_bytes().to_vec()),
+            },
+            Ok(Mining::SubmitSharesStandard(m)) => MinerMsg::Submit {
+                channel: m.channel_id,
+                sequence: m.sequence_number,
+                job: m.job_id,
+                nonce: m.nonce,
+                ntime: m.ntime,
+                version: m.version,
+                extranonce: None,
+            },
+            _ => MinerMsg::Other(t),
+        })
+    }
+
+    /// Answers the setup, and an extended channel request with `channel`, `prefix` (extranonce
+    /// size 8) and a target of `difficulty`.
+    pub async fn open(&mut self, channel: u32, prefix: &[u8], difficulty: f64) {
+        assert!(matches!(self.next().await, Some(MinerMsg::Setup { .. })));
+        self.send(AnyMessage::Common(CommonMessages::SetupConnectionSuccess(
+            common_messages_sv2::SetupConnectionSuccess {
+                used_version: 2,
+                flags: 0,
+            },
+        )))
+        .await;
+        let Some(MinerMsg::OpenExtended { request, .. }) = self.next().await else {
+            panic!("no OpenExtendedMiningChannel");
+        };
+        let target = target_bytes(difficulty);
+        let m = mining_sv2::OpenExtendedMiningChannelSuccess {
+            request_id: request,
+            channel_id: channel,
+            target: U256::from(&target),
+            extranonce_size: 8,
+            extranonce_prefix: B032::new(prefix).unwrap(),
+            group_channel_id: 0,
+        };
+        self.send(AnyMessage::Mining(
+            Mining::OpenExtendedMiningChannelSuccess(m),
+        ))
+        .await;
+    }
+
+    /// A job on `channel`: future (`min_ntime` None) or active from `min_ntime`; the synthetic
+    /// template's coinbase (a valid one for an extranonce of 12 bytes).
+    pub async fn job(&mut self, channel: u32, job: u32, min_ntime: Option<u32>, version: u32) {
+        let t = hashforge_stratum::Template::synthetic(12);
+        let m = mining_sv2::NewExtendedMiningJob {
+            channel_id: channel,
+            job_id: job,
+            min_ntime: binary_sv2::Sv2Option::new(min_ntime),
+            version,
+            version_rolling_allowed: true,
+            merkle_path: binary_sv2::Seq0255::new(Vec::new()).unwrap(),
+            coinbase_tx_prefix: binary_sv2::B064K::new(&t.coinb1).unwrap(),
+            coinbase_tx_suffix: binary_sv2::B064K::new(&t.coinb2).unwrap(),
+        };
+        self.send(AnyMessage::Mining(Mining::NewExtendedMiningJob(m)))
+            .await;
+    }
+
+    /// `SetNewPrevHash` activating `job` (regtest bits, a fixed previous block).
+    pub async fn prev_hash(&mut self, channel: u32, job: u32, prev: [u8; 32], ntime: u32) {
+        let m = mining_sv2::SetNewPrevHash {
+            channel_id: channel,
+            job_id: job,
+            prev_hash: U256::from(&prev),
+            min_ntime: ntime,
+            nbits: 0x207f_ffff,
+        };
+        self.send(AnyMessage::Mining(Mining::SetNewPrevHash(m)))
+            .await;
+    }
+
+    /// `SetTarget` to `difficulty`.
+    pub async fn set_target(&mut self, channel: u32, difficulty: f64) {
+        let target = target_bytes(difficulty);
+        let m = mining_sv2::SetTarget {
+            channel_id: channel,
+            maximum_target: U256::from(&target),
+        };
+        self.send(AnyMessage::Mining(Mining::SetTarget(m))).await;
+    }
+
+    /// `SetExtranoncePrefix`.
+    pub async fn set_extranonce_prefix(&mut self, channel: u32, prefix: &[u8]) {
+        let m = mining_sv2::SetExtranoncePrefix {
+            channel_id: channel,
+            extranonce_prefix: B032::new(prefix).unwrap(),
+        };
+        self.send(AnyMessage::Mining(Mining::SetExtranoncePrefix(m)))
+            .await;
+    }
+
+    /// `SubmitShares.Success` for everything up to `sequence`.
+    pub async fn accept_up_to(&mut self, channel: u32, sequence: u32, count: u32) {
+        let m = mining_sv2::SubmitSharesSuccess {
+            channel_id: channel,
+            last_sequence_number: sequence,
+            new_submits_accepted_count: count,
+            new_shares_sum: u64::from(count),
+        };
+        self.send(AnyMessage::Mining(Mining::SubmitSharesSuccess(m)))
+            .await;
+    }
+
+    /// `SubmitShares.Error` with `code`.
+    pub async fn reject(&mut self, channel: u32, sequence: u32, code: &str) {
+        let m = mining_sv2::SubmitSharesError {
+            channel_id: channel,
+            sequence_number: sequence,
+            error_code: Str0255::try_from(code).unwrap(),
+        };
+        self.send(AnyMessage::Mining(Mining::SubmitSharesError(m)))
+            .await;
+    }
+
+    /// `CloseChannel` with `reason`.
+    pub async fn close_channel(&mut self, channel: u32, reason: &str) {
+        let m = mining_sv2::CloseChannel {
+            channel_id: channel,
+            reason_code: Str0255::try_from(reason).unwrap(),
+        };
+        self.send(AnyMessage::Mining(Mining::CloseChannel(m))).await;
+    }
+
+    /// `Reconnect` to `host:port` (empty and 0: the same).
+    pub async fn reconnect(&mut self, host: &str, port: u16) {
+        let m = common_messages_sv2::Reconnect {
+            new_host: Str0255::try_from(host).unwrap(),
+            new_port: port,
+        };
+        self.send(AnyMessage::Common(CommonMessages::Reconnect(m)))
+            .await;
+    }
+}
+
+/// A difficulty's target, little-endian as SV2 carries it.
+pub fn target_bytes(difficulty: f64) -> [u8; 32] {
+    hashforge_stratum::Target::from_difficulty(difficulty)
+        .unwrap()
+        .to_le_bytes()
+}
