@@ -71,6 +71,7 @@ fn start_translator(
     authority: &str,
     downstream: u16,
     tag: &str,
+    aggregate: bool,
 ) -> Translator {
     let dir = std::env::temp_dir().join(format!("hashforge-tproxy-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -84,10 +85,10 @@ downstream_port = {downstream}
 max_supported_version = 2
 min_supported_version = 2
 downstream_extranonce2_size = 4
-aggregate_channels = true
+aggregate_channels = {aggregate}
 
 [downstream_difficulty_config]
-min_individual_miner_hashrate = 10000000.0
+min_individual_miner_hashrate = 100000.0
 shares_per_minute = 60.0
 enable_vardiff = false
 job_keepalive_interval_secs = 0
@@ -156,10 +157,19 @@ fn keygen(tag: &str) -> (PathBuf, String) {
     (path, stdout.trim().to_string())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sv1_miners_through_the_sri_translator_get_accepted_sv2_shares_and_blocks() {
+/// Our serve with SV2 on the replay node, the translator in front of it (`aggregate`: one
+/// upstream channel for all SV1 miners, else one each), `hashforge mine` as `user` through it
+/// (plus the raw test miner when `raw`); returns serve's status line of the SV2 worker
+/// `channel_user` after the run. Asserts the miner's shares were accepted and blocks reached
+/// the node.
+async fn through_the_translator(
+    aggregate: bool,
+    user: &str,
+    raw: bool,
+    channel_user: &str,
+) -> String {
     let node = common::advancing_empty_node(400).await;
-    let (key, public) = keygen("tproxy");
+    let (key, public) = keygen(user);
     let url = node.url();
     let args = [
         "serve",
@@ -173,8 +183,11 @@ async fn sv1_miners_through_the_sri_translator_get_accepted_sv2_shares_and_block
         ADDRESS,
         "--listen",
         "127.0.0.1:0",
+        // Easy shares (about 43 000 hashes), so that even a loaded machine finds several in
+        // the run; the translator's SV1 difficulty (0.000023, from 100 kH/s at 60 shares a
+        // minute) is above it, so every share it takes passes our target.
         "--start-difficulty",
-        "0.0001",
+        "0.00001",
         "--status-interval",
         "1",
         "--sv2-listen",
@@ -204,7 +217,7 @@ async fn sv1_miners_through_the_sri_translator_get_accepted_sv2_shares_and_block
         .unwrap();
 
     let downstream = free_port();
-    let tproxy = start_translator(upstream, &public, downstream, "a");
+    let tproxy = start_translator(upstream, &public, downstream, user, aggregate);
     wait_listening(downstream, Duration::from_secs(30), "translator", || {
         tproxy.log()
     })
@@ -216,7 +229,7 @@ async fn sv1_miners_through_the_sri_translator_get_accepted_sv2_shares_and_block
         "-o",
         &pool,
         "-u",
-        "hf1",
+        user,
         "-p",
         "x",
         "-t",
@@ -224,7 +237,11 @@ async fn sv1_miners_through_the_sri_translator_get_accepted_sv2_shares_and_block
         "--duration",
         "8",
     ]);
-    let raw = TestMiner::start(format!("127.0.0.1:{downstream}").parse().unwrap(), "raw1").await;
+    let raw = if raw {
+        Some(TestMiner::start(format!("127.0.0.1:{downstream}").parse().unwrap(), "raw1").await)
+    } else {
+        None
+    };
     let Exit {
         code,
         stdout,
@@ -252,7 +269,7 @@ async fn sv1_miners_through_the_sri_translator_get_accepted_sv2_shares_and_block
         !accepted.is_empty(),
         "no block reached the node\n{stderr}\ntranslator:\n{tlog}"
     );
-    // The server counted the translator's channel ("tproxy") with accepted shares and blocks.
+    // The server counted the translator's channel with accepted shares and blocks.
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut seen = None;
     while Instant::now() < deadline {
@@ -260,15 +277,29 @@ async fn sv1_miners_through_the_sri_translator_get_accepted_sv2_shares_and_block
         else {
             break;
         };
-        if line.starts_with("tproxy") {
+        if line.starts_with(channel_user) {
             seen = Some(line);
             break;
         }
     }
-    let line =
-        seen.unwrap_or_else(|| panic!("no tproxy worker in serve's status\ntranslator:\n{tlog}"));
+    let line = seen.unwrap_or_else(|| {
+        panic!("no {channel_user} worker in serve's status\ntranslator:\n{tlog}")
+    });
     let blocks: u64 = line.split_whitespace().last().unwrap().parse().unwrap();
     assert!(blocks > 0, "{line}");
     drop(tproxy);
     let _ = std::fs::remove_file(key);
+    line
+}
+
+/// Both of the translator's modes, one after the other (each runs serve, the translator and
+/// miners: together they would crowd a small CI machine). Aggregated: `hashforge mine` and the
+/// raw test miner share the translator's one upstream channel. Not aggregated: the translator
+/// opens an extended channel per SV1 miner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sv1_miners_through_the_sri_translator_get_accepted_sv2_shares_and_blocks() {
+    through_the_translator(true, "hf1", true, "tproxy").await;
+    // The translator names each miner's channel "<its upstream user>.miner<N>".
+    let line = through_the_translator(false, "hf2", false, "tproxy.miner").await;
+    assert!(line.starts_with("tproxy.miner"), "{line}");
 }

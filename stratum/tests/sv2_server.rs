@@ -11,7 +11,8 @@ use hashforge_stratum::v2::AuthorityKeys;
 use hashforge_stratum::{ServerEvent, ServerHandle, Sv2Error, Sv2Options, Template};
 use hashforge_stratum_test_support::sv2_peer::{extended_job, Reply, Sv2Peer};
 use hashforge_stratum_test_support::{
-    find_bad_share, find_share, localhost0, server_config, start_server, EASY,
+    find_bad_share, find_share, localhost0, server_config, start_server, vardiff_server_config,
+    EASY,
 };
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
@@ -24,7 +25,14 @@ struct Pool {
 }
 
 async fn pool_with(options: impl FnOnce(AuthorityKeys) -> Sv2Options) -> Pool {
-    let (server, events) = start_server(server_config(), localhost0()).await;
+    pool_on(server_config(), options).await
+}
+
+async fn pool_on(
+    config: hashforge_stratum::ServerConfig,
+    options: impl FnOnce(AuthorityKeys) -> Sv2Options,
+) -> Pool {
+    let (server, events) = start_server(config, localhost0()).await;
     let keys = AuthorityKeys::generate();
     let sv2 = server
         .listen_sv2(localhost0(), options(keys.clone()))
@@ -371,4 +379,33 @@ async fn noise_refuses_a_wrong_key_an_expired_certificate_and_garbage() {
         Err(e) => panic!("wrong error: {e}"),
         Ok(_) => panic!("connected with an expired certificate"),
     }
+}
+
+#[tokio::test]
+async fn vardiff_moves_the_channel_target_with_set_target() {
+    // A share every 10 s wanted, retargets every 300 ms: shares in quick succession raise the
+    // difficulty (at most 4x a step).
+    let config = vardiff_server_config(Duration::from_secs(10), Duration::from_millis(300));
+    let p = pool_on(config, Sv2Options::new).await;
+    let (mut peer, ch, job) = miner_with_job(&p, "fast").await;
+    let id: u32 = job.id().parse().unwrap();
+    for (seq, bits) in [(1u32, 0u32), (2, 0x2000), (3, 0x4000)] {
+        let share = find_share(&job, bits);
+        peer.submit_extended(ch, seq, id, &share).await;
+        assert!(matches!(peer.reply().await, Reply::Accepted { .. }));
+    }
+    let target = loop {
+        match peer.reply().await {
+            Reply::Target(c, t) if c == ch => break t,
+            other => assert!(matches!(other, Reply::Accepted { .. }), "{other:?}"),
+        }
+    };
+    let d = hashforge_stratum::Target::from_le_bytes(&target).difficulty();
+    assert!((d / (4.0 * EASY) - 1.0).abs() < 1e-3, "difficulty {d}");
+    // Then a job carrying it, valid at once.
+    let next = peer.reply().await;
+    assert!(
+        matches!(next, Reply::ExtendedJob { future: false, .. }),
+        "{next:?}"
+    );
 }
