@@ -7,7 +7,8 @@
 //! as accepted SV2 shares, and their blocks (regtest: every share is one) must reach the node.
 //!
 //! The translator binary: `$HASHFORGE_TRANSLATOR`, else `translator_sv2` on the PATH. When
-//! neither is there the test fails (it never skips): CI installs it.
+//! neither is there the test fails with `CI` set (`.ci/run` installs it, so it never skips in
+//! CI), and is skipped with a line on stderr otherwise.
 
 mod common;
 
@@ -40,21 +41,26 @@ impl Translator {
     }
 }
 
-fn translator_binary() -> PathBuf {
+fn translator_binary() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("HASHFORGE_TRANSLATOR") {
-        return p.into();
+        return Some(p.into());
     }
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|d| d.join("translator_sv2"))
             .find(|p| p.is_file())
     });
-    found.unwrap_or_else(|| {
-        panic!(
-            "translator_sv2 not found: install it with `cargo install translator_sv2 --version 0.6.0 --locked` \
-             (as .ci/run does) or set HASHFORGE_TRANSLATOR"
-        )
-    })
+    let install = "cargo install translator_sv2 --version 0.6.0 --locked --no-default-features";
+    match found {
+        Some(p) => Some(p),
+        None if std::env::var_os("CI").is_some() => panic!(
+            "translator_sv2 not found: install it with `{install}` (as .ci/run does) or set HASHFORGE_TRANSLATOR"
+        ),
+        None => {
+            eprintln!("skipping: translator_sv2 is not installed (`{install}`; .ci/run does it)");
+            None
+        }
+    }
 }
 
 fn free_port() -> u16 {
@@ -67,6 +73,7 @@ fn free_port() -> u16 {
 
 /// Starts the translator: SV1 on 127.0.0.1:`downstream`, its upstream our SV2 server.
 fn start_translator(
+    binary: &std::path::Path,
     upstream: SocketAddr,
     authority: &str,
     downstream: u16,
@@ -105,7 +112,7 @@ user_identity = "tproxy"
     )
     .unwrap();
     let out = std::fs::File::create(&log).unwrap();
-    let child = Command::new(translator_binary())
+    let child = Command::new(binary)
         .arg("-c")
         .arg(&config)
         .env("RUST_LOG", "info")
@@ -163,6 +170,7 @@ fn keygen(tag: &str) -> (PathBuf, String) {
 /// `channel_user` after the run. Asserts the miner's shares were accepted and blocks reached
 /// the node.
 async fn through_the_translator(
+    binary: &std::path::Path,
     aggregate: bool,
     user: &str,
     raw: bool,
@@ -217,7 +225,7 @@ async fn through_the_translator(
         .unwrap();
 
     let downstream = free_port();
-    let tproxy = start_translator(upstream, &public, downstream, user, aggregate);
+    let tproxy = start_translator(binary, upstream, &public, downstream, user, aggregate);
     wait_listening(downstream, Duration::from_secs(30), "translator", || {
         tproxy.log()
     })
@@ -298,8 +306,11 @@ async fn through_the_translator(
 /// opens an extended channel per SV1 miner.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sv1_miners_through_the_sri_translator_get_accepted_sv2_shares_and_blocks() {
-    through_the_translator(true, "hf1", true, "tproxy").await;
+    let Some(binary) = translator_binary() else {
+        return;
+    };
+    through_the_translator(&binary, true, "hf1", true, "tproxy").await;
     // The translator names each miner's channel "<its upstream user>.miner<N>".
-    let line = through_the_translator(false, "hf2", false, "tproxy.miner").await;
+    let line = through_the_translator(&binary, false, "hf2", false, "tproxy.miner").await;
     assert!(line.starts_with("tproxy.miner"), "{line}");
 }
