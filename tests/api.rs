@@ -231,14 +231,28 @@ async fn mine_api_summary_pause_resume_and_metrics() {
     call_expecting("GET", format!("{base}/api/v1/nothing"), None, 404).await;
     call_expecting("GET", format!("{base}/api/v1/pause"), None, 405).await;
 
-    // Pause: 100 ms after the answer, the hash counter stands still.
+    // Pause: once the chunks in flight are done, the hash counter stands still.
     let body = call_expecting("POST", format!("{base}/api/v1/pause"), Some(TOKEN), 200).await;
     assert_eq!(
         serde_json::from_str::<Value>(&body).unwrap(),
         json!({"paused": true})
     );
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let at_pause = hashes(&get_json(&base, "/api/v1/summary").await);
+    // Chunks in flight finish (about 1 ms of work each, far longer on a loaded machine): wait,
+    // at most 5 s, for the counter to stand still over 200 ms.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut at_pause = hashes(&get_json(&base, "/api/v1/summary").await);
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = hashes(&get_json(&base, "/api/v1/summary").await);
+        if now == at_pause {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "hashing did not stop within 5 s of the pause"
+        );
+        at_pause = now;
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let paused = get_json(&base, "/api/v1/summary").await;
     assert_eq!(paused["paused"], true);
