@@ -17,10 +17,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Exit, TestMiner};
-
-/// A regtest address (P2WPKH).
-const ADDRESS: &str = "bcrt1q92v6550wrjqhldxwc2cvqlqm77wmzufv4dq433";
+use common::{keygen, start_serve_sv2, summary_count, Exit, TestMiner};
 
 /// The translator, killed when dropped; its output goes to a log file in the temp folder.
 struct Translator {
@@ -140,30 +137,6 @@ async fn wait_listening(port: u16, within: Duration, what: &str, log: impl Fn() 
     }
 }
 
-/// A count of `mine`'s final summary ("  accepted        12 (100.0 %)").
-fn summary_count(stdout: &str, item: &str) -> u64 {
-    stdout
-        .lines()
-        .find_map(|l| {
-            let rest = l.trim_start().strip_prefix(item)?;
-            rest.split_whitespace().next()?.parse().ok()
-        })
-        .unwrap_or_else(|| panic!("no {item} in the summary:\n{stdout}"))
-}
-
-/// `hashforge keygen` into a temp file: (the file, the public key it printed).
-fn keygen(tag: &str) -> (PathBuf, String) {
-    let path = std::env::temp_dir().join(format!("hashforge-sv2-{}-{tag}.key", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    let Exit {
-        code,
-        stdout,
-        stderr,
-    } = common::hashforge().run(&["keygen", "--out", path.to_str().unwrap()]);
-    assert_eq!(code, Some(0), "{stderr}");
-    (path, stdout.trim().to_string())
-}
-
 /// Our serve with SV2 on the replay node, the translator in front of it (`aggregate`: one
 /// upstream channel for all SV1 miners, else one each), `hashforge mine` as `user` through it
 /// (plus the raw test miner when `raw`); returns serve's status line of the SV2 worker
@@ -178,41 +151,10 @@ async fn through_the_translator(
 ) -> String {
     let node = common::advancing_empty_node(400).await;
     let (key, public) = keygen(user);
-    let url = node.url();
-    let args = [
-        "serve",
-        "--node",
-        &url,
-        "--rpc-user",
-        "u",
-        "--rpc-pass",
-        "p",
-        "--address",
-        ADDRESS,
-        "--listen",
-        "127.0.0.1:0",
-        // Easy shares (about 43 000 hashes), so that even a loaded machine finds several in
-        // the run; the translator's SV1 difficulty (0.000023, from 100 kH/s at 60 shares a
-        // minute) is above it, so every share it takes passes our target.
-        "--start-difficulty",
-        "0.00001",
-        "--status-interval",
-        "1",
-        "--sv2-listen",
-        "127.0.0.1:0",
-        "--sv2-key",
-        key.to_str().unwrap(),
-    ];
-    let mut serve = common::start_serve(&args, Duration::from_secs(30)).await;
-    let sv2_line = tokio::time::timeout(Duration::from_secs(10), serve.lines.recv())
-        .await
-        .ok()
-        .flatten()
-        .expect("the Stratum V2 line");
-    let sv2_url = sv2_line
-        .split_whitespace()
-        .find(|w| w.starts_with("stratum2+tcp://"))
-        .unwrap_or_else(|| panic!("no stratum2 URL in {sv2_line:?}"));
+    // Easy shares (about 43 000 hashes), so that even a loaded machine finds several in the
+    // run; the translator's SV1 difficulty (0.000023, from 100 kH/s at 60 shares a minute) is
+    // above it, so every share it takes passes our target.
+    let (mut serve, sv2_url) = start_serve_sv2(&node.url(), &key, "0.00001").await;
     assert!(
         sv2_url.ends_with(&format!("/{public}")),
         "{sv2_url} vs {public}"

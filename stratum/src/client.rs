@@ -505,38 +505,15 @@ impl Session<'_, '_> {
             .filter(|(_, p)| matches!(p, Pending::Submit(..)))
             .map(|(id, _)| *id)
             .collect();
-        if ids.is_empty() {
-            return;
-        }
         ids.sort_unstable();
-        let reason = match end {
-            SessionEnd::Shutdown => "shut down before the pool answered".to_string(),
-            end => format!(
-                "connection dropped before the pool answered ({})",
-                describe_end(end)
-            ),
-        };
-        warn!(url = %self.ctx.url, "{} share(s) in flight lost: {reason}", ids.len());
-        for id in ids {
-            let Some(Pending::Submit(share, _)) = self.pending.remove(&id) else {
-                continue;
-            };
-            self.ctx.stats.lost += 1;
-            let ev = Event::ShareResult {
-                share,
-                outcome: ShareOutcome::Lost(reason.clone()),
-                stats: *self.ctx.stats,
-            };
-            // After a shutdown nobody may be reading: never wait for room then.
-            let sent = if matches!(end, SessionEnd::Shutdown) {
-                self.ctx.events.try_send(ev).is_ok()
-            } else {
-                self.ctx.events.send(ev).await.is_ok()
-            };
-            if !sent {
-                return;
-            }
-        }
+        let shares = ids
+            .into_iter()
+            .filter_map(|id| match self.pending.remove(&id) {
+                Some(Pending::Submit(share, _)) => Some(share),
+                _ => None,
+            })
+            .collect();
+        lose_in_flight(self.ctx, shares, end).await;
     }
 
     /// Times out submits (and other unanswered optional requests).
@@ -871,6 +848,40 @@ impl Session<'_, '_> {
 
 async fn write_value<W: AsyncWrite + Unpin>(w: &mut W, v: &Value) -> std::io::Result<()> {
     codec::write_line(w, v).await
+}
+
+/// Reports the shares a connection sent and never got an answer for as lost, once, when it
+/// ends (either protocol): their answers can no longer arrive, and sending them again could
+/// count them twice.
+pub(crate) async fn lose_in_flight(ctx: &mut SessionCtx<'_>, shares: Vec<Share>, end: &SessionEnd) {
+    if shares.is_empty() {
+        return;
+    }
+    let reason = match end {
+        SessionEnd::Shutdown => "shut down before the pool answered".to_string(),
+        end => format!(
+            "connection dropped before the pool answered ({})",
+            describe_end(end)
+        ),
+    };
+    warn!(url = %ctx.url, "{} share(s) in flight lost: {reason}", shares.len());
+    for share in shares {
+        ctx.stats.lost += 1;
+        let ev = Event::ShareResult {
+            share,
+            outcome: ShareOutcome::Lost(reason.clone()),
+            stats: *ctx.stats,
+        };
+        // After a shutdown nobody may be reading: never wait for room then.
+        let sent = if matches!(end, SessionEnd::Shutdown) {
+            ctx.events.try_send(ev).is_ok()
+        } else {
+            ctx.events.send(ev).await.is_ok()
+        };
+        if !sent {
+            return;
+        }
+    }
 }
 
 /// Reports every share still waiting in `cmds` as lost (used between connections).

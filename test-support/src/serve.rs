@@ -166,3 +166,71 @@ pub async fn call_expecting(
     assert_eq!(status, expected, "{method} {url}: {body}");
     body
 }
+
+/// `hashforge keygen` into a file of the temp folder named after `tag`: (the file, the public
+/// key it printed).
+pub fn keygen(hf: &Hashforge, tag: &str) -> (std::path::PathBuf, String) {
+    let path = std::env::temp_dir().join(format!("hashforge-sv2-{}-{tag}.key", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let out = hf.run(&["keygen", "--out", path.to_str().expect("a UTF-8 temp path")]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    (path, out.stdout.trim().to_string())
+}
+
+/// `hashforge serve` on the replay node at `node_url` (credentials u/p) with a Stratum V2
+/// listener keyed by `key`, shares at `difficulty`, a status block every second; returns it
+/// (its first line read) and the `stratum2+tcp://…/KEY` URL of its second line.
+pub async fn start_serve_sv2(
+    hf: &Hashforge,
+    node_url: &str,
+    key: &std::path::Path,
+    difficulty: &str,
+) -> (Serve, String) {
+    let args = [
+        "serve",
+        "--node",
+        node_url,
+        "--rpc-user",
+        "u",
+        "--rpc-pass",
+        "p",
+        "--address",
+        REGTEST_ADDRESS,
+        "--listen",
+        "127.0.0.1:0",
+        "--start-difficulty",
+        difficulty,
+        "--status-interval",
+        "1",
+        "--sv2-listen",
+        "127.0.0.1:0",
+        "--sv2-key",
+        key.to_str().expect("a UTF-8 temp path"),
+    ];
+    let mut serve = start_serve(hf, &args, Duration::from_secs(30)).await;
+    let line = tokio::time::timeout(Duration::from_secs(10), serve.lines.recv())
+        .await
+        .ok()
+        .flatten()
+        .expect("serve's Stratum V2 line");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("stratum2+tcp://"))
+        .unwrap_or_else(|| panic!("no stratum2 URL in {line:?}"))
+        .to_string();
+    (serve, url)
+}
+
+/// A regtest address (P2WPKH) for blocks to pay.
+pub const REGTEST_ADDRESS: &str = "bcrt1q92v6550wrjqhldxwc2cvqlqm77wmzufv4dq433";
+
+/// A count of `mine`'s final summary on stdout ("  accepted        12 (100.0 %)").
+pub fn summary_count(stdout: &str, item: &str) -> u64 {
+    stdout
+        .lines()
+        .find_map(|l| {
+            let rest = l.trim_start().strip_prefix(item)?;
+            rest.split_whitespace().next()?.parse().ok()
+        })
+        .unwrap_or_else(|| panic!("no {item} in the summary:\n{stdout}"))
+}

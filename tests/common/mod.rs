@@ -18,8 +18,23 @@ pub fn mine_on_embedded_pool(args: &[&str]) -> (String, serde_json::Value) {
 }
 
 pub use hashforge_test_support::serve::{
-    advancing_config, api_base, call, call_expecting, distinct_templates, fixture, Serve,
+    advancing_config, api_base, call, call_expecting, distinct_templates, fixture, summary_count,
+    Serve, REGTEST_ADDRESS,
 };
+
+/// See [`hashforge_test_support::serve::keygen`].
+pub fn keygen(tag: &str) -> (std::path::PathBuf, String) {
+    hashforge_test_support::serve::keygen(&hashforge(), tag)
+}
+
+/// See [`hashforge_test_support::serve::start_serve_sv2`].
+pub async fn start_serve_sv2(
+    node_url: &str,
+    key: &std::path::Path,
+    difficulty: &str,
+) -> (Serve, String) {
+    hashforge_test_support::serve::start_serve_sv2(&hashforge(), node_url, key, difficulty).await
+}
 
 /// See [`hashforge_test_support::serve::advancing_node`]: `n` templates, the first the empty
 /// regtest one as recorded, the rest copies of it on made-up previous blocks.

@@ -582,7 +582,13 @@ impl Server {
         });
         let (bcast, _) = broadcast::channel(64);
         let (sd_tx, sd_rx) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, shared.clone(), bcast.clone(), sd_rx));
+        let task = tokio::spawn(accept_loop(
+            listener,
+            shared.clone(),
+            bcast.clone(),
+            sd_rx,
+            Protocol::V1,
+        ));
         Ok((
             ServerHandle {
                 shared,
@@ -597,11 +603,20 @@ impl Server {
     }
 }
 
+/// The protocol a listener speaks.
+#[derive(Clone)]
+enum Protocol {
+    V1,
+    V2(Arc<Sv2Options>),
+}
+
+/// Accepts miners on `listener` until shutdown, each admitted within the server's bounds.
 async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
     bcast: broadcast::Sender<Broadcast>,
     mut sd: watch::Receiver<bool>,
+    protocol: Protocol,
 ) {
     loop {
         let accepted = tokio::select! {
@@ -629,8 +644,12 @@ async fn accept_loop(
             }
         }
         let (shared, rx, sd) = (shared.clone(), bcast.subscribe(), sd.clone());
+        let protocol = protocol.clone();
         tokio::spawn(async move {
-            let established = conn::run(shared.clone(), tcp, peer, rx, sd).await;
+            let established = match protocol {
+                Protocol::V1 => conn::run(shared.clone(), tcp, peer, rx, sd).await,
+                Protocol::V2(o) => sv2::run(shared.clone(), tcp, peer, rx, sd, o).await,
+            };
             shared.release(peer.ip(), established);
         });
     }
@@ -674,12 +693,12 @@ impl ServerHandle {
     ) -> Result<SocketAddr, ServerError> {
         let listener = TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
-        tokio::spawn(sv2::accept_loop(
+        tokio::spawn(accept_loop(
             listener,
             self.shared.clone(),
             self.bcast.clone(),
             self.shutdown.subscribe(),
-            Arc::new(options),
+            Protocol::V2(Arc::new(options)),
         ));
         Ok(local)
     }

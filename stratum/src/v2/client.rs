@@ -250,50 +250,38 @@ impl Session<'_, '_> {
             .await
     }
 
-    async fn open_standard(&mut self) -> Step {
+    /// Asks for a channel for the worker: an extended one, or (`standard`) a header-only one.
+    async fn open_channel(&mut self, standard: bool) -> Step {
         let user = self.ctx.pool.user.clone();
         let user = Str0255::try_from(user.as_str()).map_err(|_| {
             SessionEnd::Failed(ClientError::Sv2Refused(
                 "the worker name is longer than 255 bytes".into(),
             ))
         })?;
-        let max = self.max_target();
-        let m = OpenStandardMiningChannel {
-            request_id: STANDARD_REQUEST,
-            user_identity: user,
-            nominal_hash_rate: 0.0,
-            max_target: U256::from(&max),
-        };
-        self.send(AnyMessage::Mining(Mining::OpenStandardMiningChannel(m)))
-            .await
-    }
-
-    /// The easiest target we take: the suggested difficulty's, or any.
-    fn max_target(&self) -> [u8; 32] {
-        match self.ctx.opts.suggest_difficulty {
+        // The easiest target we take: the suggested difficulty's, or any.
+        let max = match self.ctx.opts.suggest_difficulty {
             Some(d) => Target::from_difficulty(d).unwrap_or(Target::MAX),
             None => Target::MAX,
         }
-        .to_le_bytes()
-    }
-
-    async fn open_channel(&mut self) -> Step {
-        let user = self.ctx.pool.user.clone();
-        let user = Str0255::try_from(user.as_str()).map_err(|_| {
-            SessionEnd::Failed(ClientError::Sv2Refused(
-                "the worker name is longer than 255 bytes".into(),
-            ))
-        })?;
-        let max = self.max_target();
-        let m = OpenExtendedMiningChannel {
-            request_id: EXTENDED_REQUEST,
-            user_identity: user,
-            nominal_hash_rate: 0.0,
-            max_target: U256::from(&max),
-            min_extranonce_size: 4,
+        .to_le_bytes();
+        let max_target = U256::from(&max);
+        let m = if standard {
+            Mining::OpenStandardMiningChannel(OpenStandardMiningChannel {
+                request_id: STANDARD_REQUEST,
+                user_identity: user,
+                nominal_hash_rate: 0.0,
+                max_target,
+            })
+        } else {
+            Mining::OpenExtendedMiningChannel(OpenExtendedMiningChannel {
+                request_id: EXTENDED_REQUEST,
+                user_identity: user,
+                nominal_hash_rate: 0.0,
+                max_target,
+                min_extranonce_size: 4,
+            })
         };
-        self.send(AnyMessage::Mining(Mining::OpenExtendedMiningChannel(m)))
-            .await
+        self.send(AnyMessage::Mining(m)).await
     }
 
     async fn handle(&mut self, mut frame: Frame) -> Step {
@@ -305,7 +293,7 @@ impl Session<'_, '_> {
         let t = frame.msg_type;
         if let Ok(common) = CommonMessages::try_from((t, frame.payload.as_mut_slice())) {
             return match common {
-                CommonMessages::SetupConnectionSuccess(_) => self.open_channel().await,
+                CommonMessages::SetupConnectionSuccess(_) => self.open_channel(false).await,
                 CommonMessages::SetupConnectionError(e) => {
                     Err(SessionEnd::Failed(ClientError::Sv2Refused(format!(
                         "pool refused the connection setup: {}",
@@ -388,7 +376,7 @@ impl Session<'_, '_> {
                 if !user_refused && e.request_id == EXTENDED_REQUEST {
                     // A pool that offers only header-only mining: a standard channel.
                     info!(url = %self.ctx.url, "pool refused an extended channel ({}); asking for a standard channel", Escaped(&code));
-                    return self.open_standard().await;
+                    return self.open_channel(true).await;
                 }
                 let err = if user_refused {
                     // The manager fails over at once from a pool that refuses the worker.
@@ -701,33 +689,11 @@ impl Session<'_, '_> {
 
     /// Every share sent and not answered is lost when the connection ends.
     async fn lose_in_flight(&mut self, end: &SessionEnd) {
-        if self.in_flight.is_empty() {
-            return;
-        }
-        let reason = match end {
-            SessionEnd::Shutdown => "shut down before the pool answered".to_string(),
-            end => format!(
-                "connection dropped before the pool answered ({})",
-                crate::client::describe_end(end)
-            ),
-        };
-        warn!(url = %self.ctx.url, "{} share(s) in flight lost: {reason}", self.in_flight.len());
-        for (_, (share, _)) in std::mem::take(&mut self.in_flight) {
-            self.ctx.stats.lost += 1;
-            let ev = Event::ShareResult {
-                share,
-                outcome: ShareOutcome::Lost(reason.clone()),
-                stats: *self.ctx.stats,
-            };
-            let sent = if matches!(end, SessionEnd::Shutdown) {
-                self.ctx.events.try_send(ev).is_ok()
-            } else {
-                self.ctx.events.send(ev).await.is_ok()
-            };
-            if !sent {
-                return;
-            }
-        }
+        let shares = std::mem::take(&mut self.in_flight)
+            .into_values()
+            .map(|(share, _)| share)
+            .collect();
+        crate::client::lose_in_flight(self.ctx, shares, end).await;
     }
 }
 
