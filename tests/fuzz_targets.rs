@@ -12,6 +12,8 @@ mod rpc_template;
 mod stratum_client;
 #[path = "../fuzz/src/stratum_server.rs"]
 mod stratum_server;
+#[path = "../fuzz/src/sv2_messages.rs"]
+mod sv2_messages;
 #[path = "../fuzz/src/template_block.rs"]
 mod template_block;
 
@@ -49,6 +51,7 @@ fn every_target_replays_its_corpus() {
         ("bitcoin_parsers", bitcoin_parsers::run as fn(&[u8]), 11),
         ("stratum_client", stratum_client::run, 11),
         ("stratum_server", stratum_server::run, 6),
+        ("sv2_messages", sv2_messages::run, 8),
         ("rpc_template", rpc_template::run, 6),
         ("template_block", template_block::run, 6),
     ];

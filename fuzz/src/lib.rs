@@ -9,5 +9,6 @@ pub mod poll;
 pub mod rpc_template;
 pub mod stratum_client;
 pub mod stratum_server;
+pub mod sv2_messages;
 #[cfg(feature = "node")]
 pub mod template_block;
