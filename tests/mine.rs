@@ -615,6 +615,33 @@ fn units_roll_extranonce2_then_version_bits() {
     );
 }
 
+/// A header-only job (an SV2 standard channel): no extranonce2, the pool's merkle root in every
+/// unit, the version bits the only axis besides the nonce.
+#[test]
+fn header_only_jobs_roll_version_bits_over_the_pools_merkle_root() {
+    let plain = job(0, None);
+    let root = [0x5au8; 32];
+    let j = Arc::new(Job::header_only(
+        plain.notify.clone(),
+        root,
+        1.0,
+        Some(0x1fff_e000),
+    ));
+    let (w0, t0) = unit(&j, 0).unwrap();
+    let (w1, t1) = unit(&j, 1).unwrap();
+    assert!(t0.extranonce2.is_empty() && t1.extranonce2.is_empty());
+    assert_eq!(w0.header().merkle_root, root);
+    assert_eq!(w1.header().merkle_root, root);
+    assert_eq!(w0.versions()[0], 0x2000_0000);
+    assert_eq!(w1.versions()[0], 0x2000_8000, "the next 4 versions");
+    // 2^16 versions in groups of 4.
+    assert!(unit(&j, (1 << 14) - 1).is_some());
+    assert!(unit(&j, 1 << 14).is_none());
+    // Without a mask: one unit.
+    let fixed = Arc::new(Job::header_only(plain.notify.clone(), root, 1.0, None));
+    assert!(unit(&fixed, 0).is_some() && unit(&fixed, 1).is_none());
+}
+
 #[test]
 fn mine_binary_with_embedded_pool_gets_accepted_shares() {
     let (stdout, last) = common::mine_on_embedded_pool(&["--duration", "6", "-t", "1"]);
