@@ -92,7 +92,7 @@ downstream_extranonce2_size = 4
 aggregate_channels = {aggregate}
 
 [downstream_difficulty_config]
-min_individual_miner_hashrate = 100000.0
+min_individual_miner_hashrate = 2000000.0
 shares_per_minute = 60.0
 enable_vardiff = false
 job_keepalive_interval_secs = 0
@@ -151,10 +151,11 @@ async fn through_the_translator(
 ) -> String {
     let node = common::advancing_empty_node(400).await;
     let (key, public) = keygen(user);
-    // Easy shares (about 43 000 hashes), so that even a loaded machine finds several in the
-    // run; the translator's SV1 difficulty (0.000023, from 100 kH/s at 60 shares a minute) is
-    // above it, so every share it takes passes our target.
-    let (mut serve, sv2_url) = start_serve_sv2(&node.url(), &key, "0.00001").await;
+    // Our shares at about 860 000 hashes; the translator's SV1 difficulty (0.000466, from
+    // 2 MH/s at 60 shares a minute) is above it, so every share it takes passes our target. At
+    // 20 MH/s that is about 43 shares a second, under the miner's submit limit (100 a second);
+    // the miner runs until two are accepted, however slow the machine.
+    let (mut serve, sv2_url) = start_serve_sv2(&node.url(), &key, "0.0002").await;
     assert!(
         sv2_url.ends_with(&format!("/{public}")),
         "{sv2_url} vs {public}"
@@ -174,19 +175,6 @@ async fn through_the_translator(
     .await;
 
     let pool = format!("stratum+tcp://127.0.0.1:{downstream}");
-    let miner = common::hashforge().spawn(&[
-        "mine",
-        "-o",
-        &pool,
-        "-u",
-        user,
-        "-p",
-        "x",
-        "-t",
-        "1",
-        "--duration",
-        "8",
-    ]);
     let raw = if raw {
         Some(TestMiner::start(format!("127.0.0.1:{downstream}").parse().unwrap(), "raw1").await)
     } else {
@@ -196,7 +184,13 @@ async fn through_the_translator(
         code,
         stdout,
         stderr,
-    } = miner.finish(Duration::from_secs(60)).await;
+    } = common::hashforge()
+        .mine_until_accepted(
+            &["-o", &pool, "-u", user, "-p", "x", "-t", "1"],
+            2,
+            Duration::from_secs(90),
+        )
+        .await;
     drop(raw);
     let tlog = tproxy.log();
     assert_eq!(code, Some(0), "{stdout}\n{stderr}\ntranslator:\n{tlog}");
@@ -206,7 +200,7 @@ async fn through_the_translator(
         ("rejected", 0..1),
         ("hardware errors", 0..1),
         ("lost", 0..1),
-        ("accepted", 1..u64::MAX),
+        ("accepted", 2..u64::MAX),
     ] {
         let n = summary_count(&stdout, item);
         assert!(
@@ -219,24 +213,24 @@ async fn through_the_translator(
         !accepted.is_empty(),
         "no block reached the node\n{stderr}\ntranslator:\n{tlog}"
     );
-    // The server counted the translator's channel with accepted shares and blocks.
+    // The server counted the translator's channel with accepted shares and blocks: a status
+    // block printed after the shares (the ones buffered from before them show none yet).
+    let blocks = |line: &str| -> u64 { line.split_whitespace().last().unwrap().parse().unwrap() };
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut seen = None;
-    while Instant::now() < deadline {
+    let mut seen: Option<String> = None;
+    while Instant::now() < deadline && seen.as_deref().is_none_or(|l| blocks(l) == 0) {
         let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(2), serve.lines.recv()).await
         else {
             break;
         };
         if line.starts_with(channel_user) {
             seen = Some(line);
-            break;
         }
     }
     let line = seen.unwrap_or_else(|| {
         panic!("no {channel_user} worker in serve's status\ntranslator:\n{tlog}")
     });
-    let blocks: u64 = line.split_whitespace().last().unwrap().parse().unwrap();
-    assert!(blocks > 0, "{line}");
+    assert!(blocks(&line) > 0, "{line}");
     drop(tproxy);
     let _ = std::fs::remove_file(key);
     line

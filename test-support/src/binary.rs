@@ -138,6 +138,62 @@ impl Hashforge {
             .expect("no status line");
         (stdout, last)
     }
+
+    /// Runs `hashforge mine` with `args` (which set neither `--duration` nor the status options)
+    /// at normal priority, with a status line every second, until a status line counts at least
+    /// `accepted` shares accepted; then Ctrl-C, and its exit. The run lasts as long as the
+    /// machine needs, so one share difficulty suits a quiet machine (under the miner's submit
+    /// limit, 100 shares a second) and a loaded one (still enough shares). It stops by itself
+    /// after `within`, short of the count; the caller's assertions then show why.
+    pub async fn mine_until_accepted(
+        &self,
+        args: &[&str],
+        accepted: u64,
+        within: Duration,
+    ) -> Exit {
+        let seconds = within.as_secs().max(1).to_string();
+        let mut all = vec!["mine", "--status-interval", "1", "--cpu-priority", "0"];
+        all.extend(["--duration", &seconds]);
+        all.extend(args);
+        let mut run = self.spawn(&all);
+        let mut lines = run.stdout_lines();
+        let stderr = run.stderr_text();
+        let mut stdout = String::new();
+        let mut reached = false;
+        while let Some(line) = lines.recv().await {
+            stdout.push_str(&line);
+            stdout.push('\n');
+            if status_accepted(&line).is_some_and(|n| n >= accepted) {
+                reached = true;
+                break;
+            }
+        }
+        if reached {
+            run.interrupt();
+        }
+        let status = run.exit_within(Duration::from_secs(30)).await;
+        while let Some(line) = lines.recv().await {
+            stdout.push_str(&line);
+            stdout.push('\n');
+        }
+        // The reading thread drops its handle at the end of stderr.
+        while Arc::strong_count(&stderr) > 1 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let stderr = stderr.lock().unwrap().clone();
+        Exit {
+            code: status.code(),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+/// The accepted count of a text status line ("… | A 12 R 0 S 1 HW 0 …").
+fn status_accepted(line: &str) -> Option<u64> {
+    let mut words = line.split_whitespace();
+    words.find(|w| *w == "A")?;
+    words.next()?.parse().ok()
 }
 
 /// The binary running in the background; killed when dropped (only while it is still our
