@@ -1,8 +1,10 @@
 //! Criterion throughput of the GPU kernel: one dispatch of `BATCH` nonces on the preferred
-//! adapter, with a target nothing meets. Prints a message and measures nothing without an adapter.
+//! adapter, with a target nothing meets, with the parameters in the uniform buffer and (where
+//! the device has it) as immediate data. Prints a message and measures nothing without an
+//! adapter.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use hashforge::gpu::{AdapterChoice, Gpu, Sha256dKernel};
+use hashforge::gpu::{AdapterChoice, Gpu, ParamsIn, Sha256dKernel};
 use hashforge::{Header, Target, WorkUnit};
 
 /// About 20–40 ms on lavapipe, well under a millisecond on a real GPU.
@@ -16,19 +18,23 @@ fn gpu(c: &mut Criterion) {
             return;
         }
     };
-    let mut kernel = Sha256dKernel::new(&gpu);
     let work = WorkUnit::new(Header::genesis(), Target::from_limbs([0; 4]));
     let mut group = c.benchmark_group("gpu");
     group.throughput(Throughput::Elements(BATCH as u64));
     group.sample_size(20);
-    let mut start = 0u32;
-    group.bench_function(format!("wgsl/{}", gpu.name()), |b| {
-        b.iter(|| {
-            let found = kernel.scan(&work, start, BATCH).unwrap();
-            start = start.wrapping_add(BATCH) % (u32::MAX - BATCH);
-            found
-        })
-    });
+    let mut forms = vec![ParamsIn::Uniform, ParamsIn::best(&gpu)];
+    forms.dedup();
+    for form in forms {
+        let mut kernel = Sha256dKernel::with_params(&gpu, 64, form).expect("workgroup 64");
+        let mut start = 0u32;
+        group.bench_function(format!("wgsl-{}/{}", form.name(), gpu.name()), |b| {
+            b.iter(|| {
+                let found = kernel.scan(&work, start, BATCH).unwrap();
+                start = start.wrapping_add(BATCH) % (u32::MAX - BATCH);
+                found
+            })
+        });
+    }
     group.finish();
 }
 

@@ -271,7 +271,7 @@ def generate_rolled():
         ["    // First hash, second chunk: the schedule words, shared by every version."]
         + gs.lines
         + ["", "    var hit = false;", f"    for (var i = 0u; i < {ROLLED_VERSIONS}u; i++) {{",
-           "        let v = p.versions[i];"]
+           "        let v = versions[i];"]
         + indent(gr.lines)
         + [f"        {BSWAP_H7}", "        hit = hit | (top <= p.target_top);", "    }"]
     )
@@ -294,7 +294,8 @@ HEADER = """\
 // it per nonce (BIP 320 version rolling), computing the second chunk's schedule once and
 // sharing it, and reports a nonce when any version passes the early test.
 
-// The values that differ between rolled versions (the rest of `Params` is shared).
+// The values that differ between rolled versions (the rest of `Params` is shared). Must match
+// `VersionParams` in src/gpu/kernel.rs word for word.
 struct Version {
     midstate0: u32, midstate1: u32, midstate2: u32, midstate3: u32,
     midstate4: u32, midstate5: u32, midstate6: u32, midstate7: u32,
@@ -303,7 +304,8 @@ struct Version {
     pad0: u32, pad1: u32,
 }
 
-// Must match `Params` in src/gpu/kernel.rs word for word.
+// Must match `Params` in src/gpu/kernel.rs word for word: 32 words, 128 bytes, the most
+// immediate data every adapter that has it allows.
 struct Params {
     midstate0: u32, midstate1: u32, midstate2: u32, midstate3: u32,
     midstate4: u32, midstate5: u32, midstate6: u32, midstate7: u32,
@@ -321,8 +323,6 @@ struct Params {
     // and the count, and the buffer holds at least this many).
     capacity: u32,
     pad1: u32,
-    // `main_rolled`'s versions (a unit with fewer repeats its last); `main` ignores them.
-    versions: array<Version, {rolled}>,
 }
 
 // The candidates: `count` may exceed the capacity; the host then rescans the range on the CPU.
@@ -331,8 +331,13 @@ struct Found {
     nonces: array<u32>,
 }
 
+// On an adapter with immediate data (push constants) the host declares `p` as
+// `var<immediate> p: Params;` instead of this binding (src/gpu/kernel.rs, `ParamsIn`): the
+// parameters then travel in the command itself, with no buffer write per dispatch.
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> found: Found;
+// `main_rolled`'s versions (a unit with fewer repeats its last); `main` does not read them.
+@group(0) @binding(2) var<uniform> versions: array<Version, {rolled}>;
 
 // Invocations per workgroup: set by the host when it builds the pipeline (each device tunes
 // it); 64 when not set.

@@ -11,7 +11,8 @@
 // it per nonce (BIP 320 version rolling), computing the second chunk's schedule once and
 // sharing it, and reports a nonce when any version passes the early test.
 
-// The values that differ between rolled versions (the rest of `Params` is shared).
+// The values that differ between rolled versions (the rest of `Params` is shared). Must match
+// `VersionParams` in src/gpu/kernel.rs word for word.
 struct Version {
     midstate0: u32, midstate1: u32, midstate2: u32, midstate3: u32,
     midstate4: u32, midstate5: u32, midstate6: u32, midstate7: u32,
@@ -20,7 +21,8 @@ struct Version {
     pad0: u32, pad1: u32,
 }
 
-// Must match `Params` in src/gpu/kernel.rs word for word.
+// Must match `Params` in src/gpu/kernel.rs word for word: 32 words, 128 bytes, the most
+// immediate data every adapter that has it allows.
 struct Params {
     midstate0: u32, midstate1: u32, midstate2: u32, midstate3: u32,
     midstate4: u32, midstate5: u32, midstate6: u32, midstate7: u32,
@@ -38,8 +40,6 @@ struct Params {
     // and the count, and the buffer holds at least this many).
     capacity: u32,
     pad1: u32,
-    // `main_rolled`'s versions (a unit with fewer repeats its last); `main` ignores them.
-    versions: array<Version, 4>,
 }
 
 // The candidates: `count` may exceed the capacity; the host then rescans the range on the CPU.
@@ -48,8 +48,13 @@ struct Found {
     nonces: array<u32>,
 }
 
+// On an adapter with immediate data (push constants) the host declares `p` as
+// `var<immediate> p: Params;` instead of this binding (src/gpu/kernel.rs, `ParamsIn`): the
+// parameters then travel in the command itself, with no buffer write per dispatch.
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> found: Found;
+// `main_rolled`'s versions (a unit with fewer repeats its last); `main` does not read them.
+@group(0) @binding(2) var<uniform> versions: array<Version, 4>;
 
 // Invocations per workgroup: set by the host when it builds the pipeline (each device tunes
 // it); 64 when not set.
@@ -655,7 +660,7 @@ fn main_rolled(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 
     var hit = false;
     for (var i = 0u; i < 4u; i++) {
-        let v = p.versions[i];
+        let v = versions[i];
         // Round 3: T1 = t1_3 + W3, T2 = t2_3 (both precomputed without the nonce).
         let t1_3 = v.t1_3 + w3;
         let e3 = v.s3_d + t1_3;

@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use hashforge::backend::{Backend, Feed, WhenIdle};
 use hashforge::cpu::{CpuBackend, Kernel};
 use hashforge::gpu::kernel::Candidates;
-use hashforge::gpu::{self, AdapterChoice, Batch, Gpu, GpuBackend, GpuError, Sha256dKernel};
+use hashforge::gpu::{
+    self, AdapterChoice, Batch, Gpu, GpuBackend, GpuError, ParamsIn, Sha256dKernel,
+};
 use hashforge::runner::Runner;
 use hashforge::scheduler::{Chunk, Scheduler};
 use hashforge::{Found, Header, Target, WorkUnit};
@@ -524,6 +526,42 @@ fn every_workgroup_size_matches_scalar() {
     .unwrap();
     assert!(WORKGROUP_SIZES.contains(&kernel.workgroup()));
     assert!(batch.is_multiple_of(kernel.workgroup()), "{batch}");
+}
+
+/// The parameters as immediate data (where the device has it: lavapipe does) and in the
+/// uniform buffer: the same nonces as the scalar kernel, plain and rolled.
+#[test]
+fn both_parameter_forms_match_scalar() {
+    let Some((s, _serial)) = shared() else { return };
+    let best = ParamsIn::best(&s.gpu);
+    if s.gpu.name().contains("llvmpipe") {
+        assert_eq!(best, ParamsIn::Immediate, "lavapipe has push constants");
+    }
+    assert_eq!(s.kernel.lock().unwrap().params_in(), best);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x1_4d4d);
+    for form in [ParamsIn::Uniform, best] {
+        let mut kernel = Sha256dKernel::with_params(&s.gpu, 64, form).unwrap();
+        assert_eq!(kernel.params_in(), form);
+        for round in 0..4 {
+            let header = random_header(&mut rng);
+            let work = if round % 2 == 0 {
+                WorkUnit::new(header, easy_target())
+            } else {
+                let base = header.version & !0x1fff_e000;
+                let versions = [base, base | 0x2000, base | 0x1fff_e000];
+                WorkUnit::rolled(header, easy_target(), &versions)
+            };
+            let (start, count) = (rng.gen_range(0..u32::MAX / 2), 50_001);
+            let mut expected = Vec::new();
+            Kernel::Scalar.scan(&work, start, count, &mut expected);
+            let mut expected: Vec<u32> = expected.iter().map(|f| f.nonce).collect();
+            expected.sort_unstable();
+            expected.dedup();
+            let mut got = kernel.scan(&work, start, count).unwrap().nonces;
+            got.sort_unstable();
+            assert_eq!(got, expected, "{} round {round}", form.name());
+        }
+    }
 }
 
 #[test]

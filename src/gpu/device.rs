@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::kernel::PARAMS_BYTES;
 use super::{AdapterChoice, GpuError};
 
 /// One adapter, as `hashforge devices` lists it.
@@ -209,12 +210,21 @@ impl Gpu {
         {
             return Err(GpuError::NoCompute(info.name));
         }
+        // The kernel needs two uniform buffers, one storage buffer and 64-wide workgroups: the
+        // downlevel defaults, which every compute-capable adapter meets. Where the adapter has
+        // immediate data with room for the parameters, it takes that too (`ParamsIn`).
+        let mut required_features = wgpu::Features::empty();
+        let mut required_limits = wgpu::Limits::downlevel_defaults();
+        if adapter.features().contains(wgpu::Features::IMMEDIATES)
+            && adapter.limits().max_immediate_size >= PARAMS_BYTES
+        {
+            required_features |= wgpu::Features::IMMEDIATES;
+            required_limits.max_immediate_size = PARAMS_BYTES;
+        }
         let descriptor = wgpu::DeviceDescriptor {
             label: Some("hashforge"),
-            required_features: wgpu::Features::empty(),
-            // The kernel needs one uniform and one storage buffer and 64-wide workgroups: the
-            // downlevel defaults, which every compute-capable adapter meets.
-            required_limits: wgpu::Limits::downlevel_defaults(),
+            required_features,
+            required_limits,
             ..Default::default()
         };
         let (device, queue) =

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::kernel::{
-    Candidates, Sha256dKernel, Ticket, MAX_FOUND, SLOTS, WORKGROUP_SIZE, WORKGROUP_SIZES,
+    Candidates, ParamsIn, Sha256dKernel, Ticket, MAX_FOUND, SLOTS, WORKGROUP_SIZE, WORKGROUP_SIZES,
 };
 use super::{Batch, Gpu, GpuError, Workgroup, MAX_BATCH};
 use crate::backend::{Backend, BackendError, Feed, FoundSink, Part};
@@ -26,6 +26,8 @@ struct Device {
     /// Invocations per workgroup (tuned or given), kept apart from `kernel`, whose lock the
     /// feeder holds while it runs.
     workgroup: u32,
+    /// How the kernel's parameters reach the shader.
+    params_in: ParamsIn,
     /// Hashes done on this device.
     hashes: Arc<AtomicU64>,
 }
@@ -96,6 +98,7 @@ impl GpuBackend {
                 };
                 Ok(Device {
                     workgroup: kernel.workgroup(),
+                    params_in: kernel.params_in(),
                     kernel: Mutex::new(kernel),
                     name: gpu.name().to_string(),
                     batch,
@@ -310,8 +313,11 @@ impl<T: Tag> Backend<T> for GpuBackend {
             .iter()
             .map(|d| {
                 format!(
-                    "{}, {} nonces per dispatch, workgroups of {}",
-                    d.name, d.batch, d.workgroup
+                    "{}, {} nonces per dispatch, workgroups of {}, {} parameters",
+                    d.name,
+                    d.batch,
+                    d.workgroup,
+                    d.params_in.name()
                 )
             })
             .collect();

@@ -3,6 +3,10 @@
 //! Each of [`SLOTS`] slots has its own parameter, result and read-back buffers, so one dispatch
 //! can run while the previous one's results are read back: [`Sha256dKernel::submit`] queues a
 //! dispatch and [`Sha256dKernel::wait`] collects it.
+//!
+//! The dispatch's [`Params`] (128 bytes) go as immediate data where the device has it
+//! ([`ParamsIn::Immediate`]: in the command, no buffer write per dispatch) and in a uniform
+//! buffer where it does not; the rolled kernel's versions always go in a uniform buffer.
 
 use std::sync::mpsc;
 
@@ -37,7 +41,56 @@ pub fn found_capacity(target_top: u32, count: u32) -> u32 {
 /// Dispatches that can be in flight at once.
 pub const SLOTS: usize = 2;
 
-/// The shader's uniform `Params`, word for word.
+/// How a dispatch's [`Params`] reach the shader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamsIn {
+    /// A uniform buffer (binding 0), written before each dispatch: every adapter.
+    Uniform,
+    /// Immediate data (`var<immediate>`, Vulkan push constants), set in the compute pass: where
+    /// the device has [`wgpu::Features::IMMEDIATES`] with room for [`Params`].
+    Immediate,
+}
+
+impl ParamsIn {
+    /// Immediate data where `gpu`'s device has it (see [`Gpu`]'s opening), else the uniform.
+    pub fn best(gpu: &Gpu) -> Self {
+        let device = &gpu.device;
+        if device.features().contains(wgpu::Features::IMMEDIATES)
+            && device.limits().max_immediate_size >= PARAMS_BYTES
+        {
+            ParamsIn::Immediate
+        } else {
+            ParamsIn::Uniform
+        }
+    }
+
+    /// As `hashforge devices` and `bench` name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ParamsIn::Uniform => "uniform",
+            ParamsIn::Immediate => "immediate",
+        }
+    }
+
+    /// The shader for this form: the committed one declares `p` a uniform; with immediates that
+    /// line becomes `var<immediate> p: Params;`.
+    pub fn shader(self) -> std::borrow::Cow<'static, str> {
+        match self {
+            ParamsIn::Uniform => SHADER.into(),
+            ParamsIn::Immediate => SHADER
+                .replacen(UNIFORM_PARAMS, "var<immediate> p: Params;", 1)
+                .into(),
+        }
+    }
+}
+
+/// The shader's declaration of `p` as a uniform (replaced for [`ParamsIn::Immediate`]).
+const UNIFORM_PARAMS: &str = "@group(0) @binding(0) var<uniform> p: Params;";
+
+/// Bytes of [`Params`]: the immediate data a device must allow for [`ParamsIn::Immediate`].
+pub const PARAMS_BYTES: u32 = std::mem::size_of::<Params>() as u32;
+
+/// The shader's `Params`, word for word.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct Params {
@@ -52,12 +105,11 @@ pub struct Params {
     /// Candidate slots in the result buffer for this dispatch.
     pub capacity: u32,
     pub pad: u32,
-    /// The rolled kernel's versions (a unit with fewer repeats its last); the plain kernel
-    /// ignores them.
-    pub versions: [VersionParams; ROLLED_VERSIONS],
 }
 
-/// The shader's `Version`: what differs between the rolled versions of a unit.
+/// The shader's `Version`: what differs between the rolled versions of a unit. The rolled
+/// kernel reads [`ROLLED_VERSIONS`] of them (a unit with fewer repeats its last) from the
+/// uniform at binding 2.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct VersionParams {
@@ -77,6 +129,12 @@ impl VersionParams {
             t2_3: p.t2_3,
             pad: [0; 2],
         }
+    }
+
+    /// The versions of `work`, as the rolled kernel reads them.
+    pub fn of(work: &WorkUnit) -> [VersionParams; ROLLED_VERSIONS] {
+        let rolled = work.precomputed_versions();
+        std::array::from_fn(|i| VersionParams::new(&rolled[i.min(rolled.len() - 1)]))
     }
 }
 
@@ -98,7 +156,6 @@ impl Params {
         for (dst, &src) in pre.iter_mut().zip(words) {
             *dst = src;
         }
-        let rolled = work.precomputed_versions();
         Params {
             pre,
             target_top: work.target().top_word(),
@@ -106,7 +163,6 @@ impl Params {
             count,
             capacity,
             pad: 0,
-            versions: std::array::from_fn(|i| VersionParams::new(&rolled[i.min(rolled.len() - 1)])),
         }
     }
 }
@@ -145,7 +201,9 @@ fn found_bytes(capacity: u32) -> u64 {
 }
 
 struct Slot {
-    params: wgpu::Buffer,
+    /// The parameters' uniform ([`ParamsIn::Uniform`] only).
+    params: Option<wgpu::Buffer>,
+    versions: wgpu::Buffer,
     found: wgpu::Buffer,
     readback: wgpu::Buffer,
     /// Candidate slots `found` and `readback` hold.
@@ -171,6 +229,7 @@ pub struct Sha256dKernel {
     pipeline: wgpu::ComputePipeline,
     rolled_pipeline: wgpu::ComputePipeline,
     layout: wgpu::BindGroupLayout,
+    params_in: ParamsIn,
     slots: Vec<Slot>,
     next: usize,
     max_groups_x: u32,
@@ -188,27 +247,43 @@ impl Sha256dKernel {
     }
 
     /// As [`new`](Self::new), with `workgroup` invocations per workgroup (one of
-    /// [`WORKGROUP_SIZES`]).
+    /// [`WORKGROUP_SIZES`]), the parameters in the best form the device has.
     pub fn with_workgroup(gpu: &Gpu, workgroup: u32) -> Result<Self, GpuError> {
+        Self::with_params(gpu, workgroup, ParamsIn::best(gpu))
+    }
+
+    /// As [`with_workgroup`](Self::with_workgroup), the parameters passed `params_in` (which
+    /// must be one the device has: [`ParamsIn::best`] or the uniform).
+    pub fn with_params(gpu: &Gpu, workgroup: u32, params_in: ParamsIn) -> Result<Self, GpuError> {
         if !WORKGROUP_SIZES.contains(&workgroup) {
             return Err(GpuError::Workgroup(workgroup));
         }
         let device = gpu.device.clone();
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("sha256d.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(SHADER.into()),
+            source: wgpu::ShaderSource::Wgsl(params_in.shader()),
         });
+        let storage = wgpu::BufferBindingType::Storage { read_only: false };
+        let uniform = wgpu::BufferBindingType::Uniform;
+        let entries = match params_in {
+            ParamsIn::Uniform => vec![
+                layout_entry(0, uniform),
+                layout_entry(1, storage),
+                layout_entry(2, uniform),
+            ],
+            ParamsIn::Immediate => vec![layout_entry(1, storage), layout_entry(2, uniform)],
+        };
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("sha256d"),
-            entries: &[
-                layout_entry(0, wgpu::BufferBindingType::Uniform),
-                layout_entry(1, wgpu::BufferBindingType::Storage { read_only: false }),
-            ],
+            entries: &entries,
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("sha256d"),
             bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
+            immediate_size: match params_in {
+                ParamsIn::Uniform => 0,
+                ParamsIn::Immediate => PARAMS_BYTES,
+            },
         });
         let pipeline_for = |entry_point: &str| {
             device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -227,7 +302,7 @@ impl Sha256dKernel {
         let pipeline = pipeline_for("main");
         let rolled_pipeline = pipeline_for("main_rolled");
         let slots = (0..SLOTS)
-            .map(|i| Slot::new(&device, &layout, i, MIN_FOUND))
+            .map(|i| Slot::new(&device, &layout, params_in, i, MIN_FOUND))
             .collect();
         let max_groups_x = device.limits().max_compute_workgroups_per_dimension;
         Ok(Sha256dKernel {
@@ -236,6 +311,7 @@ impl Sha256dKernel {
             pipeline,
             rolled_pipeline,
             layout,
+            params_in,
             slots,
             next: 0,
             max_groups_x,
@@ -247,6 +323,11 @@ impl Sha256dKernel {
     /// Invocations per workgroup.
     pub fn workgroup(&self) -> u32 {
         self.workgroup
+    }
+
+    /// How the parameters reach the shader.
+    pub fn params_in(&self) -> ParamsIn {
+        self.params_in
     }
 
     /// Caps the candidate slots of later dispatches at `limit` (at least 1): for tests of the
@@ -286,14 +367,26 @@ impl Sha256dKernel {
             .min(self.found_limit);
         let slot = &mut self.slots[slot_index];
         if slot.capacity < capacity {
-            *slot = Slot::new(&self.device, &self.layout, slot_index, capacity);
+            *slot = Slot::new(
+                &self.device,
+                &self.layout,
+                self.params_in,
+                slot_index,
+                capacity,
+            );
         }
 
-        self.queue.write_buffer(
-            &slot.params,
-            0,
-            bytemuck::bytes_of(&Params::new(work, start, count, capacity)),
-        );
+        let params = Params::new(work, start, count, capacity);
+        if let Some(buffer) = &slot.params {
+            self.queue
+                .write_buffer(buffer, 0, bytemuck::bytes_of(&params));
+        }
+        let rolled = work.versions().len() > 1;
+        if rolled {
+            let versions = VersionParams::of(work);
+            self.queue
+                .write_buffer(&slot.versions, 0, bytemuck::bytes_of(&versions));
+        }
         let groups = count.div_ceil(self.workgroup);
         let x = groups.min(self.max_groups_x);
         let y = groups.div_ceil(x);
@@ -308,12 +401,15 @@ impl Sha256dKernel {
                 label: Some("sha256d"),
                 timestamp_writes: None,
             });
-            pass.set_pipeline(if work.versions().len() > 1 {
+            pass.set_pipeline(if rolled {
                 &self.rolled_pipeline
             } else {
                 &self.pipeline
             });
             pass.set_bind_group(0, &slot.bind_group, &[]);
+            if slot.params.is_none() {
+                pass.set_immediates(0, bytemuck::bytes_of(&params));
+            }
             pass.dispatch_workgroups(x, y, 1);
         }
         let bytes = found_bytes(capacity);
@@ -395,6 +491,7 @@ impl Slot {
     fn new(
         device: &wgpu::Device,
         layout: &wgpu::BindGroupLayout,
+        params_in: ParamsIn,
         index: usize,
         capacity: u32,
     ) -> Self {
@@ -407,36 +504,41 @@ impl Slot {
             })
         };
         use wgpu::BufferUsages as U;
-        let params = buffer(
-            "params",
-            std::mem::size_of::<Params>() as u64,
-            U::UNIFORM | U::COPY_DST,
+        let uniform = |what: &str, size: usize| buffer(what, size as u64, U::UNIFORM | U::COPY_DST);
+        let params = (params_in == ParamsIn::Uniform)
+            .then(|| uniform("params", std::mem::size_of::<Params>()));
+        let versions = uniform(
+            "versions",
+            std::mem::size_of::<[VersionParams; ROLLED_VERSIONS]>(),
         );
         let bytes = found_bytes(capacity);
         let found = buffer("found", bytes, U::STORAGE | U::COPY_SRC | U::COPY_DST);
         let readback = buffer("readback", bytes, U::MAP_READ | U::COPY_DST);
+        let mut entries = vec![entry(1, &found), entry(2, &versions)];
+        if let Some(params) = &params {
+            entries.insert(0, entry(0, params));
+        }
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("sha256d"),
             layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: params.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: found.as_entire_binding(),
-                },
-            ],
+            entries: &entries,
         });
         Slot {
             params,
+            versions,
             found,
             readback,
             capacity,
             bind_group,
             in_flight: None,
         }
+    }
+}
+
+fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry {
+        binding,
+        resource: buffer.as_entire_binding(),
     }
 }
 
@@ -464,12 +566,20 @@ mod tests {
         )));
         assert!(SHADER.contains("@workgroup_size(WORKGROUP_SIZE)"));
         assert!(SHADER.contains("if (slot < p.capacity)"));
-        assert!(SHADER.contains(&format!("versions: array<Version, {ROLLED_VERSIONS}>,")));
-        // 32 shared words, then each version's 20 (16-byte aligned, as a uniform array needs).
+        assert!(SHADER.contains(&format!(
+            "var<uniform> versions: array<Version, {ROLLED_VERSIONS}>;"
+        )));
+        // 32 shared words (the most immediate data every adapter with it allows), and each
+        // version's 20 (16-byte aligned, as a uniform array needs).
+        assert_eq!(PARAMS_BYTES, 128);
         assert_eq!(std::mem::size_of::<VersionParams>(), 20 * 4);
+        // The immediate form declares `p` once, as immediate data, and nothing else changes.
+        assert_eq!(SHADER.matches(UNIFORM_PARAMS).count(), 1);
+        let immediate = ParamsIn::Immediate.shader();
+        assert!(!immediate.contains(UNIFORM_PARAMS));
         assert_eq!(
-            std::mem::size_of::<Params>(),
-            (32 + 20 * ROLLED_VERSIONS) * 4
+            immediate.len() + UNIFORM_PARAMS.len(),
+            SHADER.len() + "var<immediate> p: Params;".len()
         );
     }
 

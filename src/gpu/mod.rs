@@ -31,7 +31,7 @@ pub use error::GpuError;
 #[cfg(feature = "gpu")]
 pub use feeder::GpuBackend;
 #[cfg(feature = "gpu")]
-pub use kernel::{Candidates, Sha256dKernel};
+pub use kernel::{Candidates, ParamsIn, Sha256dKernel};
 pub use options::{AdapterChoice, Batch, Workgroup, DEFAULT_DISPATCH_TIME, MAX_BATCH};
 
 /// An error and its sources on one line: `waiting for the GPU: device lost`.
