@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::kernel::PARAMS_BYTES;
+use super::kernel::{immediates_fit, PARAMS_BYTES};
 use super::{AdapterChoice, GpuError};
 
 /// One adapter, as `hashforge devices` lists it.
@@ -215,9 +215,7 @@ impl Gpu {
         // immediate data with room for the parameters, it takes that too (`ParamsIn`).
         let mut required_features = wgpu::Features::empty();
         let mut required_limits = wgpu::Limits::downlevel_defaults();
-        if adapter.features().contains(wgpu::Features::IMMEDIATES)
-            && adapter.limits().max_immediate_size >= PARAMS_BYTES
-        {
+        if immediates_fit(adapter.features(), &adapter.limits()) {
             required_features |= wgpu::Features::IMMEDIATES;
             required_limits.max_immediate_size = PARAMS_BYTES;
         }

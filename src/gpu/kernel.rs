@@ -54,17 +54,14 @@ pub enum ParamsIn {
 impl ParamsIn {
     /// Immediate data where `gpu`'s device has it (see [`Gpu`]'s opening), else the uniform.
     pub fn best(gpu: &Gpu) -> Self {
-        let device = &gpu.device;
-        if device.features().contains(wgpu::Features::IMMEDIATES)
-            && device.limits().max_immediate_size >= PARAMS_BYTES
-        {
+        if immediates_fit(gpu.device.features(), &gpu.device.limits()) {
             ParamsIn::Immediate
         } else {
             ParamsIn::Uniform
         }
     }
 
-    /// As `hashforge devices` and `bench` name it.
+    /// As the backend's description (the `backend gpu:` line at start) names it.
     pub fn name(self) -> &'static str {
         match self {
             ParamsIn::Uniform => "uniform",
@@ -89,6 +86,12 @@ const UNIFORM_PARAMS: &str = "@group(0) @binding(0) var<uniform> p: Params;";
 
 /// Bytes of [`Params`]: the immediate data a device must allow for [`ParamsIn::Immediate`].
 pub const PARAMS_BYTES: u32 = std::mem::size_of::<Params>() as u32;
+
+/// Whether `features` and `limits` (an adapter's, to open a device with them; a device's, to
+/// use them) allow [`ParamsIn::Immediate`]: immediate data with room for [`Params`].
+pub(super) fn immediates_fit(features: wgpu::Features, limits: &wgpu::Limits) -> bool {
+    features.contains(wgpu::Features::IMMEDIATES) && limits.max_immediate_size >= PARAMS_BYTES
+}
 
 /// The shader's `Params`, word for word.
 #[repr(C)]
