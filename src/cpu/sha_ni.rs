@@ -7,6 +7,12 @@
 //! Both widths are kernels of their own (`sha-ni-x2`, `sha-ni-x4`) and `auto` measures. Each nonce costs
 //! 31 `sha256rnds2` for the first hash (rounds 0–1 come precomputed) and 31 for the
 //! second (the last pair only moves words the early test does not read).
+//!
+//! A rolled unit runs its versions as the streams instead ([`scan_rolled`]): they share one
+//! message schedule, so four of them fit in the registers where four nonces do not. That is all
+//! rolling gains here: `sha256rnds2` bounds the kernel (on Zen 1 one issues every 2 cycles, with
+//! a 4-cycle latency), the message instructions it saves issue beside it, and no version needs
+//! fewer rounds.
 
 use std::arch::x86_64::*;
 
@@ -100,12 +106,29 @@ unsafe fn scheduled_four_rounds<const STREAMS: usize>(
     }
 }
 
-/// The second hash of `STREAMS` first-hash states (after round 63, of the header whose midstate
-/// is `mid`): each stream's last state word `H7`.
+/// Four rounds on each stream with the same next four schedule words (one schedule for all the
+/// streams: the versions of one nonce).
+#[inline(always)]
+unsafe fn shared_four_rounds<const STREAMS: usize>(
+    st: &mut [State; STREAMS],
+    m: &mut [__m128i; 4],
+    group: usize,
+) {
+    let [a, b, c, d] = *m;
+    let next = schedule(a, b, c, d);
+    *m = [b, c, d, next];
+    let wk = _mm_add_epi32(next, k4(group * 4));
+    for s in st.iter_mut() {
+        four_rounds(s, wk);
+    }
+}
+
+/// The second hash of `STREAMS` first-hash states (after round 63; `mid` is each one's
+/// midstate): each stream's last state word `H7`.
 #[inline(always)]
 unsafe fn second_hash<const STREAMS: usize>(
     mut st: [State; STREAMS],
-    mid: State,
+    mid: [State; STREAMS],
 ) -> [u32; STREAMS] {
     // The message's second half is constant padding.
     let iv = pack(&IV);
@@ -116,8 +139,8 @@ unsafe fn second_hash<const STREAMS: usize>(
     // Feed the first digest (H0..H7) to the second hash as its message words.
     let mut x = [[x2; 4]; STREAMS];
     for j in 0..STREAMS {
-        let abef = _mm_shuffle_epi32::<0x1B>(_mm_add_epi32(st[j].abef, mid.abef));
-        let cdgh = _mm_shuffle_epi32::<0x1B>(_mm_add_epi32(st[j].cdgh, mid.cdgh));
+        let abef = _mm_shuffle_epi32::<0x1B>(_mm_add_epi32(st[j].abef, mid[j].abef));
+        let cdgh = _mm_shuffle_epi32::<0x1B>(_mm_add_epi32(st[j].cdgh, mid[j].cdgh));
         x[j] = [
             _mm_unpacklo_epi64(abef, cdgh),
             _mm_unpackhi_epi64(abef, cdgh),
@@ -149,12 +172,7 @@ unsafe fn second_hash<const STREAMS: usize>(
 }
 
 /// Scans `count` nonces from `start`, `STREAMS` independent nonces at a time, pushing every
-/// nonce (and version) whose hash meets the target.
-///
-/// A rolled unit is scanned one version after the other. Sharing the schedule between versions
-/// does not pay here: `sha256rnds2` bounds this kernel (on Zen 1 one issues every 2 cycles and
-/// a nonce needs 62), and the message instructions it would save run beside it. Measured with
-/// `bench --version-rolling`: a shared-schedule form ran at 0.90× the plain rate.
+/// nonce (and version) whose hash meets the target. A rolled unit goes to [`scan_rolled`].
 ///
 /// # Safety
 /// The CPU must support SHA, SSE4.1 and SSSE3.
@@ -166,10 +184,74 @@ pub(crate) unsafe fn scan<const STREAMS: usize>(
     found: &mut Vec<Found>,
 ) {
     let first = found.len();
-    for index in 0..work.versions().len() {
-        scan_version::<STREAMS>(work, index, start, count, found);
+    match work.versions().len() {
+        1 => scan_version::<STREAMS>(work, 0, start, count, found),
+        2 => scan_rolled::<2>(work, start, count, found),
+        3 => scan_rolled::<3>(work, start, count, found),
+        _ => scan_rolled::<4>(work, start, count, found),
     }
     super::in_scan_order(work, &mut found[first..]);
+}
+
+/// A unit rolled over `VERSIONS` versions, one nonce at a time: the versions are the streams.
+/// Their first hashes run in lockstep on one message schedule, made once per nonce (the second
+/// chunk is the same in every version), so the `VERSIONS` states are the only per-stream
+/// registers and all of them fit in xmm0–15 with the schedule; then the second hashes, one
+/// stream per version.
+#[inline(always)]
+unsafe fn scan_rolled<const VERSIONS: usize>(
+    work: &WorkUnit,
+    start: u32,
+    count: u32,
+    found: &mut Vec<Found>,
+) {
+    let ps = work.precomputed_versions();
+    debug_assert_eq!(ps.len(), VERSIONS);
+    let limit = work.target().top_word();
+    let start2: [State; VERSIONS] = std::array::from_fn(|v| after_round_1(&ps[v]));
+    let mid: [State; VERSIONS] = std::array::from_fn(|v| pack(&ps[v].midstate));
+    // The second chunk (merkle tail, time, bits, nonce, padding) is the same in every version.
+    let p = &ps[0];
+    let w0_base = words([p.tail[0], p.tail[1], p.tail[2], 0]);
+    let w1 = words([PAD_W4, 0, 0, 0]);
+    let w2 = _mm_setzero_si128();
+    let w3 = words([0, 0, 0, LEN_W15]);
+    let wk4 = _mm_add_epi32(w1, k4(4));
+    let wk8 = k4(8);
+    let wk12 = _mm_add_epi32(w3, k4(12));
+
+    for nonce in start as u64..start as u64 + count as u64 {
+        let nonce_be = (nonce as u32).swap_bytes();
+        let mut st = start2;
+        let wk23 = wk23(p, nonce_be);
+        for s in st.iter_mut() {
+            two_rounds(s, wk23);
+        }
+        for wk in [wk4, wk8, wk12] {
+            for s in st.iter_mut() {
+                four_rounds(s, wk);
+            }
+        }
+        let mut m = [_mm_insert_epi32::<3>(w0_base, nonce_be as i32), w1, w2, w3];
+        seq!(G in 4..16 {
+            shared_four_rounds(&mut st, &mut m, G);
+        });
+        let mut h7 = [0u32; VERSIONS];
+        let mut v = 0;
+        while v + 2 <= VERSIONS {
+            let pair = second_hash::<2>([st[v], st[v + 1]], [mid[v], mid[v + 1]]);
+            h7[v..v + 2].copy_from_slice(&pair);
+            v += 2;
+        }
+        if v < VERSIONS {
+            h7[v] = second_hash::<1>([st[v]], [mid[v]])[0];
+        }
+        for (index, h7) in h7.into_iter().enumerate() {
+            if h7.swap_bytes() <= limit {
+                found.extend(work.check(index, nonce as u32));
+            }
+        }
+    }
 }
 
 /// [`scan`] on the version of index `index`.
@@ -219,7 +301,7 @@ unsafe fn scan_version<const STREAMS: usize>(
         seq!(G in 4..16 {
             scheduled_four_rounds(&mut st, &mut m, G);
         });
-        for (j, h7) in second_hash(st, mid).into_iter().enumerate() {
+        for (j, h7) in second_hash(st, [mid; STREAMS]).into_iter().enumerate() {
             let nonce = n + j as u64;
             if h7.swap_bytes() <= limit && nonce < end {
                 found.extend(work.check(index, nonce as u32));

@@ -48,8 +48,13 @@ fn is_one(n: &usize) -> bool {
 }
 
 /// With `--version-rolling`, how many times the plain and the rolled unit are each measured,
-/// in turns, so that a change of load or clock during the run hits both alike.
-const ROLLING_ROUNDS: u32 = 2;
+/// in turns of `--seconds` ÷ [`ROLLING_TURNS_PER_SECOND`], so that a change of load or clock
+/// during the run hits both alike; the ratio is the median of the rounds' ratios, so that a
+/// burst of load from another process during one turn does not decide it.
+const ROLLING_ROUNDS: u32 = 8;
+
+/// Each form gets `--seconds` × [`ROLLING_ROUNDS`] ÷ this in all (twice `--seconds`).
+const ROLLING_TURNS_PER_SECOND: u32 = 4;
 
 pub fn run(args: BenchArgs) -> Result<()> {
     let requested = args.backends.backend;
@@ -309,28 +314,44 @@ fn count<B: Backend<()> + 'static>(
 }
 
 /// Measures one backend on the plain benchmark unit and on the rolled one, in turns
-/// ([`ROLLING_ROUNDS`] each, `duration` per turn): the plain row, then the rolled row with its
-/// ratio to the plain one.
+/// ([`ROLLING_ROUNDS`] each): the plain row, then the rolled row with its ratio to the plain
+/// one, the median of each round's ratio.
 fn measure_rolling<B: Backend<()> + 'static>(
     backend: &Arc<B>,
     duration: Duration,
     measurement: fn(&B, u64, f64) -> Measurement,
 ) -> Result<Vec<Measurement>> {
+    let turn = duration / ROLLING_TURNS_PER_SECOND;
     let mut totals = [(0u64, 0f64); 2];
+    let mut ratios = Vec::new();
     for _ in 0..ROLLING_ROUNDS {
+        let mut rates = [0f64; 2];
         for (rolled, total) in totals.iter_mut().enumerate() {
-            let (hashes, seconds) = count(backend, duration, rolled == 1)?;
+            let (hashes, seconds) = count(backend, turn, rolled == 1)?;
             total.0 += hashes;
             total.1 += seconds;
+            rates[rolled] = hashes as f64 / seconds;
         }
+        ratios.push(rates[1] / rates[0]);
     }
     let [plain, rolled] = totals.map(|(hashes, seconds)| measurement(backend, hashes, seconds));
     let rolled = Measurement {
         versions: WorkUnit::benchmark_rolled().versions().len(),
-        vs_plain: Some(rolled.hashrate / plain.hashrate),
+        vs_plain: Some(median(&mut ratios)),
         ..rolled
     };
     Ok(vec![plain, rolled])
+}
+
+/// The median of `values` (the mean of the middle two when their number is even).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 0 {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
+    }
 }
 
 /// Runs the CPU workers and the GPU together on the benchmark work (one scheduler) for

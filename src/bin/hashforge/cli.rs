@@ -194,8 +194,8 @@ pub struct BenchArgs {
     #[arg(long, value_name = "FILE")]
     pub plot: Option<std::path::PathBuf>,
     /// Measure each backend on the plain unit and on a unit rolled over 4 versions (BIP 320,
-    /// the second chunk's schedule shared), in turns, and print the rolled rate's ratio to the
-    /// plain one
+    /// the second chunk's schedule shared), in 8 turns each of a quarter of --seconds, and print
+    /// the rolled rate's ratio to the plain one (the median of the turns' ratios)
     #[arg(long)]
     pub version_rolling: bool,
     /// Print one JSON line per measurement
