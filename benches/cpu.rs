@@ -1,4 +1,6 @@
-//! Criterion benches: one per CPU kernel, single thread, throughput in hashes.
+//! Criterion benches: one per CPU kernel, single thread, throughput in hashes; each kernel on
+//! the plain unit and on the unit rolled over 4 versions (`<kernel>/rolled`, a quarter of the
+//! nonces, so the same number of hashes).
 //! `cargo bench --bench cpu`. Compare against `openssl speed -evp sha256` run in the same session
 //! (see README), since shared machines are noisy.
 
@@ -8,6 +10,8 @@ use hashforge::{Header, Target, WorkUnit};
 
 fn kernels(c: &mut Criterion) {
     let work = WorkUnit::new(Header::genesis(), Target::from_limbs([0; 4]));
+    let rolled = WorkUnit::benchmark_rolled();
+    let per_nonce = rolled.versions().len() as u32;
     let nonces: u32 = 1 << 16;
     let mut group = c.benchmark_group("sha256d");
     group.throughput(Throughput::Elements(nonces as u64));
@@ -16,6 +20,12 @@ fn kernels(c: &mut Criterion) {
         group.bench_function(kernel.name(), |b| {
             b.iter(|| {
                 kernel.scan(&work, 0, nonces, &mut found);
+                assert!(found.is_empty());
+            })
+        });
+        group.bench_function(format!("{}/rolled", kernel.name()), |b| {
+            b.iter(|| {
+                kernel.scan(&rolled, 0, nonces / per_nonce, &mut found);
                 assert!(found.is_empty());
             })
         });

@@ -1,7 +1,7 @@
 //! Criterion throughput of the GPU kernel: one dispatch of `BATCH` nonces on the preferred
 //! adapter, with a target nothing meets, with the parameters in the uniform buffer and (where
-//! the device has it) as immediate data. Prints a message and measures nothing without an
-//! adapter.
+//! the device has it) as immediate data; each also on the unit rolled over 4 versions. Prints a
+//! message and measures nothing without an adapter.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hashforge::gpu::{AdapterChoice, Gpu, ParamsIn, Sha256dKernel};
@@ -19,6 +19,9 @@ fn gpu(c: &mut Criterion) {
         }
     };
     let work = WorkUnit::new(Header::genesis(), Target::from_limbs([0; 4]));
+    // The rolled unit (`main_rolled`): a quarter of the nonces, so the same number of hashes.
+    let rolled = WorkUnit::benchmark_rolled();
+    let rolled_batch = BATCH / rolled.versions().len() as u32;
     let mut group = c.benchmark_group("gpu");
     group.throughput(Throughput::Elements(BATCH as u64));
     group.sample_size(20);
@@ -31,6 +34,13 @@ fn gpu(c: &mut Criterion) {
             b.iter(|| {
                 let found = kernel.scan(&work, start, BATCH).unwrap();
                 start = start.wrapping_add(BATCH) % (u32::MAX - BATCH);
+                found
+            })
+        });
+        group.bench_function(format!("wgsl-{}-rolled/{}", form.name(), gpu.name()), |b| {
+            b.iter(|| {
+                let found = kernel.scan(&rolled, start, rolled_batch).unwrap();
+                start = start.wrapping_add(rolled_batch) % (u32::MAX - BATCH);
                 found
             })
         });
