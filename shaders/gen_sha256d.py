@@ -265,9 +265,11 @@ def generate():
 def generate_rolled():
     """The rolled kernel's body: the schedule once, then each version in a block of its own.
 
-    The versions are written out, not looped over: with a loop index, lavapipe loaded every
-    version's fields per invocation (a gather each) instead of once, and ran the rolled kernel
-    slower than the plain one although it has 11 % fewer operations per hash."""
+    The versions are written out, not looped over: with a loop over them (and the version's
+    fields read through the loop index) lavapipe ran the rolled kernel at 0.95-1.0x the plain
+    one although it has 11 % fewer operations per hash; written out, at 1.17-1.27x (`bench
+    --version-rolling`). Why the loop was slow was not measured (a likely cause: the fields
+    loaded per invocation rather than once, since the index is not known to be uniform)."""
     gs, gr = Gen(), Gen()
     second_hash(gr, first_hash(gs, gr, "v"))
     indent = lambda lines: ["    " + line for line in lines]
