@@ -154,8 +154,14 @@ fn bench_version_rolling_compares_with_plain() {
         lines[0]["hashrate"].as_f64().unwrap(),
         lines[1]["hashrate"].as_f64().unwrap(),
     );
+    // The ratio is the median of the turns' ratios, not the ratio of the totals; on a steady
+    // machine the two are close, and a noisy one moves them apart by far less than 2×.
     let ratio = lines[1]["vs_plain"].as_f64().unwrap();
-    assert!((ratio - rolled / plain).abs() < 1e-9, "{lines:?}");
+    assert!(ratio.is_finite() && ratio > 0.0, "{lines:?}");
+    assert!(
+        (0.5..2.0).contains(&(ratio / (rolled / plain))),
+        "{lines:?}"
+    );
     assert_one_line_error(
         &["bench", "--sweep", "--version-rolling"],
         "--version-rolling compares one backend with itself",
